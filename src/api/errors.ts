@@ -77,7 +77,8 @@ export const permissionDenied = (message: string, options?: ShoalErrorOptions): 
   new ShoalError('PermissionDenied', message, options);
 
 /** swarmkit's stale-version error: a plain error, so gRPC reports it as Unknown and Docker as a 500. */
-export const outOfSequence = (): ShoalError => new ShoalError('Unknown', 'update out of sequence', { rpc: true });
+export const outOfSequence = (): ShoalError =>
+  new ShoalError('Unknown', 'update out of sequence', { rpc: true });
 
 export const isShoalError = (err: unknown): err is ShoalError => err instanceof ShoalError;
 

@@ -292,12 +292,7 @@ export interface ServiceSpec {
 }
 
 export type UpdateState =
-  | 'updating'
-  | 'paused'
-  | 'completed'
-  | 'rollback_started'
-  | 'rollback_paused'
-  | 'rollback_completed';
+  'updating' | 'paused' | 'completed' | 'rollback_started' | 'rollback_paused' | 'rollback_completed';
 
 export interface UpdateStatus {
   State?: UpdateState;

@@ -1,0 +1,77 @@
+// What the agent needs from whatever runs tasks. Modelled on swarmkit's agent/exec: the executor
+// describes the node and makes one controller per task; the agent drives each controller through
+// prepare → start → wait, and shutdown/terminate/remove when the manager says so.
+
+import type { HealthState, NodeDescription, Task, TaskStatus } from '../../api/types.js';
+
+export interface Executor {
+  /** What this node offers (hostname, platform, CPUs, memory, engine labels). */
+  describe(): Promise<NodeDescription>;
+  /** A controller for the task, re-attaching to a process of an earlier daemon run if one exists. */
+  controller(task: Task): Controller;
+  /**
+   * Tasks that were running under an earlier daemon run (found at start-up): their last known status,
+   * so the agent can re-adopt or report them.
+   */
+  recover(): Promise<RecoveredTask[]>;
+  close(): Promise<void>;
+}
+
+export interface RecoveredTask {
+  taskId: string;
+  /** Still running: the controller re-attaches. Exited: the status says how it ended. */
+  running: boolean;
+  status?: Pick<TaskStatus, 'State' | 'Err' | 'ContainerStatus'>;
+}
+
+/** Error from a controller with Docker's text, e.g. `task: non-zero exit (1)`. */
+export class ExitError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message = `task: non-zero exit (${exitCode})`,
+  ) {
+    super(message);
+    this.name = 'ExitError';
+  }
+}
+
+export interface LogOptions {
+  follow: boolean;
+  /** Number of lines from the end, or undefined for all. */
+  tail?: number;
+  /** Only lines at or after this time (ms since epoch). */
+  since?: number;
+  /** Only lines before this time (ms since epoch). */
+  until?: number;
+  stdout: boolean;
+  stderr: boolean;
+}
+
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  /** Time the line was captured, RFC 3339 with nanoseconds. */
+  timestamp: string;
+  /** The line including its trailing newline (a last partial line may lack it). */
+  data: Buffer;
+}
+
+export interface Controller {
+  /** Creates what the task needs (directories, cgroups, files). Idempotent. */
+  prepare(): Promise<void>;
+  /** Starts the process. Resolves once it runs — and, with a healthcheck, once it is healthy. */
+  start(): Promise<void>;
+  /** Resolves when the process exits 0; rejects with ExitError (or another error) otherwise. */
+  wait(): Promise<void>;
+  /** Stops gracefully: stop signal, then SIGKILL after the grace period. Idempotent. */
+  shutdown(): Promise<void>;
+  /** Kills at once. */
+  terminate(): Promise<void>;
+  /** Frees everything the task left on the node (logs stay until this). */
+  remove(): Promise<void>;
+  /** Live details for task status (PID, exit code). */
+  containerStatus(): { ContainerID?: string; PID?: number; ExitCode?: number };
+  /** Health as last observed, if the task has a healthcheck. */
+  health(): HealthState | undefined;
+  /** Reads the task's captured output. Ends when the task stops (follow) or at the end (no follow). */
+  logs(options: LogOptions, signal: AbortSignal): AsyncIterable<LogLine>;
+}
