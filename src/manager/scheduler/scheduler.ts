@@ -1,0 +1,166 @@
+// The scheduler's thin loop: watch the store, debounce, take a snapshot, ask the pure core
+// (schedule.ts) for decisions, write them back in one transaction. It runs on the leader only; the
+// leadership component constructs it with the store and calls start() and stop().
+
+import { nowTimestamp } from '../../api/time.js';
+import type { ObjectEventBatch, ObjectStore } from '../../store/objects.js';
+import { applyDecisions, type ApplyOutcome } from './apply.js';
+import { Debouncer } from './debounce.js';
+import { FailureHistory } from './failures.js';
+import { DEFAULT_FILTERS, type Filter } from './filters.js';
+import { failureFrom, wakesScheduler } from './relevance.js';
+import { scheduleTasks } from './schedule.js';
+import type { SchedulingDecision, SchedulingSnapshot } from './snapshot.js';
+
+export interface SchedulerOptions {
+  /** Quiet time after the last relevant commit before a pass (default 50 ms, as swarmkit). */
+  readonly quietMs?: number;
+  /** Longest wait after the first commit of a burst (default 1 s, as swarmkit). */
+  readonly maxDelayMs?: number;
+  /** Wait before retrying a pass that failed, e.g. on a store error (default 1 s). */
+  readonly retryDelayMs?: number;
+  /** Milliseconds since the epoch; for the failure lookback. */
+  readonly clock?: () => number;
+  readonly filters?: readonly Filter[];
+  /** Called when a pass fails; it is retried after `retryDelayMs`. Defaults to console.error. */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface PassOutcome extends ApplyOutcome {
+  /** Decisions the core made, including those that turned out to change nothing. */
+  readonly decisions: number;
+}
+
+const NOTHING_DONE: PassOutcome = { decisions: 0, assigned: 0, unschedulable: 0, shutdown: 0, stale: 0 };
+
+export class Scheduler {
+  private readonly debouncer: Debouncer;
+  private readonly failures = new FailureHistory();
+  private readonly clock: () => number;
+  private readonly filters: readonly Filter[];
+  private readonly retryDelayMs: number;
+  private readonly onError: (error: unknown) => void;
+  private unsubscribe: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  /** A pass was asked for while one was running. */
+  private rerun = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly store: ObjectStore,
+    options: SchedulerOptions = {},
+  ) {
+    this.clock = options.clock ?? Date.now;
+    this.filters = options.filters ?? DEFAULT_FILTERS;
+    this.retryDelayMs = options.retryDelayMs ?? 1000;
+    this.onError = options.onError ?? ((error) => console.error('scheduler: pass failed:', error));
+    this.debouncer = new Debouncer(() => this.requestPass(), {
+      quietMs: options.quietMs ?? 50,
+      maxDelayMs: options.maxDelayMs ?? 1000,
+      now: this.clock,
+    });
+  }
+
+  /** Starts watching the store; the first pass picks up whatever was left pending before. */
+  start(): void {
+    if (this.unsubscribe) return;
+    this.unsubscribe = this.store.watch((batch) => this.onCommit(batch));
+    this.debouncer.poke();
+  }
+
+  /** Stops watching and waits for a pass in progress to finish writing. */
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.debouncer.cancel();
+    this.rerun = false;
+    await this.running;
+    this.notifyIfIdle();
+  }
+
+  /** Resolves once no pass is running or scheduled: the store reflects every decision due so far. */
+  settled(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * One pass, now: snapshot, decide, write. The loop's own passes never overlap; a caller of this method
+   * (a test, a tool) must not run it while the loop is started.
+   */
+  async runPass(): Promise<PassOutcome> {
+    const now = this.clock();
+    const snapshot: SchedulingSnapshot = this.store.view((tx) => ({
+      nodes: tx.list('node'),
+      tasks: tx.list('task'),
+      services: tx.list('service'),
+      failures: this.failures.recent(now),
+      now,
+    }));
+    if (!snapshot.tasks.some((t) => t.Status.State === 'pending')) return NOTHING_DONE;
+
+    const decisions = scheduleTasks(snapshot, this.filters);
+    const news = withoutRepeats(decisions, snapshot);
+    if (news.length === 0) return { ...NOTHING_DONE, decisions: decisions.length };
+    const seenNodes = new Map(snapshot.nodes.map((n) => [n.ID, n]));
+    const outcome = await this.store.update((tx) => applyDecisions(tx, news, seenNodes, nowTimestamp()));
+    return { ...outcome, decisions: decisions.length };
+  }
+
+  private onCommit(batch: ObjectEventBatch): void {
+    const now = this.clock();
+    let wake = false;
+    for (const event of batch.events) {
+      const failure = failureFrom(event, now);
+      if (failure) this.failures.record(failure);
+      wake ||= wakesScheduler(event);
+    }
+    if (wake) this.debouncer.poke();
+  }
+
+  private requestPass(): void {
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    this.running = this.runPass()
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.onError(error);
+          if (this.unsubscribe) this.debouncer.pokeAfter(this.retryDelayMs);
+        },
+      )
+      .finally(() => {
+        this.running = undefined;
+        if (this.rerun && this.unsubscribe) {
+          this.rerun = false;
+          this.requestPass();
+        } else {
+          this.notifyIfIdle();
+        }
+      });
+  }
+
+  private isIdle(): boolean {
+    return this.running === undefined && !this.debouncer.pending;
+  }
+
+  private notifyIfIdle(): void {
+    if (!this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+/** Drops decisions that would write what the task already says, so a stuck task costs no writes. */
+function withoutRepeats(
+  decisions: readonly SchedulingDecision[],
+  snapshot: SchedulingSnapshot,
+): SchedulingDecision[] {
+  const unschedulable = decisions.filter((d) => d.kind === 'unschedulable');
+  if (unschedulable.length === 0) return [...decisions];
+  const errors = new Map(snapshot.tasks.map((t) => [t.ID, t.Status.Err]));
+  return decisions.filter((d) => d.kind !== 'unschedulable' || errors.get(d.taskId) !== d.error);
+}
