@@ -1,0 +1,139 @@
+// What the Engine API needs from the daemon. The daemon implements it; the API layer stays a thin
+// translation of HTTP to these calls, so a worker, a manager and a node outside any swarm differ only
+// in what the backend answers.
+
+import type { Cluster, Node, NodeSpec, Service, ServiceSpec, SwarmSpec, Task } from '../api/types.js';
+import type { Filters } from '../api/filters.js';
+
+export type LocalNodeState = 'inactive' | 'pending' | 'active' | 'error' | 'locked';
+
+export interface SwarmInfo {
+  NodeID: string;
+  NodeAddr: string;
+  LocalNodeState: LocalNodeState;
+  ControlAvailable: boolean;
+  Error: string;
+  RemoteManagers: { NodeID: string; Addr: string }[] | null;
+  Nodes?: number;
+  Managers?: number;
+  Cluster?: Omit<Cluster, 'JoinTokens' | 'RootCA'>;
+}
+
+export interface InitRequest {
+  ListenAddr?: string;
+  AdvertiseAddr?: string;
+  DataPathAddr?: string;
+  DataPathPort?: number;
+  ForceNewCluster?: boolean;
+  Spec?: SwarmSpec;
+  AutoLockManagers?: boolean;
+  Availability?: string;
+  DefaultAddrPool?: string[] | null;
+  SubnetSize?: number;
+  /** shoal extension: `embedded` (default) or `etcd`. */
+  Datastore?: string;
+}
+
+export interface JoinRequest {
+  ListenAddr?: string;
+  AdvertiseAddr?: string;
+  DataPathAddr?: string;
+  RemoteAddrs?: string[];
+  JoinToken?: string;
+  Availability?: string;
+}
+
+export interface SwarmUpdateFlags {
+  rotateWorkerToken: boolean;
+  rotateManagerToken: boolean;
+  rotateManagerUnlockKey: boolean;
+}
+
+export interface ServiceCreateResult {
+  ID: string;
+  Warnings?: string[];
+}
+
+export interface ServiceUpdateOptions {
+  /** `previous` for `docker service rollback`. */
+  rollback?: string;
+  registryAuthFrom?: string;
+}
+
+export interface LogsRequest {
+  follow: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  timestamps: boolean;
+  details: boolean;
+  /** `all` or a number of lines per task. */
+  tail: string;
+  /** Unix seconds (may be fractional), 0 for none. */
+  since: number;
+  until: number;
+}
+
+/** One log line on its way to the client, with the context `details=1` prefixes. */
+export interface LogMessage {
+  stream: 'stdout' | 'stderr';
+  timestamp: string;
+  line: Buffer;
+  context: { nodeId: string; serviceId: string; taskId: string };
+}
+
+/** The swarm control API, available on managers only. Methods throw ShoalError. */
+export interface ControlBackend {
+  inspectSwarm(): Promise<Cluster>;
+  updateSwarm(version: number, spec: SwarmSpec, flags: SwarmUpdateFlags): Promise<void>;
+  unlockKey(): Promise<string>;
+
+  listNodes(filters: Filters): Promise<Node[]>;
+  getNode(ref: string): Promise<Node>;
+  updateNode(ref: string, version: number, spec: NodeSpec): Promise<void>;
+  removeNode(ref: string, force: boolean): Promise<void>;
+
+  listServices(filters: Filters, withStatus: boolean): Promise<Service[]>;
+  getService(ref: string, insertDefaults: boolean): Promise<Service>;
+  createService(spec: ServiceSpec, apiVersion: string): Promise<ServiceCreateResult>;
+  updateService(
+    ref: string,
+    version: number,
+    spec: ServiceSpec,
+    options: ServiceUpdateOptions,
+    apiVersion: string,
+  ): Promise<{ Warnings: string[] | null }>;
+  removeService(ref: string): Promise<void>;
+
+  listTasks(filters: Filters): Promise<Task[]>;
+  getTask(ref: string): Promise<Task>;
+
+  /** Streams log lines of a service's or a task's tasks until done (or `signal` aborts, with follow). */
+  serviceLogs(ref: string, request: LogsRequest, signal: AbortSignal): AsyncIterable<LogMessage>;
+  taskLogs(ref: string, request: LogsRequest, signal: AbortSignal): AsyncIterable<LogMessage>;
+}
+
+export interface SystemInfo {
+  name: string;
+  ncpu: number;
+  memTotal: number;
+  kernelVersion: string;
+  operatingSystem: string;
+  osVersion: string;
+  architecture: string;
+  dataRoot: string;
+  debug: boolean;
+  labels: string[];
+  containers: { total: number; running: number; paused: number; stopped: number };
+  serverVersion: string;
+}
+
+export interface EngineBackend {
+  /** For the `Swarm` ping header and `/info`. */
+  swarmInfo(): Promise<SwarmInfo>;
+  systemInfo(): Promise<SystemInfo>;
+  init(request: InitRequest): Promise<string>;
+  join(request: JoinRequest): Promise<void>;
+  leave(force: boolean): Promise<void>;
+  /** The control API; throws Docker's 503 errors when this node is not an active manager. */
+  control(): ControlBackend;
+}

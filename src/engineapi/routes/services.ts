@@ -1,0 +1,54 @@
+// `/services…`: create, list, inspect, update, remove, logs.
+
+import type { ServiceSpec } from '../../api/types.js';
+import type { EngineBackend } from '../backend.js';
+import { Filters } from '../../api/filters.js';
+import { boolQuery, empty, json, readJsonObject, versionQuery } from '../http.js';
+import type { Router } from '../router.js';
+import { parseLogsRequest, streamLogs } from './logs.js';
+
+export const SERVICE_FILTERS = ['id', 'label', 'mode', 'name'] as const;
+
+export function registerServiceRoutes(router: Router, backend: EngineBackend): void {
+  router.get('/services', async (ctx) => {
+    const control = backend.control();
+    const filters = Filters.parse(ctx.query.get('filters'), SERVICE_FILTERS);
+    return json(await control.listServices(filters, boolQuery(ctx.query, 'status')));
+  });
+
+  router.post('/services/create', async (ctx) => {
+    const control = backend.control();
+    const spec = await readJsonObject(ctx, 'swarm.ServiceSpec');
+    const result = await control.createService(spec as ServiceSpec, ctx.version);
+    return json(result.Warnings?.length ? result : { ID: result.ID }, 201);
+  });
+
+  router.get('/services/{id}', async (ctx) =>
+    json(await backend.control().getService(ctx.params.id!, boolQuery(ctx.query, 'insertDefaults'))),
+  );
+
+  router.post('/services/{id}/update', async (ctx) => {
+    const control = backend.control();
+    const version = versionQuery(ctx.query, 'service');
+    const spec = await readJsonObject(ctx, 'swarm.ServiceSpec');
+    const options: { rollback?: string; registryAuthFrom?: string } = {};
+    const rollback = ctx.query.get('rollback');
+    if (rollback) options.rollback = rollback;
+    const authFrom = ctx.query.get('registryAuthFrom');
+    if (authFrom) options.registryAuthFrom = authFrom;
+    return json(
+      await control.updateService(ctx.params.id!, version, spec as ServiceSpec, options, ctx.version),
+    );
+  });
+
+  router.delete('/services/{id}', async (ctx) => {
+    await backend.control().removeService(ctx.params.id!);
+    return empty();
+  });
+
+  router.get('/services/{id}/logs', async (ctx) => {
+    const control = backend.control();
+    const request = parseLogsRequest(ctx.query);
+    return streamLogs(ctx, request, control.serviceLogs(ctx.params.id!, request, ctx.signal));
+  });
+}

@@ -1,0 +1,165 @@
+// The Engine API HTTP server: version negotiation, routing, error mapping. Listens on a unix socket
+// (root-only) or TCP.
+
+import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { dirname } from 'node:path';
+import { isShoalError } from '../api/errors.js';
+import type { EngineBackend } from './backend.js';
+import type { Reply, RequestContext } from './http.js';
+import { Router } from './router.js';
+import { registerNodeRoutes } from './routes/nodes.js';
+import { registerServiceRoutes } from './routes/services.js';
+import { registerSwarmRoutes } from './routes/swarm.js';
+import { registerSystemRoutes } from './routes/system.js';
+import { registerTaskRoutes } from './routes/tasks.js';
+import { parseVersionedPath } from './version.js';
+
+export interface EngineServerOptions {
+  backend: EngineBackend;
+  /** `unix:///path` or `tcp://host:port`. */
+  address: string;
+  serverVersion: string;
+  log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export class AddressInUseError extends Error {}
+
+export class EngineServer {
+  private readonly server: Server;
+  private readonly router = new Router();
+
+  constructor(private readonly options: EngineServerOptions) {
+    registerSystemRoutes(this.router, options.backend, options.serverVersion);
+    registerSwarmRoutes(this.router, options.backend);
+    registerNodeRoutes(this.router, options.backend);
+    registerServiceRoutes(this.router, options.backend);
+    registerTaskRoutes(this.router, options.backend);
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 60_000;
+  }
+
+  async listen(): Promise<void> {
+    const { address } = this.options;
+    if (address.startsWith('unix://')) {
+      const path = address.slice('unix://'.length);
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      await removeStaleSocket(path);
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        // Created with a restrictive umask-equivalent right away: chmod after listen leaves a window.
+        const oldMask = process.umask(0o177);
+        try {
+          this.server.listen(path, () => resolve());
+        } finally {
+          process.umask(oldMask);
+        }
+      });
+      chmodSync(path, 0o600);
+      return;
+    }
+    const m = /^tcp:\/\/([^:]*|\[[^\]]*\]):(\d+)$/.exec(address);
+    if (!m) throw new Error(`invalid API address ${address}: use unix:///path or tcp://host:port`);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(Number(m[2]), m[1]!.replace(/^\[|\]$/g, '') || '127.0.0.1', () => resolve());
+    });
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    res.setHeader('Server', `shoal/${this.options.serverVersion} (linux)`);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    try {
+      const { version, path } = parseVersionedPath(url.pathname);
+      res.setHeader('Api-Version', version);
+      const match = this.router.match(method, path);
+      if (match === undefined || match === 'method') {
+        // Docker answers unknown routes with 404 and a JSON message.
+        this.write(res, { status: 404, json: { message: 'page not found' } });
+        return;
+      }
+      const ctx: RequestContext = {
+        method,
+        path,
+        version,
+        params: match.params,
+        query: url.searchParams,
+        req,
+        res,
+        signal: abort.signal,
+      };
+      const reply = await match.handler(ctx);
+      this.write(res, reply);
+      this.options.log('debug', 'api request', { method, path: url.pathname, status: res.statusCode });
+    } catch (err) {
+      const failure = toApiError(err);
+      if (failure.status >= 500) {
+        this.options.log('error', 'api request failed', { method, path: url.pathname, error: String(err) });
+      }
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      this.write(res, { status: failure.status, json: { message: failure.message } });
+    }
+  }
+
+  private write(res: ServerResponse, reply: Reply): void {
+    if ('streamed' in reply) return;
+    if ('empty' in reply) {
+      res.writeHead(reply.status, { 'Content-Length': '0' });
+      res.end();
+    } else if ('text' in reply) {
+      const body = Buffer.from(reply.text);
+      res.writeHead(reply.status, {
+        'Content-Type': reply.contentType ?? 'text/plain; charset=utf-8',
+        'Content-Length': String(body.length),
+      });
+      res.end(body);
+    } else {
+      const body = Buffer.from(JSON.stringify(reply.json) + '\n');
+      res.writeHead(reply.status, {
+        'Content-Type': 'application/json',
+        'Content-Length': String(body.length),
+      });
+      res.end(body);
+    }
+  }
+}
+
+function toApiError(err: unknown): { status: number; message: string } {
+  if (isShoalError(err)) return { status: err.status, message: err.apiMessage() };
+  const message = err instanceof Error ? err.message : String(err);
+  return { status: 500, message };
+}
+
+/** Removes a socket file left by a daemon that died, but refuses to steal one that is in use. */
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    if (!statSync(path).isSocket()) throw new AddressInUseError(`${path} exists and is not a socket`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const inUse = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (inUse) throw new AddressInUseError(`another daemon is already listening on ${path}`);
+  rmSync(path, { force: true });
+}

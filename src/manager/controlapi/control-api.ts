@@ -1,0 +1,240 @@
+// The manager's control API: every cluster read and write a client can ask for, over the store.
+// The Engine API calls it on managers; it is the only writer of specs.
+
+import { invalidArgument, notFound, outOfSequence } from '../../api/errors.js';
+import type { Filters } from '../../api/filters.js';
+import type { Cluster, Node, NodeSpec, Service, ServiceSpec, SwarmSpec, Task } from '../../api/types.js';
+import type { ObjectStore, ReadTx } from '../../store/objects.js';
+import { autolockNotSupported, infoCluster, publicCluster, validateSwarmSpec } from './cluster.js';
+import { applyNodeUpdate, checkNodeRemovable, nodeMatchesFilters, validateNodeFilters } from './nodes.js';
+import { presentNode, presentService, presentTask } from './present.js';
+import { resolveNode, resolveService, resolveTask } from './resolve.js';
+import { interpolateDefaults } from './service-spec.js';
+import {
+  createService,
+  serviceMatchesFilters,
+  serviceStatus,
+  updateService,
+  validateServiceFilters,
+} from './services.js';
+import { listTasks } from './tasks.js';
+
+export interface ControlAPIOptions {
+  store: ObjectStore;
+  /** The node this manager runs on (what `self` means). */
+  localNodeId: string;
+  /** The orchestrator's dirty check, for the `_up-to-date` task filter. */
+  isTaskUpToDate(task: Task, service: Service): boolean;
+  /** A new join token for the cluster's root CA (same digest, new secret). */
+  newJoinToken(rootCACertPem: string): string;
+}
+
+export interface SwarmUpdateOptions {
+  rotateWorkerToken: boolean;
+  rotateManagerToken: boolean;
+  rotateManagerUnlockKey: boolean;
+}
+
+export class ControlAPI {
+  constructor(private readonly options: ControlAPIOptions) {}
+
+  private get store(): ObjectStore {
+    return this.options.store;
+  }
+
+  private cluster(tx: ReadTx): Cluster {
+    const cluster = tx.list('cluster')[0];
+    if (!cluster) throw notFound('cluster not found');
+    return cluster;
+  }
+
+  private leaderId(tx: ReadTx): string | undefined {
+    // One manager today: the one whose node object says it leads (set at init/start-up).
+    return tx.list('node').find((n) => n.ManagerStatus?.Leader)?.ID ?? this.options.localNodeId;
+  }
+
+  // -------------------------------------------------------------- swarm
+
+  async inspectSwarm(): Promise<Cluster> {
+    return this.store.view((tx) => publicCluster(this.cluster(tx)));
+  }
+
+  /** The `Cluster` section of `/info`, plus node and manager counts. */
+  swarmSummary(): { cluster: ReturnType<typeof infoCluster>; nodes: number; managers: number } {
+    return this.store.view((tx) => {
+      const nodes = tx.list('node');
+      return {
+        cluster: infoCluster(this.cluster(tx)),
+        nodes: nodes.length,
+        managers: nodes.filter((n) => n.Spec.Role === 'manager').length,
+      };
+    });
+  }
+
+  async updateSwarm(version: number, spec: SwarmSpec, flags: SwarmUpdateOptions): Promise<void> {
+    validateSwarmSpec(spec);
+    if (flags.rotateManagerUnlockKey) throw autolockNotSupported();
+    await this.store.update((tx) => {
+      const current = this.cluster(tx);
+      if ((spec.Name ?? 'default') !== (current.Spec.Name ?? 'default')) {
+        throw invalidArgument('modification of cluster name is not allowed', { rpc: true });
+      }
+      if (current.Version.Index !== version) throw outOfSequence();
+      const next = structuredClone(current);
+      next.Spec = { ...structuredClone(spec), Name: current.Spec.Name ?? 'default' };
+      const rootCA = current.RootCA?.CACert ?? current.TLSInfo.TrustRoot;
+      if (flags.rotateWorkerToken) next.JoinTokens.Worker = this.options.newJoinToken(rootCA);
+      if (flags.rotateManagerToken) next.JoinTokens.Manager = this.options.newJoinToken(rootCA);
+      tx.update('cluster', next);
+    });
+  }
+
+  async unlockKey(): Promise<string> {
+    const autolock = this.store.view(
+      (tx) => this.cluster(tx).Spec.EncryptionConfig?.AutoLockManagers ?? false,
+    );
+    if (!autolock) {
+      throw notFound('no unlock key is set', { rpc: true });
+    }
+    throw autolockNotSupported();
+  }
+
+  // -------------------------------------------------------------- nodes
+
+  async listNodes(filters: Filters): Promise<Node[]> {
+    validateNodeFilters(filters);
+    return this.store.view((tx) => {
+      const leader = this.leaderId(tx);
+      return tx
+        .list('node')
+        .filter((n) => nodeMatchesFilters(n, filters))
+        .map((n) => presentNode(n, leader));
+    });
+  }
+
+  async getNode(ref: string): Promise<Node> {
+    return this.store.view((tx) =>
+      presentNode(resolveNode(tx, ref, this.options.localNodeId), this.leaderId(tx)),
+    );
+  }
+
+  async updateNode(ref: string, version: number, spec: NodeSpec): Promise<void> {
+    await this.store.update((tx) => {
+      const current = resolveNode(tx, ref, this.options.localNodeId);
+      const managers = tx.list('node').filter((n) => n.Spec.Role === 'manager').length;
+      tx.update('node', applyNodeUpdate(current, version, spec, managers));
+    });
+  }
+
+  async removeNode(ref: string, force: boolean): Promise<void> {
+    await this.store.update((tx) => {
+      const node = resolveNode(tx, ref, this.options.localNodeId);
+      checkNodeRemovable(node, force);
+      // swarmkit orphans the node's unfinished tasks and refuses its certificate from now on.
+      for (const task of tx.tasksByNode(node.ID)) {
+        if (
+          task.Status.State === 'complete' ||
+          task.Status.State === 'failed' ||
+          task.Status.State === 'shutdown'
+        )
+          continue;
+        if (task.Status.State === 'rejected' || task.Status.State === 'orphaned') continue;
+        const next = structuredClone(task);
+        next.Status = {
+          ...next.Status,
+          State: 'orphaned',
+          Message: 'Task belonged to a node that has been deleted',
+          Timestamp: new Date().toISOString(),
+        };
+        tx.update('task', next);
+      }
+      const cluster = structuredClone(this.cluster(tx));
+      if (cluster.RootCA) {
+        cluster.RootCA.BlacklistedCertificates = {
+          ...(cluster.RootCA.BlacklistedCertificates ?? {}),
+          [node.ID]: new Date().toISOString(),
+        };
+        tx.update('cluster', cluster);
+      }
+      tx.delete('node', node.ID);
+    });
+  }
+
+  // -------------------------------------------------------------- services
+
+  async listServices(filters: Filters, withStatus: boolean): Promise<Service[]> {
+    validateServiceFilters(filters);
+    return this.store.view((tx) =>
+      tx
+        .list('service')
+        .filter((s) => serviceMatchesFilters(s, filters))
+        .map((s) => {
+          const out = presentService(s);
+          if (withStatus) out.ServiceStatus = serviceStatus(s, tx.tasksByService(s.ID));
+          return out;
+        }),
+    );
+  }
+
+  async getService(ref: string, insertDefaults: boolean): Promise<Service> {
+    return this.store.view((tx) => {
+      const service = presentService(resolveService(tx, ref));
+      if (insertDefaults) service.Spec = interpolateDefaults(service.Spec);
+      return service;
+    });
+  }
+
+  async createService(spec: ServiceSpec): Promise<{ ID: string; Warnings?: string[] }> {
+    const service = await this.store.update((tx) => createService(tx, spec));
+    return { ID: service.ID };
+  }
+
+  async updateService(
+    ref: string,
+    version: number,
+    spec: ServiceSpec,
+    options: { rollback?: string },
+  ): Promise<{ Warnings: string[] | null }> {
+    if (options.rollback !== undefined && options.rollback !== 'previous' && options.rollback !== '') {
+      throw invalidArgument(`unrecognized rollback option ${options.rollback}`);
+    }
+    await this.store.update((tx) => {
+      const current = resolveService(tx, ref);
+      updateService(tx, current, version, spec, options.rollback === 'previous');
+    });
+    return { Warnings: null };
+  }
+
+  async removeService(ref: string): Promise<void> {
+    await this.store.update((tx) => {
+      const service = resolveService(tx, ref);
+      // Tasks are left for the orchestrator, which sets them to `remove`; the reaper deletes them
+      // once stopped, so `stack rm` can watch them shut down.
+      tx.delete('service', service.ID);
+    });
+  }
+
+  // -------------------------------------------------------------- tasks
+
+  async listTasks(filters: Filters): Promise<Task[]> {
+    return this.store.view((tx) =>
+      listTasks(tx, filters, {
+        localNodeId: this.options.localNodeId,
+        isUpToDate: this.options.isTaskUpToDate,
+      }).map(presentTask),
+    );
+  }
+
+  async getTask(ref: string): Promise<Task> {
+    return this.store.view((tx) => presentTask(resolveTask(tx, ref)));
+  }
+
+  /** Internal (unpresented) lookups for the log broker and the CLI-facing layers. */
+  resolveServiceId(ref: string): string {
+    return this.store.view((tx) => resolveService(tx, ref).ID);
+  }
+
+  resolveTaskRef(ref: string): Task {
+    return this.store.view((tx) => resolveTask(tx, ref));
+  }
+}

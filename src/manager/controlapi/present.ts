@@ -1,0 +1,48 @@
+// How stored objects look through the Engine API: the Docker shapes, without shoal's internal
+// bookkeeping fields, with the conversion artefacts Docker's daemon adds (so `inspect` output and
+// read-modify-write round trips match Docker's).
+
+import type { Node, Service, ServiceSpec, Task } from '../../api/types.js';
+
+function presentSpec(spec: ServiceSpec): ServiceSpec {
+  const out = structuredClone(spec);
+  const task = (out.TaskTemplate ??= {});
+  if (task.ContainerSpec) {
+    task.ContainerSpec.Isolation ??= 'default';
+    task.ForceUpdate ??= 0;
+    task.Runtime ??= 'container';
+  }
+  return out;
+}
+
+export function presentService(service: Service): Service {
+  const { SpecVersion: _sv, PreviousSpecVersion: _psv, ...rest } = service;
+  const out: Service = { ...rest, Spec: presentSpec(service.Spec) };
+  if (service.PreviousSpec) out.PreviousSpec = presentSpec(service.PreviousSpec);
+  return out;
+}
+
+export function presentTask(task: Task): Task {
+  const {
+    ServiceAnnotations: _annotations,
+    SpecVersion: _specVersion,
+    Endpoint: _endpoint,
+    AppliedAt: _appliedAt,
+    ...rest
+  } = task;
+  const out: Task = { ...rest, Labels: task.Labels ?? {} };
+  if (out.Spec.ContainerSpec) {
+    out.Spec = structuredClone(out.Spec);
+    out.Spec.ContainerSpec!.Isolation ??= 'default';
+  }
+  return out;
+}
+
+export function presentNode(node: Node, leaderId: string | undefined): Node {
+  const { Role: _observedRole, ...rest } = node;
+  const out: Node = { ...rest, Spec: { Labels: {}, ...node.Spec } };
+  if (node.ManagerStatus)
+    out.ManagerStatus = { ...node.ManagerStatus, Leader: node.ID === leaderId || undefined };
+  if (out.ManagerStatus && !out.ManagerStatus.Leader) delete out.ManagerStatus.Leader;
+  return out;
+}

@@ -1,0 +1,271 @@
+// Service specs as clients send them: normalisation (the Docker daemon's defaults for the mode),
+// validation in swarmkit's order with its messages, and the defaults `insertDefaults=true` shows.
+
+import { invalidArgument, ShoalError, unimplemented } from '../../api/errors.js';
+import type { ServiceMode, ServiceSpec, TaskSpec, UpdateConfig } from '../../api/types.js';
+import { parseConstraints } from '../constraint.js';
+
+const SERVICE_NAME = /^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$/;
+const MIN_DURATION_NS = 1_000_000;
+const SECOND = 1_000_000_000;
+
+export type ModeKind = 'replicated' | 'global' | 'replicated-job' | 'global-job';
+
+export function modeKind(mode: ServiceMode | undefined): ModeKind {
+  if (mode?.Global) return 'global';
+  if (mode?.ReplicatedJob) return 'replicated-job';
+  if (mode?.GlobalJob) return 'global-job';
+  return 'replicated';
+}
+
+export const isJob = (spec: ServiceSpec): boolean => {
+  const kind = modeKind(spec.Mode);
+  return kind === 'replicated-job' || kind === 'global-job';
+};
+
+/** Fields that are set elsewhere or a newer API, kept as Docker keeps them: whatever the client sent. */
+const invalid = (message: string): ShoalError => invalidArgument(message, { rpc: true });
+
+/**
+ * The Docker daemon's conversion of a ServiceSpec: exactly one mode, a replicated service without a
+ * replica count runs one, a replicated job defaults MaxConcurrent to 1 and TotalCompletions to it.
+ */
+export function normalizeServiceSpec(input: ServiceSpec): ServiceSpec {
+  const spec = structuredClone(input);
+  const mode = spec.Mode ?? {};
+  const given = (['Replicated', 'Global', 'ReplicatedJob', 'GlobalJob'] as const).filter((k) => mode[k]);
+  if (mode.Replicated && mode.Global) {
+    throw invalidArgument('cannot specify both replicated mode and global mode');
+  }
+  if (given.length > 1)
+    throw invalidArgument(`cannot specify more than one service mode (${given.join(', ')})`);
+  checkUnsigned(mode.Replicated?.Replicas, 'Mode.Replicated.Replicas', 'ReplicatedService');
+  checkUnsigned(mode.ReplicatedJob?.MaxConcurrent, 'Mode.ReplicatedJob.MaxConcurrent', 'ReplicatedJob');
+  checkUnsigned(mode.ReplicatedJob?.TotalCompletions, 'Mode.ReplicatedJob.TotalCompletions', 'ReplicatedJob');
+  if (mode.Global) spec.Mode = { Global: {} };
+  else if (mode.GlobalJob) spec.Mode = { GlobalJob: {} };
+  else if (mode.ReplicatedJob) {
+    const maxConcurrent = mode.ReplicatedJob.MaxConcurrent ?? 1;
+    spec.Mode = {
+      ReplicatedJob: {
+        MaxConcurrent: maxConcurrent,
+        TotalCompletions: mode.ReplicatedJob.TotalCompletions ?? maxConcurrent,
+      },
+    };
+  } else spec.Mode = { Replicated: { Replicas: mode.Replicated?.Replicas ?? 1 } };
+  spec.TaskTemplate = spec.TaskTemplate ?? {};
+  checkEnums(spec);
+  return spec;
+}
+
+/** uint64 fields: a negative or fractional number fails in Go's JSON decoder, so it fails here too. */
+function checkUnsigned(value: unknown, field: string, goType: string): void {
+  if (value === undefined || value === null) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw invalidArgument(
+      `json: cannot unmarshal number ${String(value)} into Go struct field ${goType}.${field} of type uint64`,
+    );
+  }
+}
+
+function checkEnum(value: unknown, allowed: readonly string[], label: string): void {
+  if (value === undefined || value === null || value === '') return;
+  if (typeof value !== 'string' || !allowed.includes(value))
+    throw invalidArgument(`invalid ${label}: "${String(value)}"`);
+}
+
+/** The enum checks Docker's daemon does while converting the spec for swarmkit. */
+function checkEnums(spec: ServiceSpec): void {
+  checkEnum(spec.TaskTemplate?.RestartPolicy?.Condition, ['none', 'on-failure', 'any'], 'RestartCondition');
+  for (const [config, name] of [
+    [spec.UpdateConfig, 'UpdateConfig'],
+    [spec.RollbackConfig, 'RollbackConfig'],
+  ] as const) {
+    checkEnum(config?.FailureAction, ['pause', 'continue', 'rollback'], 'FailureAction');
+    checkEnum(config?.Order, ['stop-first', 'start-first'], `${name}.Order`);
+  }
+  checkEnum(spec.EndpointSpec?.Mode, ['vip', 'dnsrr'], 'ResolutionMode');
+  for (const port of spec.EndpointSpec?.Ports ?? []) {
+    checkEnum(port.Protocol, ['tcp', 'udp', 'sctp'], 'Protocol');
+    checkEnum(port.PublishMode, ['ingress', 'host'], 'PublishMode');
+  }
+}
+
+export function validateServiceName(name: string | undefined): void {
+  if (!name) throw invalid('meta: name must be provided');
+  if (!SERVICE_NAME.test(name)) throw invalid('name must be valid as a DNS name component');
+  if (name.length > 63) throw invalid('name must be 63 characters or fewer');
+}
+
+function validateResources(r: { NanoCPUs?: number; MemoryBytes?: number } | undefined): void {
+  if (!r) return;
+  if (r.NanoCPUs && r.NanoCPUs < 1e6) {
+    throw invalid(`invalid cpu value ${goFloat(r.NanoCPUs / 1e9)}: Must be at least ${goFloat(1e6 / 1e9)}`);
+  }
+  if (r.MemoryBytes && r.MemoryBytes < 4 * 1024 * 1024) {
+    throw invalid(`invalid memory value ${r.MemoryBytes}: Must be at least 4MiB`);
+  }
+}
+
+/** Go's `%g` for the small positive floats these messages show. */
+function goFloat(n: number): string {
+  const s = String(n);
+  if (!s.includes('e')) return s;
+  const [mantissa, exp] = s.split('e');
+  const e = Number(exp);
+  return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+}
+
+function validateDuration(value: number | undefined, message: string): void {
+  if (value !== undefined && value !== 0 && value < MIN_DURATION_NS) throw invalid(message);
+}
+
+function validateTaskSpec(task: TaskSpec): void {
+  validateResources(task.Resources?.Limits);
+  validateResources(task.Resources?.Reservations);
+  const restart = task.RestartPolicy;
+  if (restart?.Delay !== undefined && restart.Delay < 0)
+    throw invalid('TaskSpec: restart-delay cannot be negative');
+  if (restart?.Window !== undefined && restart.Window < 0)
+    throw invalid('TaskSpec: restart-window cannot be negative');
+  parseConstraints(task.Placement?.Constraints);
+  validateRefs(task);
+  const container = task.ContainerSpec;
+  if (!container) {
+    if (task.PluginSpec || task.NetworkAttachmentSpec) {
+      throw unimplemented('RuntimeSpec: unimplemented runtime in service spec', { rpc: true });
+    }
+    throw invalid('TaskSpec: missing runtime');
+  }
+  if (!container.Image) throw invalid('ContainerSpec: image reference must be provided');
+  if (!isValidImageReference(container.Image)) {
+    throw invalid(`ContainerSpec: "${container.Image}" is not a valid repository/tag`);
+  }
+  const targets = new Set<string>();
+  for (const mount of container.Mounts ?? []) {
+    const target = mount.Target ?? '';
+    if (targets.has(target)) throw invalid(`ContainerSpec: duplicate mount point: ${target}`);
+    targets.add(target);
+  }
+  const hc = container.Healthcheck;
+  if (hc) {
+    validateDuration(hc.Interval, 'ContainerSpec: Interval in HealthConfig cannot be less than 1ms');
+    validateDuration(hc.Timeout, 'ContainerSpec: Timeout in HealthConfig cannot be less than 1ms');
+    validateDuration(hc.StartPeriod, 'ContainerSpec: StartPeriod in HealthConfig cannot be less than 1ms');
+    if (hc.Retries !== undefined && hc.Retries < 0) {
+      throw invalid('ContainerSpec: Retries in HealthConfig cannot be negative');
+    }
+  }
+}
+
+function validateRefs(task: TaskSpec): void {
+  const container = task.ContainerSpec;
+  if (!container) return;
+  const seen = new Map<string, string>();
+  for (const ref of container.Secrets ?? []) {
+    if (!ref.SecretID || !ref.SecretName) throw invalid('malformed secret reference');
+    if (!ref.File) throw invalid('malformed secret reference, no target provided');
+    if (!ref.File.Name) throw invalid('malformed file secret reference, invalid target file name provided');
+    const previous = seen.get(ref.File.Name);
+    if (previous !== undefined) {
+      throw invalid(
+        `secret references '${previous}' and '${ref.SecretName}' have a conflicting target: '${ref.File.Name}'`,
+      );
+    }
+    seen.set(ref.File.Name, ref.SecretName);
+  }
+  seen.clear();
+  for (const ref of container.Configs ?? []) {
+    if (!ref.ConfigID || !ref.ConfigName) throw invalid('malformed config reference');
+    if (!ref.File && !ref.Runtime) throw invalid('malformed config reference, no target provided');
+    if (ref.File) {
+      if (!ref.File.Name) throw invalid('malformed file config reference, invalid target file name provided');
+      const previous = seen.get(ref.File.Name);
+      if (previous !== undefined) {
+        throw invalid(
+          `config references '${previous}' and '${ref.ConfigName}' have a conflicting target: '${ref.File.Name}'`,
+        );
+      }
+      seen.set(ref.File.Name, ref.ConfigName);
+    }
+  }
+}
+
+/**
+ * A practical check of Docker's image reference grammar: optional registry host[:port], path
+ * components of lowercase alphanumerics with separators, optional tag and digest.
+ */
+export function isValidImageReference(image: string): boolean {
+  const component = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
+  const domain =
+    '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?';
+  const tag = '(?::[\\w][\\w.-]{0,127})?';
+  const digest = '(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?';
+  return (
+    new RegExp(`^${domain}${component}(?:/${component})*${tag}${digest}$`).test(image) && image.length <= 255
+  );
+}
+
+function validateUpdateConfig(config: UpdateConfig | undefined): void {
+  if (!config) return;
+  if ((config.Delay ?? 0) < 0) throw invalid('TaskSpec: update-delay cannot be negative');
+  if ((config.Monitor ?? 0) < 0) throw invalid('TaskSpec: update-monitor cannot be negative');
+  const ratio = config.MaxFailureRatio ?? 0;
+  if (ratio < 0 || ratio > 1)
+    throw invalid('TaskSpec: update-maxfailureratio cannot be less than 0 or bigger than 1');
+  if (config.Parallelism !== undefined && (config.Parallelism < 0 || !Number.isInteger(config.Parallelism))) {
+    throw invalidArgument(
+      `json: cannot unmarshal number ${config.Parallelism} into Go struct field UpdateConfig.UpdateConfig.Parallelism of type uint64`,
+    );
+  }
+}
+
+/** swarmkit's validateServiceSpec, in its order. Expects a normalized spec. */
+export function validateServiceSpec(spec: ServiceSpec): void {
+  validateServiceName(spec.Name);
+  validateTaskSpec(spec.TaskTemplate ?? {});
+  if (isJob(spec)) {
+    if (spec.UpdateConfig) throw invalid('Jobs may not have an update config');
+  } else {
+    validateUpdateConfig(spec.UpdateConfig);
+  }
+  validateUpdateConfig(spec.RollbackConfig);
+  const ports = spec.EndpointSpec?.Ports ?? [];
+  const published = new Set<string>();
+  for (const port of ports) {
+    if (spec.EndpointSpec?.Mode === 'dnsrr' && (port.PublishMode ?? 'ingress') === 'ingress') {
+      throw invalid("EndpointSpec: port published with ingress mode can't be used with dnsrr mode");
+    }
+    if (!port.PublishedPort) continue;
+    const key = `${port.Protocol ?? 'tcp'}/${port.PublishedPort}`;
+    if (published.has(key)) throw invalid('EndpointSpec: duplicate published ports provided');
+    published.add(key);
+  }
+}
+
+/** swarmkit's defaults.InterpolateService: what `service inspect` shows for unset fields. */
+export function interpolateDefaults(input: ServiceSpec): ServiceSpec {
+  const spec = structuredClone(input);
+  const task = (spec.TaskTemplate ??= {});
+  const container = task.ContainerSpec;
+  if (container) {
+    container.StopGracePeriod ??= 10 * SECOND;
+    container.DNSConfig ??= {};
+  }
+  task.Resources ??= {};
+  if (!task.RestartPolicy) task.RestartPolicy = { Condition: 'any', Delay: 5 * SECOND, MaxAttempts: 0 };
+  else task.RestartPolicy.Delay ??= 5 * SECOND;
+  task.Placement ??= {};
+  const defaultUpdate = (): UpdateConfig => ({
+    Parallelism: 1,
+    FailureAction: 'pause',
+    Monitor: 5 * SECOND,
+    MaxFailureRatio: 0,
+    Order: 'stop-first',
+  });
+  if (!spec.UpdateConfig) spec.UpdateConfig = defaultUpdate();
+  else spec.UpdateConfig.Monitor ??= 5 * SECOND;
+  if (!spec.RollbackConfig) spec.RollbackConfig = defaultUpdate();
+  else spec.RollbackConfig.Monitor ??= 5 * SECOND;
+  return spec;
+}

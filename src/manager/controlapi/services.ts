@@ -1,0 +1,201 @@
+// Service calls of the control API: create, update (including rollback), remove, list, status counts.
+
+import {
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  outOfSequence,
+  ShoalError,
+} from '../../api/errors.js';
+import type { Filters } from '../../api/filters.js';
+import { newId } from '../../api/ids.js';
+import { randomName } from '../../api/names.js';
+import { nowTimestamp } from '../../api/time.js';
+import type { Service, ServiceSpec, Task } from '../../api/types.js';
+import type { ReadTx, WriteTx } from '../../store/objects.js';
+import { isJob, modeKind, normalizeServiceSpec, validateServiceSpec } from './service-spec.js';
+
+const MODES = ['replicated', 'global', 'replicated-job', 'global-job'];
+
+export function validateServiceFilters(filters: Filters): void {
+  for (const mode of filters.values('mode')) {
+    if (!MODES.includes(mode)) throw invalidArgument(`Invalid filter 'mode=${mode}'`);
+  }
+}
+
+export function serviceMatchesFilters(service: Service, filters: Filters): boolean {
+  return (
+    filters.matchPrefix('id', service.ID) &&
+    filters.matchPrefix('name', service.Spec.Name) &&
+    filters.matchExact('mode', modeKind(service.Spec.Mode)) &&
+    filters.matchLabels('label', service.Spec.Labels)
+  );
+}
+
+/** Secrets and configs a spec references must exist under the names it gives (swarmkit's check). */
+function checkReferences(tx: ReadTx, spec: ServiceSpec): void {
+  const container = spec.TaskTemplate?.ContainerSpec;
+  const missingSecrets = (container?.Secrets ?? [])
+    .filter((ref) => tx.get('secret', ref.SecretID)?.Spec.Name !== ref.SecretName)
+    .map((ref) => ref.SecretName);
+  if (missingSecrets.length > 0) {
+    throw invalidArgument(
+      `${missingSecrets.length === 1 ? 'secret' : 'secrets'} not found: ${missingSecrets.join(', ')}`,
+      {
+        rpc: true,
+      },
+    );
+  }
+  const missingConfigs = (container?.Configs ?? [])
+    .filter((ref) => tx.get('config', ref.ConfigID)?.Spec.Name !== ref.ConfigName)
+    .map((ref) => ref.ConfigName);
+  if (missingConfigs.length > 0) {
+    throw invalidArgument(
+      `${missingConfigs.length === 1 ? 'config' : 'configs'} not found: ${missingConfigs.join(', ')}`,
+      {
+        rpc: true,
+      },
+    );
+  }
+}
+
+/** swarmkit's best-effort check that published ports don't collide with other services' ports. */
+function checkPortConflicts(tx: ReadTx, spec: ServiceSpec, serviceId: string | undefined): void {
+  const key = (protocol: string | undefined, port: number): string => `${protocol ?? 'tcp'}/${port}`;
+  const ingress = new Set<string>();
+  const host = new Set<string>();
+  for (const port of spec.EndpointSpec?.Ports ?? []) {
+    if (!port.PublishedPort) continue;
+    ((port.PublishMode ?? 'ingress') === 'ingress' ? ingress : host).add(
+      key(port.Protocol, port.PublishedPort),
+    );
+  }
+  if (ingress.size === 0 && host.size === 0) return;
+  for (const other of tx.list('service')) {
+    if (other.ID === serviceId) continue;
+    for (const port of [...(other.Spec.EndpointSpec?.Ports ?? []), ...(other.Endpoint?.Ports ?? [])]) {
+      if (!port.PublishedPort) continue;
+      const k = key(port.Protocol, port.PublishedPort);
+      const name = other.Spec.Name ?? '';
+      if ((port.PublishMode ?? 'ingress') === 'host') {
+        if (ingress.has(k)) {
+          throw invalidArgument(
+            `port '${port.PublishedPort}' is already in use by service '${name}' (${other.ID}) as a host-published port`,
+            { rpc: true },
+          );
+        }
+      } else if (ingress.has(k) || host.has(k)) {
+        throw invalidArgument(
+          `port '${port.PublishedPort}' is already in use by service '${name}' (${other.ID}) as an ingress port`,
+          { rpc: true },
+        );
+      }
+    }
+  }
+}
+
+function nameConflict(name: string | undefined): ShoalError {
+  return alreadyExists(`name conflicts with an existing object: service ${name ?? ''} already exists`);
+}
+
+export function createService(tx: WriteTx, input: ServiceSpec): Service {
+  const spec = normalizeServiceSpec(input);
+  if (!spec.Name) spec.Name = randomName();
+  validateServiceSpec(spec);
+  checkPortConflicts(tx, spec, undefined);
+  checkReferences(tx, spec);
+  if (tx.getByName('service', spec.Name!)) throw nameConflict(spec.Name);
+  const service: Service = {
+    ID: newId(),
+    Version: { Index: 0 },
+    CreatedAt: '',
+    UpdatedAt: '',
+    Spec: spec,
+    SpecVersion: { Index: 0 },
+    Endpoint: { Spec: structuredClone(spec.EndpointSpec ?? { Mode: 'vip' }) },
+  };
+  if (isJob(spec)) service.JobStatus = { JobIteration: { Index: 0 }, LastExecution: nowTimestamp() };
+  tx.create('service', service);
+  return service;
+}
+
+export function updateService(
+  tx: WriteTx,
+  current: Service,
+  version: number,
+  input: ServiceSpec,
+  rollback: boolean,
+): Service {
+  const spec = normalizeServiceSpec(input);
+  validateServiceSpec(spec);
+  if (spec.EndpointSpec && JSON.stringify(spec.EndpointSpec) !== JSON.stringify(current.Spec.EndpointSpec)) {
+    checkPortConflicts(tx, spec, current.ID);
+  }
+  checkReferences(tx, spec);
+  if (modeKind(spec.Mode) !== modeKind(current.Spec.Mode)) {
+    throw new ShoalError('Unimplemented', 'service mode change is not allowed', { rpc: true, status: 400 });
+  }
+  if (spec.Name !== current.Spec.Name) {
+    throw new ShoalError('Unimplemented', 'renaming services is not supported', { rpc: true, status: 400 });
+  }
+  const next = structuredClone(current);
+  if (next.JobStatus) {
+    next.JobStatus = {
+      JobIteration: { Index: next.JobStatus.JobIteration.Index + 1 },
+      LastExecution: nowTimestamp(),
+    };
+  }
+  if (rollback) {
+    if (!current.PreviousSpec)
+      throw failedPrecondition(`service ${current.ID} does not have a previous spec`);
+    next.Spec = structuredClone(current.PreviousSpec);
+    next.SpecVersion = current.PreviousSpecVersion ? { ...current.PreviousSpecVersion } : { Index: 0 };
+    next.PreviousSpec = structuredClone(current.Spec);
+    next.PreviousSpecVersion = current.SpecVersion ? { ...current.SpecVersion } : { Index: 0 };
+    next.UpdateStatus = {
+      State: 'rollback_started',
+      Message: 'manually requested rollback',
+      StartedAt: nowTimestamp(),
+    };
+  } else {
+    next.PreviousSpec = structuredClone(current.Spec);
+    next.PreviousSpecVersion = current.SpecVersion ? { ...current.SpecVersion } : { Index: 0 };
+    next.Spec = spec;
+    // The spec version is the service version the client read; tasks copy it, which makes the
+    // "is this task outdated" check a number comparison in the common case.
+    next.SpecVersion = { Index: version };
+    delete next.UpdateStatus;
+  }
+  next.Endpoint = {
+    ...(next.Endpoint ?? {}),
+    Spec: structuredClone(next.Spec.EndpointSpec ?? { Mode: 'vip' }),
+  };
+  // As in swarmkit, the version the client read is checked last, by the store write itself.
+  if (current.Version.Index !== version) throw outOfSequence();
+  tx.update('service', next);
+  return next;
+}
+
+/** swarmkit's ListServiceStatuses: running/desired/completed counts as `service ls` shows them. */
+export function serviceStatus(
+  service: Service,
+  tasks: readonly Task[],
+): NonNullable<Service['ServiceStatus']> {
+  const status = { RunningTasks: 0, DesiredTasks: 0, CompletedTasks: 0 };
+  const mode = service.Spec.Mode ?? {};
+  let global = false;
+  if (mode.Replicated) status.DesiredTasks = mode.Replicated.Replicas ?? 0;
+  else if (mode.ReplicatedJob) status.DesiredTasks = mode.ReplicatedJob.MaxConcurrent ?? 0;
+  else global = true;
+  const iteration = service.JobStatus?.JobIteration.Index;
+  for (const task of tasks) {
+    if (iteration !== undefined) {
+      if (task.JobIteration?.Index !== iteration) continue;
+      if (task.Status.State === 'complete') status.CompletedTasks++;
+    }
+    if (task.Status.State === 'running') status.RunningTasks++;
+    if (global && task.DesiredState === 'running') status.DesiredTasks++;
+    if (global && task.Status.State !== 'complete' && task.DesiredState === 'complete') status.DesiredTasks++;
+  }
+  return status;
+}
