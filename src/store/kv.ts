@@ -99,12 +99,22 @@ export class CompactedError extends Error {
   }
 }
 
+/** A lease that does not exist (never granted, revoked, or expired). */
+export class LeaseNotFoundError extends Error {
+  constructor(readonly lease: number) {
+    super(`requested lease ${lease} not found`);
+    this.name = 'LeaseNotFoundError';
+  }
+}
+
 export interface KV {
   /** The current store revision (0 for an empty, never-written store). */
   revision(): Promise<number>;
   get(key: string): Promise<KVEntry | undefined>;
   range(prefix: string): Promise<RangeResponse>;
+  /** Writes one key; resolves with the revision of the write. */
   put(key: string, value: JsonValue, lease?: number): Promise<number>;
+  /** Deletes one key; resolves with the number of keys deleted (0 or 1). */
   delete(key: string): Promise<number>;
   txn(request: TxnRequest): Promise<TxnResponse>;
   watch(prefix: string, onBatch: (batch: WatchBatch) => void, options?: WatchOptions): Watch;

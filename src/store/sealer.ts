@@ -1,0 +1,134 @@
+// Encryption of sensitive fields at rest (secret data, the root CA key). The cluster store seals them before
+// they reach the KV and opens them when it loads, so the store file (or etcd's) never holds them in clear.
+
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface Sealer {
+  /** Encrypts and authenticates; the result is printable text, safe to store in JSON. */
+  seal(plaintext: Buffer): string;
+  /** Reverses `seal`; throws if the text was not sealed with this key or has been altered. */
+  open(sealed: string): Buffer;
+}
+
+export const DATA_KEY_BYTES = 32;
+
+/** First byte of every sealed blob, so that a future format (another cipher, a key ID) can be told apart. */
+const FORMAT_V1 = 1;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/**
+ * AES-256-GCM with a fresh random 96-bit IV per seal. Sealed text is base64 of
+ * `format byte ‖ IV ‖ ciphertext ‖ tag`. Random IVs are safe far beyond the number of secrets a cluster
+ * will ever write under one key.
+ */
+export class AesGcmSealer implements Sealer {
+  readonly #key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length !== DATA_KEY_BYTES) throw new RangeError(`data key must be ${DATA_KEY_BYTES} bytes`);
+    this.#key = Buffer.from(key);
+  }
+
+  seal(plaintext: Buffer): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return Buffer.concat([Buffer.of(FORMAT_V1), iv, ciphertext, cipher.getAuthTag()]).toString('base64');
+  }
+
+  open(sealed: string): Buffer {
+    const blob = Buffer.from(sealed, 'base64');
+    if (blob.length < 1 + IV_BYTES + TAG_BYTES || blob[0] !== FORMAT_V1) {
+      throw new Error('sealed data is malformed or in an unknown format');
+    }
+    const iv = blob.subarray(1, 1 + IV_BYTES);
+    const tag = blob.subarray(blob.length - TAG_BYTES);
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, iv);
+    decipher.setAuthTag(tag);
+    try {
+      return Buffer.concat([
+        decipher.update(blob.subarray(1 + IV_BYTES, blob.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
+    } catch {
+      throw new Error('sealed data cannot be opened: wrong data key, or the data was altered');
+    }
+  }
+}
+
+/** An `AesGcmSealer` whose key lives in a file of its own (mode 0600), created on first use. */
+export class KeyFileSealer extends AesGcmSealer {
+  private constructor(
+    key: Buffer,
+    readonly path: string,
+  ) {
+    super(key);
+  }
+
+  /**
+   * Loads the data key from `path`, or creates it (32 random bytes) if the file does not exist. Creation
+   * is atomic: the key is written and fsynced under a temporary name, then linked into place, so a crash
+   * never leaves a truncated key behind and two processes racing to create it end up sharing one key.
+   */
+  static loadOrCreate(path: string): KeyFileSealer {
+    const existing = readKey(path);
+    if (existing) return new KeyFileSealer(existing, path);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    const fd = openSync(temporary, 'wx', 0o600);
+    try {
+      writeSync(fd, randomBytes(DATA_KEY_BYTES));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(temporary, path);
+      fsyncDirectory(dirname(path));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // Someone else created it first: use theirs.
+    } finally {
+      unlinkSync(temporary);
+    }
+    const key = readKey(path);
+    if (!key) throw new Error(`data key file ${path} vanished while it was being created`);
+    return new KeyFileSealer(key, path);
+  }
+}
+
+function readKey(path: string): Buffer | undefined {
+  let key: Buffer;
+  try {
+    key = readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  if (key.length !== DATA_KEY_BYTES) {
+    throw new Error(`data key file ${path} holds ${key.length} bytes, expected ${DATA_KEY_BYTES}`);
+  }
+  return key;
+}
+
+/** Makes a new directory entry durable (the file's own fsync does not cover its name). */
+function fsyncDirectory(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
