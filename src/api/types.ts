@@ -379,6 +379,8 @@ export interface Task extends Meta {
   Endpoint?: Endpoint;
   /** Manager clock when the last status was written (swarmkit's AppliedAt). */
   AppliedAt?: string;
+  /** The log driver the task uses: the service's, else the cluster default (swarmkit's resolution). */
+  LogDriver?: Driver;
   /** Health of the task's process, reported by the agent when a healthcheck exists. */
   Health?: HealthState;
 }

@@ -1,0 +1,77 @@
+// Applying actions in a store transaction: the only place the orchestrators write. Each action re-reads
+// its object inside the transaction and is skipped when the store has moved past it, so a plan computed
+// from a slightly older snapshot can never lower a desired state, overwrite a newer status, or delete a
+// task that changed in between. Nothing is written for an action that would change nothing.
+
+import { rank } from '../../api/taskstate.js';
+import type { ReadTx, WriteTx } from '../../store/objects.js';
+import { assertNever, type OrchestratorAction, type PendingStart } from './actions.js';
+
+export interface ApplyOutcome {
+  /** Actions that changed the store. */
+  readonly written: number;
+  /** Actions skipped because the store had moved on (or they would change nothing). */
+  readonly skipped: number;
+  /** Delayed starts to remember, for tasks that exist after this transaction. */
+  readonly starts: readonly PendingStart[];
+}
+
+export function applyActions(tx: WriteTx, actions: readonly OrchestratorAction[]): ApplyOutcome {
+  let written = 0;
+  const starts: PendingStart[] = [];
+  for (const action of actions) {
+    if (action.kind === 'scheduleStart') starts.push(action.start);
+    else if (applyOne(tx, action)) written++;
+  }
+  return {
+    written,
+    skipped: actions.length - written - starts.length,
+    starts: startsToRemember(tx, starts),
+  };
+}
+
+/** Delayed starts whose task exists and is still waiting (its creation may have been skipped). */
+export function startsToRemember(tx: ReadTx, starts: readonly PendingStart[]): PendingStart[] {
+  return starts.filter((start) => tx.get('task', start.taskId)?.DesiredState === 'ready');
+}
+
+function applyOne(tx: WriteTx, action: Exclude<OrchestratorAction, { kind: 'scheduleStart' }>): boolean {
+  switch (action.kind) {
+    case 'createTask': {
+      // The service may have been deleted since the plan was made; its tasks would only be removed again.
+      if (!tx.get('service', action.task.ServiceID) || tx.get('task', action.task.ID)) return false;
+      tx.create('task', action.task);
+      return true;
+    }
+    case 'setDesiredState': {
+      const task = tx.get('task', action.taskId);
+      // Desired state never decreases ("time travel is not allowed").
+      if (!task || rank(action.state) <= rank(task.DesiredState)) return false;
+      tx.update('task', { ...task, DesiredState: action.state });
+      return true;
+    }
+    case 'setTaskState': {
+      const task = tx.get('task', action.taskId);
+      if (!task || task.Status.State !== action.from || rank(action.state) <= rank(task.Status.State))
+        return false;
+      const status = {
+        ...task.Status,
+        State: action.state,
+        Message: action.message,
+        Timestamp: action.timestamp,
+      };
+      if (action.err !== undefined) status.Err = action.err;
+      else delete status.Err;
+      tx.update('task', { ...task, Status: status });
+      return true;
+    }
+    case 'deleteTask': {
+      const task = tx.get('task', action.taskId);
+      if (!task || task.Version.Index !== action.version) return false;
+      tx.delete('task', action.taskId);
+      return true;
+    }
+    default:
+      return assertNever(action);
+  }
+}

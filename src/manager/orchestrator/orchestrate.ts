@@ -1,0 +1,126 @@
+// One orchestration pass as a pure function: given a snapshot, what changed (the scope), the pending
+// delayed starts and the time, return the actions for the replicated, global and job orchestrators, the
+// restart supervisor and the constraint enforcer. The allocator stand-in and the task reaper are separate
+// passes (allocate.ts, task-reaper.ts) that the loop runs after this one, each on a fresh snapshot.
+
+import { assertNever, type OrchestratorAction, type PendingStart } from './actions.js';
+import { enforceConstraints } from './constraint-enforcer.js';
+import { removeTasksOfDeletedService } from './deleted-service.js';
+import { reconcileGlobalService } from './global/reconcile.js';
+import { reconcileGlobalJob } from './jobs/global-job.js';
+import { reconcileReplicatedJob } from './jobs/replicated-job.js';
+import { reconcileReplicatedService } from './replicated/reconcile.js';
+import { evaluatePendingStarts, resumedStart } from './restart/delayed-start.js';
+import { isNodeKeyedMode, serviceModeKind } from './service-mode.js';
+import type { ReconcileContext, Snapshot } from './snapshot.js';
+import { groupByInstance } from './slots.js';
+
+/** What changed since the last pass: services (created, updated, deleted, or their tasks) and nodes. */
+export interface ReconcileScope {
+  readonly services: ReadonlySet<string>;
+  readonly nodes: ReadonlySet<string>;
+}
+
+export interface OrchestrationPlan {
+  readonly actions: readonly OrchestratorAction[];
+  /** Every service the pass looked at, deleted ones included (the allocator and reaper follow them). */
+  readonly services: ReadonlySet<string>;
+}
+
+/** Everything in the store: used when the loop starts (leader start, daemon restart). */
+export function fullScope(snapshot: Snapshot): ReconcileScope {
+  const services = new Set(snapshot.services().map((s) => s.ID));
+  for (const task of snapshot.tasks()) services.add(task.ServiceID);
+  return { services, nodes: new Set(snapshot.nodes().map((n) => n.ID)) };
+}
+
+export function orchestrate(
+  snapshot: Snapshot,
+  scope: ReconcileScope,
+  pendingStarts: ReadonlyMap<string, PendingStart>,
+  now: number,
+): OrchestrationPlan {
+  const services = servicesAffected(snapshot, scope, pendingStarts, now);
+  const adopted = adoptWaitingTasks(snapshot, services, pendingStarts);
+  const ctx: ReconcileContext = {
+    snapshot,
+    now,
+    pendingStarts:
+      adopted.length === 0
+        ? pendingStarts
+        : new Map([...pendingStarts, ...adopted.map((s) => [s.taskId, s] as const)]),
+  };
+  const actions: OrchestratorAction[] = adopted.map((start) => ({ kind: 'scheduleStart', start }));
+  for (const nodeId of scope.nodes) {
+    const node = snapshot.node(nodeId);
+    if (node) actions.push(...enforceConstraints(snapshot, node, now));
+  }
+  for (const serviceId of services) actions.push(...reconcileService(serviceId, ctx));
+  actions.push(...evaluatePendingStarts(ctx).actions);
+  return { actions, services };
+}
+
+/** Dispatches a service to the orchestrator of its mode; a deleted service's tasks are removed. */
+export function reconcileService(serviceId: string, ctx: ReconcileContext): OrchestratorAction[] {
+  const service = ctx.snapshot.service(serviceId);
+  if (!service) return removeTasksOfDeletedService(ctx.snapshot.tasksOfService(serviceId));
+  const mode = serviceModeKind(service);
+  switch (mode) {
+    case 'replicated':
+      return reconcileReplicatedService(service, ctx);
+    case 'global':
+      return reconcileGlobalService(service, ctx);
+    case 'replicated-job':
+      return reconcileReplicatedJob(service, ctx);
+    case 'global-job':
+      return reconcileGlobalJob(service, ctx);
+    default:
+      return assertNever(mode);
+  }
+}
+
+/**
+ * The services a change touches: those named, those with tasks on a changed node, every global-mode
+ * service when any node changed (a node may have become eligible), and those with a delayed start that
+ * is due (a replacement that failed while waiting is restarted then).
+ */
+function servicesAffected(
+  snapshot: Snapshot,
+  scope: ReconcileScope,
+  pendingStarts: ReadonlyMap<string, PendingStart>,
+  now: number,
+): Set<string> {
+  const services = new Set(scope.services);
+  for (const nodeId of scope.nodes) {
+    for (const task of snapshot.tasksOnNode(nodeId)) services.add(task.ServiceID);
+  }
+  if (scope.nodes.size > 0) {
+    for (const service of snapshot.services()) {
+      if (isNodeKeyedMode(serviceModeKind(service))) services.add(service.ID);
+    }
+  }
+  for (const start of pendingStarts.values()) if (start.notBefore <= now) services.add(start.serviceId);
+  return services;
+}
+
+/** Tasks found waiting (desired READY) that the loop does not know about: resume their delayed start. */
+function adoptWaitingTasks(
+  snapshot: Snapshot,
+  services: ReadonlySet<string>,
+  pendingStarts: ReadonlyMap<string, PendingStart>,
+): PendingStart[] {
+  const adopted: PendingStart[] = [];
+  for (const serviceId of services) {
+    const service = snapshot.service(serviceId);
+    if (!service) continue;
+    const tasks = snapshot.tasksOfService(serviceId);
+    if (!tasks.some((t) => t.DesiredState === 'ready' && !pendingStarts.has(t.ID))) continue;
+    for (const instance of groupByInstance(tasks, serviceModeKind(service)).values()) {
+      for (const task of instance) {
+        if (task.DesiredState === 'ready' && !pendingStarts.has(task.ID))
+          adopted.push(resumedStart(task, instance));
+      }
+    }
+  }
+  return adopted;
+}

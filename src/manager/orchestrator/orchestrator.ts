@@ -1,0 +1,214 @@
+// The orchestrators' thin loop: one place to start and stop them all. It watches the store, collects
+// what changed for a short window, then runs one pass — orchestrate (orchestrate.ts), allocate
+// (allocate.ts), reap (task-reaper.ts) — each computed on a snapshot and applied in its own store
+// transaction. The only timers are for the waits users configure: restart delays and the one-minute wait
+// for an old task to stop. The leadership component constructs it with the store and calls start() when
+// this manager leads, stop() when it no longer does; on start everything is reconciled from the store and
+// delayed starts left by a previous leader resume with what remains of their delay.
+
+import type { ObjectEventBatch, ObjectStore } from '../../store/objects.js';
+import type { OrchestratorAction, PendingStart } from './actions.js';
+import { allocateTasks } from './allocate.js';
+import { applyActions, startsToRemember } from './apply.js';
+import { systemClock, type Clock } from './clock.js';
+import { emptyScope, noteEvent, type PendingScope } from './events.js';
+import { fullScope, orchestrate, type ReconcileScope } from './orchestrate.js';
+import { evaluatePendingStarts, settledStarts } from './restart/delayed-start.js';
+import { snapshotOfReadTx, type Snapshot } from './snapshot.js';
+import { reapTasks } from './task-reaper.js';
+
+export interface OrchestratorOptions {
+  /** Time source and timers for restart delays (tests pass a fake). Defaults to the system clock. */
+  readonly clock?: Clock;
+  /** How long store events are collected before a pass, in ms (default 10). */
+  readonly batchWindowMs?: number;
+  /** Wait before retrying a pass that failed, e.g. on a store error, in ms (default 1000). */
+  readonly retryDelayMs?: number;
+  /** Called when a pass fails; it is retried. Defaults to console.error. */
+  readonly onError?: (error: unknown) => void;
+}
+
+export class Orchestrator {
+  private readonly clock: Clock;
+  private readonly batchWindowMs: number;
+  private readonly retryDelayMs: number;
+  private readonly onError: (error: unknown) => void;
+  private readonly pendingStarts = new Map<string, PendingStart>();
+  private scope: PendingScope = emptyScope();
+  private unsubscribe: (() => void) | undefined;
+  private batchTimer: ReturnType<typeof setTimeout> | undefined;
+  private running: Promise<void> | undefined;
+  /** A pass was asked for while one was running. */
+  private rerun = false;
+  private wake: { at: number; cancel: () => void } | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly store: ObjectStore,
+    options: OrchestratorOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.batchWindowMs = options.batchWindowMs ?? 10;
+    this.retryDelayMs = options.retryDelayMs ?? 1000;
+    this.onError = options.onError ?? ((error) => console.error('orchestrator: pass failed:', error));
+  }
+
+  /** Starts watching the store and reconciles everything once; resolves when that first pass is done. */
+  async start(): Promise<void> {
+    if (this.unsubscribe) return;
+    this.unsubscribe = this.store.watch((batch) => this.onCommit(batch));
+    this.scope.everything = true;
+    this.runPass();
+    await this.running;
+  }
+
+  /** Stops watching, cancels timers and waits for a pass in progress to finish writing. */
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.batchTimer !== undefined) clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    this.wake?.cancel();
+    this.wake = undefined;
+    this.rerun = false;
+    await this.running;
+    // A later leader (or a later start) rebuilds these from the store.
+    this.pendingStarts.clear();
+    this.scope = emptyScope();
+    this.notifyIfIdle();
+  }
+
+  /** Resolves once no pass is running or about to run (delayed starts may still be waiting). */
+  whenIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Replacements waiting for their restart delay or for the task they replace to stop. */
+  get waitingStarts(): readonly PendingStart[] {
+    return [...this.pendingStarts.values()];
+  }
+
+  private get active(): boolean {
+    return this.unsubscribe !== undefined;
+  }
+
+  private onCommit(batch: ObjectEventBatch): void {
+    let relevant = false;
+    for (const event of batch.events) relevant = noteEvent(this.scope, event) || relevant;
+    if (relevant) this.requestPass(this.batchWindowMs);
+  }
+
+  private requestPass(delayMs: number): void {
+    if (!this.active) return;
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    if (this.batchTimer !== undefined) return;
+    this.batchTimer = setTimeout(() => {
+      this.batchTimer = undefined;
+      this.runPass();
+    }, delayMs);
+  }
+
+  private runPass(): void {
+    const scope = this.scope;
+    this.scope = emptyScope();
+    this.running = this.pass(scope)
+      .catch((error: unknown) => {
+        this.onError(error);
+        mergeScope(this.scope, scope);
+        this.running = undefined;
+        this.requestPass(this.retryDelayMs);
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.rerun) {
+          this.rerun = false;
+          this.requestPass(this.batchWindowMs);
+        }
+        this.notifyIfIdle();
+      });
+  }
+
+  private async pass(pending: PendingScope): Promise<void> {
+    if (!this.active) return;
+    const now = this.clock.now();
+    const plan = this.store.view((tx) => {
+      const snapshot = snapshotOfReadTx(tx);
+      return orchestrate(snapshot, scopeOf(pending, snapshot), this.pendingStarts, now);
+    });
+    await this.write(plan.actions);
+    // Tasks created above are allocated at once rather than a batch window later.
+    const allocations = this.store.view((tx) =>
+      allocateTasks(
+        [...plan.services].flatMap((id) => tx.tasksByService(id)),
+        now,
+      ),
+    );
+    await this.write(allocations);
+    const reaped = this.store.view((tx) => reapTasks(snapshotOfReadTx(tx), plan.services));
+    await this.write(reaped);
+    this.rearmStarts();
+  }
+
+  private async write(actions: readonly OrchestratorAction[]): Promise<void> {
+    if (actions.length === 0 || !this.active) return;
+    let starts: readonly PendingStart[];
+    if (actions.every((action) => action.kind === 'scheduleStart')) {
+      // Only delayed starts to remember (tasks adopted on start): no transaction, nothing to write.
+      starts = this.store.view((tx) =>
+        startsToRemember(
+          tx,
+          actions.map((action) => action.start),
+        ),
+      );
+    } else {
+      starts = (await this.store.update((tx) => applyActions(tx, actions))).starts;
+    }
+    for (const start of starts) this.pendingStarts.set(start.taskId, start);
+  }
+
+  /** Forgets settled starts, and sets the one timer for the next delay or stop deadline. */
+  private rearmStarts(): void {
+    const now = this.clock.now();
+    const { due, wakeAt } = this.store.view((tx) => {
+      const snapshot = snapshotOfReadTx(tx);
+      for (const id of settledStarts(snapshot, this.pendingStarts)) this.pendingStarts.delete(id);
+      const evaluation = evaluatePendingStarts({ snapshot, now, pendingStarts: this.pendingStarts });
+      return { due: evaluation.actions.length > 0, wakeAt: evaluation.wakeAt };
+    });
+    if (due) this.rerun = true;
+    if (this.wake && this.wake.at === wakeAt) return;
+    this.wake?.cancel();
+    this.wake = undefined;
+    if (wakeAt === undefined || !this.active) return;
+    const cancel = this.clock.setTimer(Math.max(0, wakeAt - now), () => {
+      this.wake = undefined;
+      this.requestPass(0);
+    });
+    this.wake = { at: wakeAt, cancel };
+  }
+
+  private isIdle(): boolean {
+    return this.running === undefined && this.batchTimer === undefined && !this.rerun;
+  }
+
+  private notifyIfIdle(): void {
+    if (!this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+function scopeOf(pending: PendingScope, snapshot: Snapshot): ReconcileScope {
+  return pending.everything ? fullScope(snapshot) : pending;
+}
+
+function mergeScope(into: PendingScope, from: PendingScope): void {
+  for (const id of from.services) into.services.add(id);
+  for (const id of from.nodes) into.nodes.add(id);
+  into.everything ||= from.everything;
+}
