@@ -1,7 +1,13 @@
 // The cluster protocol's messages between a node's agent and the managers' dispatcher. They travel
-// in-process on a single node and over mutual TLS between hosts; both transports carry these shapes.
+// in-process on a single node and over mutual TLS between hosts; both transports carry these shapes,
+// so every message is a plain JSON value (no Buffers, no class instances, no functions).
+//
+// Identity is never part of a message body: the node ID comes from the transport (the TLS peer
+// certificate, or the ID bound to an in-process client), so a node cannot speak for another one.
 
-import type { Node, NodeDescription, Task, TaskStatus } from './types.js';
+import type { HealthState, Node, NodeDescription, Task, TaskStatus } from './types.js';
+
+// ---------------------------------------------------------------- session and heartbeat
 
 export interface SessionRequest {
   /** Empty on first registration; the previous session's ID on reconnect. */
@@ -22,20 +28,41 @@ export interface SessionMessage {
 }
 
 export interface HeartbeatResponse {
+  /** When to send the next heartbeat, in milliseconds (the period with jitter). */
   periodMs: number;
 }
+
+// ---------------------------------------------------------------- task status
 
 export interface TaskStatusUpdate {
   taskId: string;
   status: TaskStatus;
+  /** Health of the task's process as the agent last saw it; stored as `Task.Health`. */
+  health?: HealthState;
+}
+
+// ---------------------------------------------------------------- assignments
+
+export interface SecretAssignment {
+  ID: string;
+  Name: string;
+  /** base64 */
+  Data: string;
+}
+
+export interface ConfigAssignment {
+  ID: string;
+  Name: string;
+  /** base64 */
+  Data: string;
 }
 
 export type AssignmentChange =
   | { action: 'update'; task: Task }
   | { action: 'remove'; taskId: string }
-  | { action: 'update-secret'; secret: { ID: string; Name: string; Data: string } }
+  | { action: 'update-secret'; secret: SecretAssignment }
   | { action: 'remove-secret'; secretId: string }
-  | { action: 'update-config'; config: { ID: string; Name: string; Data: string } }
+  | { action: 'update-config'; config: ConfigAssignment }
   | { action: 'remove-config'; configId: string };
 
 export interface AssignmentsMessage {
@@ -47,22 +74,154 @@ export interface AssignmentsMessage {
   changes: AssignmentChange[];
 }
 
+// ---------------------------------------------------------------- logs
+
+/** Which tasks' output a log subscription covers (swarmkit's LogSelector). */
+export interface LogSelector {
+  serviceIds?: string[];
+  taskIds?: string[];
+}
+
+/** How to read the output; the same options are applied to every task of the subscription. */
+export interface LogStreamOptions {
+  follow: boolean;
+  /** Lines from the end of each task's output; undefined for all. */
+  tail?: number;
+  /** Only lines at or after this time (ms since epoch). */
+  since?: number;
+  /** Only lines before this time (ms since epoch). */
+  until?: number;
+  stdout: boolean;
+  stderr: boolean;
+}
+
+/** Manager → agent: start (or, with `close`, stop) publishing the selected tasks' output. */
+export interface LogSubscriptionMessage {
+  subscriptionId: string;
+  selector: LogSelector;
+  options: LogStreamOptions;
+  /** The subscriber went away: stop publishing for this subscription. */
+  close: boolean;
+}
+
+/** One line of a task's output. */
+export interface LogEntry {
+  taskId: string;
+  serviceId: string;
+  stream: 'stdout' | 'stderr';
+  /** Time the line was captured, RFC 3339 with nanoseconds. */
+  timestamp: string;
+  /** The line's bytes, base64 (output is not necessarily UTF-8). */
+  data: string;
+}
+
+/** Agent → manager: lines for a subscription; `close` says the node has sent all it has. */
+export interface PublishLogsMessage {
+  subscriptionId: string;
+  entries: LogEntry[];
+  close: boolean;
+}
+
+// ---------------------------------------------------------------- the client
+
+/** A server-to-client stream as its client holds it. */
+export interface StreamHandle {
+  close(): void;
+}
+
 /** The dispatcher as seen by an agent, whatever the transport. Calls reject with ShoalError. */
 export interface DispatcherClient {
   /**
    * Opens a session. Messages arrive on `onMessage` until the session ends; `onEnd` is called once
-   * with the reason (error) or undefined when closed by the caller.
+   * with the reason (error) or undefined when closed by the caller. The other streams behave the same.
    */
   session(
     request: SessionRequest,
     onMessage: (message: SessionMessage) => void,
     onEnd: (err?: Error) => void,
-  ): { close(): void };
+  ): StreamHandle;
   heartbeat(sessionId: string): Promise<HeartbeatResponse>;
   updateTaskStatus(sessionId: string, updates: TaskStatusUpdate[]): Promise<void>;
   assignments(
     sessionId: string,
     onMessage: (message: AssignmentsMessage) => void,
     onEnd: (err?: Error) => void,
-  ): { close(): void };
+  ): StreamHandle;
+  /** Log subscriptions the managers want this node to serve (swarmkit's ListenSubscriptions). */
+  logSubscriptions(
+    sessionId: string,
+    onMessage: (message: LogSubscriptionMessage) => void,
+    onEnd: (err?: Error) => void,
+  ): StreamHandle;
+  /** Sends captured output for a subscription (swarmkit's PublishLogs). Resolves when accepted. */
+  publishLogs(sessionId: string, message: PublishLogsMessage): Promise<void>;
+}
+
+// ---------------------------------------------------------------- time
+
+/**
+ * Time and timers for both ends of the protocol. Heartbeats, expiry, batching and backoff all go
+ * through it, so tests drive a whole manager/agent pair with one fake clock.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Calls `fire` once after `ms`; the returned timer cancels it. */
+  setTimer(ms: number, fire: () => void): Timer;
+}
+
+export interface Timer {
+  cancel(): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(ms, fire) {
+    const handle = setTimeout(fire, ms);
+    return { cancel: () => clearTimeout(handle) };
+  },
+};
+
+/** `Clock.now()` as an Engine API timestamp. */
+export const clockTimestamp = (clock: Clock): string => new Date(clock.now()).toISOString();
+
+// ---------------------------------------------------------------- comparisons both ends agree on
+
+/**
+ * Deep equality of JSON values, treating a missing property and one set to `undefined` alike (they
+ * are the same thing once a message has crossed the wire).
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((item, i) => jsonEqual(item, b[i]));
+  }
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(left), ...Object.keys(right)]);
+  for (const key of keys) {
+    if (!jsonEqual(left[key], right[key])) return false;
+  }
+  return true;
+}
+
+/** Fields of a task that the agent reports or the store stamps; changes to them alone mean nothing to the agent. */
+const REPORTED_OR_STAMPED = new Set(['Status', 'Version', 'CreatedAt', 'UpdatedAt', 'AppliedAt', 'Health']);
+
+/**
+ * Whether two versions of a task are the same as far as running it goes (swarmkit's TasksEqualStable):
+ * the dispatcher sends an update only when this is false, and the agent ignores an update when it is
+ * true.
+ */
+export function sameTaskForAgent(a: Task, b: Task): boolean {
+  const left = a as unknown as Record<string, unknown>;
+  const right = b as unknown as Record<string, unknown>;
+  const keys = new Set([...Object.keys(left), ...Object.keys(right)]);
+  for (const key of keys) {
+    if (REPORTED_OR_STAMPED.has(key)) continue;
+    if (!jsonEqual(left[key], right[key])) return false;
+  }
+  return true;
 }

@@ -1,0 +1,200 @@
+// The node's set of tasks (swarmkit's agent worker): applies the managers' assignments — a task
+// manager for each new task, updates to known ones, removal of those that disappear — and remembers
+// everything in the state DB so that a restarted daemon picks its tasks up where it left them.
+
+import {
+  clockTimestamp,
+  type AssignmentsMessage,
+  type Clock,
+  type TaskStatusUpdate,
+} from '../api/dispatcher.js';
+import { isTerminal } from '../api/taskstate.js';
+import type { Task } from '../api/types.js';
+import type { Controller, Executor, RecoveredTask } from './executor/executor.js';
+import { FailedController } from './failed-controller.js';
+import type { AgentLog } from './log.js';
+import { resumeStatus } from './recovery.js';
+import type { StatusReporter } from './reporter.js';
+import type { AgentStateDb } from './state-db.js';
+import { TaskManager } from './task-manager.js';
+
+export interface WorkerOptions {
+  executor: Executor;
+  db: AgentStateDb;
+  reporter: StatusReporter;
+  clock: Clock;
+  log: AgentLog;
+  /** A task was added or changed status (the log publisher follows new tasks through this). */
+  onTaskChanged?: (task: TaskManager) => void;
+}
+
+export class Worker {
+  private readonly managers = new Map<string, TaskManager>();
+  /** Processes the executor found at start-up whose task the agent has not seen yet. */
+  private readonly unclaimed = new Map<string, RecoveredTask>();
+  private readonly removals = new Set<Promise<void>>();
+
+  constructor(private readonly options: WorkerOptions) {}
+
+  /** Resumes the tasks remembered from before a restart; they keep running without a manager. */
+  resume(remembered: Task[], recovered: RecoveredTask[]): void {
+    for (const found of recovered) this.unclaimed.set(found.taskId, found);
+    for (const task of remembered) this.adopt(task);
+    for (const taskId of this.unclaimed.keys()) {
+      this.options.log.warn('agent: executor recovered a task the agent has no record of', { taskId });
+    }
+  }
+
+  apply(message: AssignmentsMessage): void {
+    if (message.type === 'complete') {
+      const assigned = new Set<string>();
+      for (const change of message.changes) if (change.action === 'update') assigned.add(change.task.ID);
+      for (const taskId of [...this.managers.keys()]) if (!assigned.has(taskId)) this.remove(taskId);
+    }
+    for (const change of message.changes) {
+      switch (change.action) {
+        case 'update':
+          this.upsert(change.task);
+          break;
+        case 'remove':
+          this.remove(change.taskId);
+          break;
+        case 'update-secret':
+        case 'remove-secret':
+        case 'update-config':
+        case 'remove-config':
+          // Secrets and configs are not distributed yet.
+          break;
+        default: {
+          const never: never = change;
+          this.options.log.warn('agent: unknown assignment change', { change: never });
+        }
+      }
+    }
+  }
+
+  tasks(): Iterable<TaskManager> {
+    return this.managers.values();
+  }
+
+  /** Every task's current status, for the re-report that follows each registration. */
+  statuses(): TaskStatusUpdate[] {
+    return [...this.managers.values()].map((manager) => statusUpdate(manager));
+  }
+
+  /** Stops driving the tasks and leaves their processes running (daemon shutdown). */
+  async close(): Promise<void> {
+    await Promise.all([...this.managers.values()].map((manager) => manager.close()));
+    this.managers.clear();
+    await Promise.all(this.removals);
+  }
+
+  /** Stops and removes every task (the node leaves the swarm). */
+  async removeAll(): Promise<void> {
+    const managers = [...this.managers.values()];
+    this.managers.clear();
+    await Promise.all(
+      managers.map(async (manager) => {
+        await manager.close();
+        if (!isTerminal(manager.current.Status.State)) {
+          await manager.controller
+            .shutdown()
+            .catch((err: unknown) => this.logFailure('shutdown', manager.id, err));
+        }
+        await manager.controller.remove().catch((err: unknown) => this.logFailure('remove', manager.id, err));
+      }),
+    );
+    await Promise.all(this.removals);
+    this.options.db.clear();
+  }
+
+  private upsert(task: Task): void {
+    const manager = this.managers.get(task.ID);
+    if (!manager) {
+      this.adopt(task);
+      return;
+    }
+    const before = manager.current;
+    manager.update(task);
+    if (manager.current !== before) this.options.db.saveTask(manager.current);
+  }
+
+  private adopt(task: Task): void {
+    const found = this.unclaimed.get(task.ID);
+    this.unclaimed.delete(task.ID);
+    const status = resumeStatus(task.Status, found, clockTimestamp(this.options.clock));
+    const resumed: Task = { ...task, Status: status };
+    const manager = new TaskManager(resumed, {
+      controller: this.controllerFor(resumed),
+      clock: this.options.clock,
+      log: this.options.log,
+      onStatus: () => this.onStatus(manager),
+    });
+    this.managers.set(task.ID, manager);
+    this.options.db.saveTask(manager.current);
+    if (status !== task.Status) this.options.reporter.report(statusUpdate(manager));
+    manager.start();
+    this.options.onTaskChanged?.(manager);
+  }
+
+  private controllerFor(task: Task): Controller {
+    try {
+      return this.options.executor.controller(task);
+    } catch (err) {
+      return new FailedController(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private onStatus(manager: TaskManager): void {
+    if (this.managers.get(manager.id) !== manager) return;
+    this.options.db.saveTask(manager.current);
+    this.options.reporter.report(statusUpdate(manager));
+    this.options.onTaskChanged?.(manager);
+  }
+
+  /**
+   * The task is gone from the managers (deleted from the store): free what it left on the node. Its
+   * process should have stopped long ago (desired SHUTDOWN or REMOVE comes first); if not, kill it.
+   */
+  private remove(taskId: string): void {
+    const manager = this.managers.get(taskId);
+    if (!manager) return;
+    this.managers.delete(taskId);
+    this.options.reporter.forget(taskId);
+    const removal = (async () => {
+      await manager.close();
+      if (!isTerminal(manager.current.Status.State)) {
+        await manager.controller
+          .terminate()
+          .catch((err: unknown) => this.logFailure('terminate', taskId, err));
+      }
+      try {
+        await manager.controller.remove();
+        this.options.db.deleteTask(taskId);
+      } catch (err) {
+        // Kept in the state DB: the next restart resumes it and the next COMPLETE set removes it again.
+        this.logFailure('remove', taskId, err);
+      }
+    })();
+    this.removals.add(removal);
+    void removal.finally(() => this.removals.delete(removal));
+  }
+
+  private logFailure(operation: string, taskId: string, err: unknown): void {
+    this.options.log.warn(`agent: ${operation} failed`, { taskId, err });
+  }
+}
+
+function statusUpdate(manager: TaskManager): TaskStatusUpdate {
+  let health;
+  try {
+    health = manager.controller.health();
+  } catch {
+    health = undefined;
+  }
+  return {
+    taskId: manager.id,
+    status: manager.current.Status,
+    ...(health !== undefined ? { health } : {}),
+  };
+}

@@ -1,0 +1,95 @@
+// One node's assignments stream (swarmkit's Assignments): first the COMPLETE set of the node's tasks,
+// then INCREMENTAL batches of what changed. Changes are gathered until 100 ms pass without a new one
+// or 100 are waiting, so a service update touching many tasks goes out in few messages.
+//
+// Agents report statuses constantly and each report is a store write; sending those back to the node
+// would double the traffic for nothing. An update goes out only when something the agent acts on
+// changed (spec, desired state…), or while the task is still ASSIGNED — states up to ASSIGNED are set
+// by managers, and the agent must see those even when nothing else changed.
+
+import {
+  sameTaskForAgent,
+  type AssignmentChange,
+  type AssignmentsMessage,
+  type Clock,
+  type Timer,
+} from '../../api/dispatcher.js';
+import { isBefore } from '../../api/taskstate.js';
+import type { Task } from '../../api/types.js';
+import type { ObjectEvent } from '../../store/objects.js';
+import type { ServerStream } from './stream.js';
+
+export const ASSIGNMENT_BATCH_QUIET_MS = 100;
+export const ASSIGNMENT_BATCH_MAX_CHANGES = 100;
+
+type TaskEvent = Extract<ObjectEvent, { kind: 'task' }>;
+
+/** Tasks below ASSIGNED may not even fit the node yet (the scheduler has not confirmed them). */
+const isForAgent = (task: Task): boolean => !isBefore(task.Status.State, 'assigned');
+
+export class AssignmentStream {
+  /** The last version seen of every task the node knows about. */
+  private readonly known = new Map<string, Task>();
+  private pending = new Map<string, AssignmentChange>();
+  private sequence = 0;
+  private quietTimer: Timer | undefined;
+
+  constructor(
+    readonly nodeId: string,
+    private readonly stream: ServerStream<AssignmentsMessage>,
+    private readonly clock: Clock,
+  ) {
+    stream.onClose(() => this.quietTimer?.cancel());
+  }
+
+  /** Sends the node's whole set; `tasks` are all tasks with `NodeID` = this node. */
+  sendComplete(tasks: Iterable<Task>): void {
+    const changes: AssignmentChange[] = [];
+    for (const task of tasks) {
+      if (!isForAgent(task)) continue;
+      this.known.set(task.ID, task);
+      changes.push({ action: 'update', task });
+    }
+    this.send('complete', changes);
+  }
+
+  /** A task event for a task that is, or was, on this node. */
+  onTaskEvent(event: TaskEvent): void {
+    const task = event.object;
+    if (event.action === 'delete' || task.NodeID !== this.nodeId) {
+      if (this.known.delete(task.ID)) this.queue(task.ID, { action: 'remove', taskId: task.ID });
+      return;
+    }
+    if (!isForAgent(task)) return;
+    const previous = this.known.get(task.ID);
+    this.known.set(task.ID, task);
+    if (previous && sameTaskForAgent(previous, task) && task.Status.State !== 'assigned') return;
+    this.queue(task.ID, { action: 'update', task });
+  }
+
+  private queue(taskId: string, change: AssignmentChange): void {
+    if (!this.stream.isOpen) return;
+    this.pending.set(taskId, change);
+    this.quietTimer?.cancel();
+    if (this.pending.size >= ASSIGNMENT_BATCH_MAX_CHANGES) {
+      this.flush();
+      return;
+    }
+    this.quietTimer = this.clock.setTimer(ASSIGNMENT_BATCH_QUIET_MS, () => this.flush());
+  }
+
+  private flush(): void {
+    this.quietTimer?.cancel();
+    this.quietTimer = undefined;
+    if (this.pending.size === 0) return;
+    const changes = [...this.pending.values()];
+    this.pending = new Map();
+    this.send('incremental', changes);
+  }
+
+  private send(type: AssignmentsMessage['type'], changes: AssignmentChange[]): void {
+    const appliesTo = this.sequence === 0 ? '' : String(this.sequence);
+    this.sequence++;
+    this.stream.send({ type, appliesTo, resultsIn: String(this.sequence), changes });
+  }
+}

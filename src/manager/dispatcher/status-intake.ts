@@ -1,0 +1,41 @@
+// The rules for task statuses reported by nodes (swarmkit's UpdateTaskStatus / processUpdates).
+// A node may only report its own tasks; the observed state is a clock that never runs backwards; a
+// report identical to what is stored writes nothing (agents re-report everything on reconnect).
+
+import { jsonEqual, type TaskStatusUpdate } from '../../api/dispatcher.js';
+import { permissionDenied } from '../../api/errors.js';
+import { isBefore } from '../../api/taskstate.js';
+import type { Task } from '../../api/types.js';
+import type { ReadTx } from '../../store/objects.js';
+
+/**
+ * The updates worth queueing: unknown tasks are skipped (deleted meanwhile), and one task of another
+ * node refuses the whole batch, as in swarmkit.
+ */
+export function acceptStatusUpdates(
+  tx: ReadTx,
+  nodeId: string,
+  updates: TaskStatusUpdate[],
+): TaskStatusUpdate[] {
+  const accepted: TaskStatusUpdate[] = [];
+  for (const update of updates) {
+    const task = tx.get('task', update.taskId);
+    if (!task) continue;
+    if (task.NodeID !== nodeId) throw permissionDenied('cannot update a task not assigned this node');
+    accepted.push(update);
+  }
+  return accepted;
+}
+
+/** The task to store after `update`, or undefined when nothing should be written. */
+export function applyStatusUpdate(task: Task, update: TaskStatusUpdate, appliedAt: string): Task | undefined {
+  // "Time travel is not allowed": a late report must not undo a newer one.
+  if (isBefore(update.status.State, task.Status.State)) return undefined;
+  const healthChanged = update.health !== undefined && !jsonEqual(update.health, task.Health);
+  if (!healthChanged && jsonEqual(update.status, task.Status)) return undefined;
+  const next = structuredClone(task);
+  next.Status = structuredClone(update.status);
+  if (update.health !== undefined) next.Health = structuredClone(update.health);
+  next.AppliedAt = appliedAt;
+  return next;
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, describe, it } from 'node:test';
+
+import type { Task } from '../../../src/api/types.js';
+import { Dispatcher } from '../../../src/manager/dispatcher/dispatcher.js';
+import { getNode, getTask, settle, taskFixture, until, updateTask } from '../dispatcher/helpers.js';
+import { harness, type Harness } from '../dispatcher/setup.js';
+import { FakeExecutor } from './fake-executor.js';
+import { followingClient, removeStateDirs, startAgent, type RunningAgent } from './setup.js';
+
+describe('agent with a dispatcher', () => {
+  let h: Harness;
+  let a: RunningAgent | undefined;
+  afterEach(async () => {
+    await a?.agent.stop();
+    a = undefined;
+    await h.close();
+  });
+  after(removeStateDirs);
+
+  const stateOf = (id: string) => getTask(h.store, id).Status.State;
+
+  async function withTask(
+    task: Partial<Parameters<typeof taskFixture>[0]> = {},
+    prepare: (executor: FakeExecutor, taskId: string) => void = () => {},
+  ): Promise<Task> {
+    h = await harness();
+    const node = h.nodes[0]!;
+    const created = taskFixture({ nodeId: node.ID, ...task });
+    await h.store.update((tx) => tx.create('task', created));
+    const executor = new FakeExecutor();
+    prepare(executor, created.ID);
+    a = await startAgent(h, node, { executor, client: followingClient(() => h.dispatcher, node.ID) });
+    return created;
+  }
+
+  it('registers, runs an assigned task and reports RUNNING with the process details', async () => {
+    const task = await withTask();
+    await until(h.clock, () => stateOf(task.ID) === 'running');
+    const stored = getTask(h.store, task.ID);
+    assert.equal(stored.Status.Message, 'started');
+    assert.equal(stored.Status.ContainerStatus?.PID, 4242);
+    assert.equal(getNode(h.store, h.nodes[0]!.ID).Description.Hostname, 'fake-host');
+    assert.deepEqual(a!.executor.get(task.ID).calls, ['prepare', 'start', 'wait']);
+  });
+
+  it('reports a non-zero exit as FAILED with the error text and exit code', async () => {
+    const task = await withTask();
+    await until(h.clock, () => stateOf(task.ID) === 'running');
+    a!.executor.get(task.ID).exit(2);
+    await until(h.clock, () => stateOf(task.ID) === 'failed');
+    const status = getTask(h.store, task.ID).Status;
+    assert.equal(status.Err, 'task: non-zero exit (2)');
+    assert.equal(status.ContainerStatus?.ExitCode, 2);
+  });
+
+  it('stores the health the controller reports', async () => {
+    const task = await withTask({}, (executor, id) =>
+      executor.health.set(id, { Status: 'healthy', FailingStreak: 0, Log: [] }),
+    );
+    await until(h.clock, () => stateOf(task.ID) === 'running');
+    assert.equal(getTask(h.store, task.ID).Health?.Status, 'healthy');
+  });
+
+  it('shuts a task down on desired SHUTDOWN, and removes it only when it leaves the assignments', async () => {
+    const task = await withTask();
+    await until(h.clock, () => stateOf(task.ID) === 'running');
+    await updateTask(h.store, task.ID, (t) => (t.DesiredState = 'shutdown'));
+    await until(h.clock, () => stateOf(task.ID) === 'shutdown');
+    const controller = a!.executor.get(task.ID);
+    assert.ok(controller.calls.includes('shutdown'));
+    assert.ok(!controller.calls.includes('remove'));
+
+    await h.store.update((tx) => tx.delete('task', task.ID));
+    await until(h.clock, () => controller.calls.includes('remove'));
+    assert.ok(!controller.calls.includes('terminate'), 'a stopped task is not killed again');
+  });
+
+  it('reconnects after losing its manager, keeps tasks running, and re-reports their statuses', async () => {
+    const task = await withTask();
+    await until(h.clock, () => stateOf(task.ID) === 'running');
+
+    // The manager goes away (restart); the process exits while no manager listens.
+    await h.dispatcher.stop();
+    await settle();
+    const controller = a!.executor.get(task.ID);
+    assert.ok(controller.running, 'tasks keep running without a manager');
+    controller.exit(0);
+    await h.clock.advance(1_000);
+    assert.equal(stateOf(task.ID), 'running', 'nobody to tell yet');
+
+    const next = new Dispatcher({
+      store: h.store,
+      managerNodeId: 'manager-node',
+      managerAddr: '192.0.2.10:2377',
+      clock: h.clock,
+      random: () => 0.5,
+    });
+    h.dispatcher = next;
+    await next.start();
+    assert.equal(getNode(h.store, h.nodes[0]!.ID).Status.State, 'unknown');
+    await until(h.clock, () => stateOf(task.ID) === 'complete');
+    assert.equal(getNode(h.store, h.nodes[0]!.ID).Status.State, 'ready');
+  });
+
+  it('starts a task it was given while the manager holds it at READY only once raised', async () => {
+    const task = await withTask({ desired: 'ready' });
+    await until(h.clock, () => stateOf(task.ID) === 'ready');
+    await h.clock.advance(1_000);
+    assert.equal(stateOf(task.ID), 'ready');
+    await updateTask(h.store, task.ID, (t) => (t.DesiredState = 'running'));
+    await until(h.clock, () => stateOf(task.ID) === 'running');
+  });
+
+  it('on leave, stops and removes every task', async () => {
+    const task = await withTask();
+    await until(h.clock, () => stateOf(task.ID) === 'running');
+    await a!.agent.leave();
+    const controller = a!.executor.get(task.ID);
+    assert.deepEqual(controller.calls.slice(-2), ['shutdown', 'remove']);
+    a = undefined;
+  });
+});
