@@ -11,6 +11,7 @@ import {
   type SessionMessage,
 } from '../api/dispatcher.js';
 import { unavailable } from '../api/errors.js';
+import type { TaskStatus } from '../api/types.js';
 import type { Executor } from './executor/executor.js';
 import { backoffDelay, nextBackoff } from './backoff.js';
 import { LogPublisher } from './log-publisher.js';
@@ -70,6 +71,11 @@ export class Agent {
       },
       log: this.log,
     });
+  }
+
+  /** Statuses of the tasks this node currently runs or remembers (for `/info`'s container counts). */
+  taskStatuses(): TaskStatus[] {
+    return [...(this.worker?.tasks() ?? [])].map((t) => t.current.Status);
   }
 
   /** The last SessionMessage received (node object, managers), if the agent ever registered. */

@@ -104,9 +104,15 @@ export class EngineServer {
       this.options.log('debug', 'api request', { method, path: url.pathname, status: res.statusCode });
     } catch (err) {
       const failure = toApiError(err);
-      if (failure.status >= 500) {
-        this.options.log('error', 'api request failed', { method, path: url.pathname, error: String(err) });
-      }
+      // Expected refusals (not a manager, not found, bad input) are the client's business; only
+      // unexpected failures are ours to report.
+      const unexpected = !isShoalError(err) || err.code === 'Internal';
+      this.options.log(unexpected ? 'error' : 'debug', 'api request failed', {
+        method,
+        path: url.pathname,
+        status: failure.status,
+        error: unexpected && err instanceof Error ? (err.stack ?? err.message) : failure.message,
+      });
       if (res.headersSent) {
         res.destroy();
         return;

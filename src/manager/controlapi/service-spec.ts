@@ -53,7 +53,14 @@ export function normalizeServiceSpec(input: ServiceSpec): ServiceSpec {
       },
     };
   } else spec.Mode = { Replicated: { Replicas: mode.Replicated?.Replicas ?? 1 } };
-  spec.TaskTemplate = spec.TaskTemplate ?? {};
+  const task = (spec.TaskTemplate ??= {});
+  // What Docker's daemon adds when it converts a spec, stored here so that a client's
+  // read-modify-write round trip sends back exactly what is stored.
+  if (task.ContainerSpec) {
+    task.ContainerSpec.Isolation ||= 'default';
+    task.Runtime ||= 'container';
+  }
+  task.ForceUpdate ??= 0;
   checkEnums(spec);
   return spec;
 }
@@ -123,6 +130,13 @@ function validateDuration(value: number | undefined, message: string): void {
 function validateTaskSpec(task: TaskSpec): void {
   validateResources(task.Resources?.Limits);
   validateResources(task.Resources?.Reservations);
+  const memoryLimit = task.Resources?.Limits?.MemoryBytes ?? 0;
+  const memoryReservation = task.Resources?.Reservations?.MemoryBytes ?? 0;
+  if (memoryLimit > 0 && memoryReservation > 0 && memoryLimit < memoryReservation) {
+    // Docker accepts this and every task then fails at container creation with this message; shoal
+    // refuses the spec up front (architecture.md §11).
+    throw invalid('Minimum memory limit can not be less than memory reservation limit, see usage');
+  }
   const restart = task.RestartPolicy;
   if (restart?.Delay !== undefined && restart.Delay < 0)
     throw invalid('TaskSpec: restart-delay cannot be negative');

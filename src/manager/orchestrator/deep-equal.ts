@@ -1,5 +1,7 @@
-// Equality of JSON values as the store keeps them: a property that is undefined or null is the same as a
-// missing one (the store's JSON round trip drops undefined, and clients send null for "unset").
+// Equality of JSON values as the store keeps them: a property that is undefined, null, an empty array or
+// an object with nothing set is the same as a missing one. The store's JSON round trip drops undefined,
+// clients send null for "unset", and the docker CLI's read-modify-write sends back `{}` and `[]` where the
+// original spec had nothing — none of that may look like a change that restarts tasks.
 
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -18,4 +20,9 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return true;
 }
 
-const isUnset = (value: unknown): value is null | undefined => value === undefined || value === null;
+function isUnset(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  if (typeof value === 'object') return Object.values(value as Record<string, unknown>).every(isUnset);
+  return false;
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// shoald: the shoal node daemon. Serves the Engine API on a root-only unix socket, and runs the manager
+// and/or agent roles of the swarm this node belongs to.
+
+import { Command, InvalidArgumentError } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { EngineServer } from '../engineapi/server.js';
+import { SHOAL_VERSION } from '../version.js';
+import { createLogger } from './logger.js';
+import { acquirePidFile, DataDirInUseError } from './pidfile.js';
+import { SwarmNode } from './swarm-node.js';
+import { hostFacts } from './sysinfo.js';
+
+const DEFAULT_DATA_DIR = '/var/lib/shoal';
+const DEFAULT_HOST = 'unix:///run/shoal/shoal.sock';
+
+function parseLabel(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`invalid label '${value}': expected key=value`);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+async function main(): Promise<void> {
+  const program = new Command('shoald')
+    .description('The shoal node daemon: Docker Swarm mode, rebuilt')
+    .version(SHOAL_VERSION, '-v, --version', 'Print version information and quit')
+    .option('--data-dir <path>', 'Root directory of persistent shoal state', DEFAULT_DATA_DIR)
+    .option('-H, --host <address>', 'Engine API socket to listen on (unix:///path or tcp://host:port)', DEFAULT_HOST)
+    .option('-D, --debug', 'Enable debug logging', false)
+    .option('--label <key=value>', 'Engine label for this node (repeatable)', parseLabel, {})
+    .helpOption('-h, --help', 'Print usage')
+    .parse();
+  const opts = program.opts<{ dataDir: string; host: string; debug: boolean; label: Record<string, string> }>();
+
+  const log = createLogger({ debug: opts.debug });
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  let releasePidFile: () => void;
+  try {
+    releasePidFile = acquirePidFile(join(opts.dataDir, 'shoald.pid'));
+  } catch (err) {
+    if (err instanceof DataDirInUseError) {
+      log.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const node = new SwarmNode({
+    dataDir: opts.dataDir,
+    log,
+    serverVersion: SHOAL_VERSION,
+    host: hostFacts(),
+    debug: opts.debug,
+    engineLabels: opts.label,
+  });
+  const server = new EngineServer({
+    backend: node,
+    address: opts.host,
+    serverVersion: SHOAL_VERSION,
+    log: (level, msg, fields) => log.log(level, msg, fields),
+  });
+
+  try {
+    await server.listen();
+  } catch (err) {
+    log.error('cannot serve the Engine API', { address: opts.host, error: err });
+    releasePidFile();
+    process.exit(1);
+  }
+  await node.start();
+  log.info('shoald started', { version: SHOAL_VERSION, dataDir: opts.dataDir, host: opts.host, pid: process.pid });
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    // Tasks keep running under the task runner; the next shoald re-adopts them.
+    const forceExit = setTimeout(() => {
+      log.error('shutdown took too long, exiting');
+      process.exit(1);
+    }, 20_000);
+    forceExit.unref();
+    void (async () => {
+      try {
+        await server.close();
+        await node.stop();
+      } catch (err) {
+        log.error('error during shutdown', { error: err });
+      } finally {
+        releasePidFile();
+        log.info('shoald stopped');
+        process.exit(0);
+      }
+    })();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`shoald: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

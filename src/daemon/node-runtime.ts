@@ -1,0 +1,68 @@
+// The worker role on a node (every node has it, managers included): the process executor and the
+// agent that runs the tasks the dispatcher assigns. Tasks outlive this object: they belong to the
+// executor's task runner, and the next start re-adopts them.
+
+import { join } from 'node:path';
+import type { DispatcherClient } from '../api/dispatcher.js';
+import type { NodeDescription } from '../api/types.js';
+import { Agent } from '../agent/agent.js';
+import { describeNode } from '../agent/executor/process/describe.js';
+import { ProcessExecutor } from '../agent/executor/process/executor.js';
+import type { Logger } from './logger.js';
+
+export interface NodeRuntimeOptions {
+  dataDir: string;
+  nodeId: string;
+  log: Logger;
+  engineLabels: Record<string, string>;
+  serverVersion: string;
+  dispatcher: DispatcherClient | undefined;
+}
+
+export class NodeRuntime {
+  private readonly executor: ProcessExecutor;
+  private readonly agent: Agent | undefined;
+
+  constructor(options: NodeRuntimeOptions) {
+    this.executor = new ProcessExecutor({
+      dataDir: options.dataDir,
+      engineLabels: options.engineLabels,
+      log: options.log.with({ component: 'executor' }),
+    });
+    this.agent = options.dispatcher
+      ? new Agent({
+          client: options.dispatcher,
+          executor: this.executor,
+          stateDir: join(options.dataDir, 'swarm', 'agent'),
+          log: options.log,
+        })
+      : undefined;
+  }
+
+  /** What this node offers, for the node object created at `swarm init` (before any agent runs). */
+  static async describe(options: { dataDir: string; engineLabels: Record<string, string>; serverVersion: string }): Promise<NodeDescription> {
+    return describeNode({ engineLabels: options.engineLabels });
+  }
+
+  async start(): Promise<void> {
+    await this.agent?.start();
+  }
+
+  /** Stops the agent; tasks keep running. */
+  async stop(): Promise<void> {
+    await this.agent?.stop();
+    await this.executor.close();
+  }
+
+  /** Stops and removes every task of this node (leaving the swarm). */
+  async leave(): Promise<void> {
+    await this.agent?.leave();
+    await this.executor.close();
+  }
+
+  taskCounts(): { total: number; running: number; paused: number; stopped: number } {
+    const tasks = this.agent?.taskStatuses() ?? [];
+    const running = tasks.filter((status) => status.State === 'running').length;
+    return { total: tasks.length, running, paused: 0, stopped: tasks.length - running };
+  }
+}

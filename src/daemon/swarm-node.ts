@@ -1,0 +1,330 @@
+// A node's life in a swarm: outside any swarm, manager, or worker; `swarm init`, `join` and `leave`;
+// resuming after a restart from what the data directory remembers. It answers the Engine API's
+// questions (it is the API's backend), so a worker, a manager and a lone node differ only here.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateNodeKeyAndCsr } from '../api/certs.js';
+import {
+  ALREADY_IN_SWARM,
+  invalidArgument,
+  NOT_A_MANAGER,
+  NOT_IN_SWARM,
+  unavailable,
+  WORKER_NOT_MANAGER,
+  unimplemented,
+} from '../api/errors.js';
+import { newId } from '../api/ids.js';
+import type { NodeAvailability, SwarmSpec } from '../api/types.js';
+import type {
+  ControlBackend,
+  EngineBackend,
+  InitRequest,
+  JoinRequest,
+  SwarmInfo,
+  SystemInfo,
+} from '../engineapi/backend.js';
+import { bootstrapCluster } from '../manager/bootstrap.js';
+import { defaultSwarmSpec, mergeInitSpec, validateSwarmSpec } from '../manager/controlapi/cluster.js';
+import { Manager } from '../manager/manager.js';
+import { formatHostPort, resolveAdvertiseAddr, resolveListenAddr } from './addresses.js';
+import type { Logger } from './logger.js';
+import { NodeRuntime } from './node-runtime.js';
+import { SwarmStateFile, writeFileAtomic, type SwarmMembership } from './state.js';
+import type { HostFacts } from './sysinfo.js';
+
+const LEAVE_LAST_MANAGER =
+  'You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message. ';
+
+export interface SwarmNodeOptions {
+  dataDir: string;
+  log: Logger;
+  serverVersion: string;
+  host: HostFacts;
+  debug: boolean;
+  engineLabels: Record<string, string>;
+}
+
+export class SwarmNode implements EngineBackend {
+  private readonly stateFile: SwarmStateFile;
+  private membership: SwarmMembership | undefined;
+  private manager: Manager | undefined;
+  private runtime: NodeRuntime | undefined;
+  /** Serializes init/join/leave/start/stop so they never interleave. */
+  private lifecycle: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: SwarmNodeOptions) {
+    this.stateFile = new SwarmStateFile(join(options.dataDir, 'swarm'));
+  }
+
+  private get swarmDir(): string {
+    return this.stateFile.swarmDir;
+  }
+
+  private serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.lifecycle.then(fn, fn);
+    this.lifecycle = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Resumes whatever the data directory says this node was doing. */
+  start(): Promise<void> {
+    return this.serialize(async () => {
+      this.membership = this.stateFile.read();
+      if (!this.membership) {
+        this.options.log.info('not part of a swarm');
+        return;
+      }
+      this.options.log.info('resuming swarm membership', {
+        nodeId: this.membership.nodeId,
+        role: this.membership.role,
+      });
+      await this.startComponents(this.membership);
+    });
+  }
+
+  /** Stops the components; tasks keep running and are re-adopted at the next start. */
+  stop(): Promise<void> {
+    return this.serialize(async () => {
+      await this.runtime?.stop();
+      this.runtime = undefined;
+      await this.manager?.stop();
+      this.manager = undefined;
+    });
+  }
+
+  private async startComponents(membership: SwarmMembership): Promise<void> {
+    if (membership.role === 'manager') {
+      this.manager = await Manager.open({
+        swarmDir: this.swarmDir,
+        nodeId: membership.nodeId,
+        advertiseAddr: membership.advertiseAddr,
+        log: this.options.log.with({ component: 'manager' }),
+      });
+      await this.manager.start();
+    }
+    this.runtime = new NodeRuntime({
+      dataDir: this.options.dataDir,
+      nodeId: membership.nodeId,
+      log: this.options.log.with({ component: 'agent' }),
+      engineLabels: this.options.engineLabels,
+      serverVersion: this.options.serverVersion,
+      dispatcher: this.manager?.localDispatcherClient(membership.nodeId),
+    });
+    await this.runtime.start();
+  }
+
+  // -------------------------------------------------------------- EngineBackend
+
+  async swarmInfo(): Promise<SwarmInfo> {
+    const m = this.membership;
+    if (!m) {
+      return {
+        NodeID: '',
+        NodeAddr: '',
+        LocalNodeState: 'inactive',
+        ControlAvailable: false,
+        Error: '',
+        RemoteManagers: null,
+      };
+    }
+    const info: SwarmInfo = {
+      NodeID: m.nodeId,
+      NodeAddr: m.advertiseAddr.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''),
+      LocalNodeState: 'active',
+      ControlAvailable: m.role === 'manager',
+      Error: '',
+      RemoteManagers: m.role === 'manager' ? [{ NodeID: m.nodeId, Addr: m.advertiseAddr }] : m.remoteManagers.map((addr) => ({ NodeID: '', Addr: addr })),
+    };
+    if (this.manager) {
+      const summary = this.manager.controlApi.swarmSummary();
+      info.Nodes = summary.nodes;
+      info.Managers = summary.managers;
+      info.Cluster = summary.cluster;
+    }
+    return info;
+  }
+
+  async systemInfo(): Promise<SystemInfo> {
+    const host = this.options.host;
+    const containers = this.runtime?.taskCounts() ?? { total: 0, running: 0, paused: 0, stopped: 0 };
+    return {
+      name: host.hostname,
+      ncpu: host.ncpu,
+      memTotal: host.memTotal,
+      kernelVersion: host.kernelVersion,
+      operatingSystem: host.operatingSystem,
+      osVersion: host.osVersion,
+      architecture: host.architecture,
+      dataRoot: this.options.dataDir,
+      debug: this.options.debug,
+      labels: Object.entries(this.options.engineLabels).map(([k, v]) => `${k}=${v}`),
+      containers,
+      serverVersion: this.options.serverVersion,
+    };
+  }
+
+  control(): ControlBackend {
+    if (!this.membership) throw unavailable(NOT_A_MANAGER);
+    if (!this.manager) throw unavailable(WORKER_NOT_MANAGER);
+    return this.manager.engineControl();
+  }
+
+  init(request: InitRequest): Promise<string> {
+    return this.serialize(async () => {
+      if (this.membership) throw unavailable(ALREADY_IN_SWARM);
+      const listen = resolveListenAddr(request.ListenAddr);
+      const advertise = resolveAdvertiseAddr(request.AdvertiseAddr, listen);
+      const availability = parseAvailability(request.Availability);
+      if (request.Spec?.Name && request.Spec.Name !== 'default') {
+        throw invalidArgument('swarm spec must be named "default"');
+      }
+      const datastore = request.Datastore ?? 'embedded';
+      if (datastore === 'etcd') {
+        throw unimplemented('the etcd datastore is not supported yet: use --datastore embedded', { status: 400 });
+      }
+      if (datastore !== 'embedded' && datastore !== 'auto') {
+        throw invalidArgument(`invalid datastore "${datastore}": use embedded or etcd`);
+      }
+      const spec: SwarmSpec = mergeInitSpec(defaultSwarmSpec(), request.Spec);
+      validateSwarmSpec(spec);
+      const { pools, subnetSize } = validateAddressPools(request.DefaultAddrPool, request.SubnetSize);
+      const dataPathPort = request.DataPathPort || 4789;
+      if (dataPathPort < 1024 || dataPathPort > 49151) {
+        throw invalidArgument(`data path port ${dataPathPort} is not in the valid range 1024-49151`);
+      }
+
+      const nodeId = newId();
+      const clusterId = newId();
+      const membership: SwarmMembership = {
+        nodeId,
+        clusterId,
+        role: 'manager',
+        advertiseAddr: formatHostPort(advertise),
+        listenAddr: formatHostPort(listen),
+        remoteManagers: [],
+        datastore: 'embedded',
+      };
+      mkdirSync(this.swarmDir, { recursive: true, mode: 0o700 });
+      try {
+        const { keyPem, csrPem } = await generateNodeKeyAndCsr();
+        const manager = await Manager.open({
+          swarmDir: this.swarmDir,
+          nodeId,
+          advertiseAddr: membership.advertiseAddr,
+          log: this.options.log.with({ component: 'manager' }),
+        });
+        try {
+          const description = await NodeRuntime.describe({
+            dataDir: this.options.dataDir,
+            engineLabels: this.options.engineLabels,
+            serverVersion: this.options.serverVersion,
+          });
+          const { rootCACertPem, nodeCertPem } = await bootstrapCluster(manager.store, {
+            clusterId,
+            nodeId,
+            spec,
+            description,
+            advertiseAddr: membership.advertiseAddr,
+            availability,
+            defaultAddrPool: pools,
+            subnetSize,
+            dataPathPort,
+            csrPem,
+          });
+          writeCertificates(this.swarmDir, { rootCA: rootCACertPem, cert: nodeCertPem, key: keyPem });
+        } finally {
+          await manager.stop();
+        }
+        // The state file is written last: a crash before this point leaves no half-made swarm behind.
+        this.stateFile.write(membership);
+      } catch (err) {
+        this.stateFile.clear();
+        throw err;
+      }
+      this.membership = membership;
+      await this.startComponents(membership);
+      await this.manager?.waitForNodeReady(nodeId, 5000);
+      this.options.log.info('swarm initialized', { nodeId, clusterId });
+      return nodeId;
+    });
+  }
+
+  join(_request: JoinRequest): Promise<void> {
+    return this.serialize(async () => {
+      if (this.membership) throw unavailable(ALREADY_IN_SWARM);
+      throw unimplemented('joining a swarm is not supported yet', { status: 400 });
+    });
+  }
+
+  leave(force: boolean): Promise<void> {
+    return this.serialize(async () => {
+      const m = this.membership;
+      if (!m) throw unavailable(NOT_IN_SWARM);
+      if (m.role === 'manager' && !force) throw unavailable(LEAVE_LAST_MANAGER);
+      // Leaving stops this node's tasks (Docker removes their containers) and forgets the swarm.
+      await this.runtime?.leave();
+      this.runtime = undefined;
+      await this.manager?.stop();
+      this.manager = undefined;
+      this.stateFile.clear();
+      this.membership = undefined;
+      this.options.log.info('left the swarm', { nodeId: m.nodeId });
+    });
+  }
+}
+
+function parseAvailability(value: string | undefined): NodeAvailability {
+  if (value === undefined || value === '') return 'active';
+  const lower = value.toLowerCase();
+  if (lower === 'active' || lower === 'pause' || lower === 'drain') return lower;
+  throw invalidArgument(`invalid Availability: "${value}"`);
+}
+
+function validateAddressPools(
+  pools: string[] | null | undefined,
+  subnetSize: number | undefined,
+): { pools: string[] | null; subnetSize: number } {
+  const size = subnetSize || 24;
+  if (!Number.isInteger(size) || size < 1 || size > 32) {
+    throw invalidArgument(`invalid subnet size ${subnetSize}: must be between 1 and 32`);
+  }
+  if (!pools || pools.length === 0) return { pools: null, subnetSize: size };
+  for (const pool of pools) {
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(pool);
+    if (!m || m[1]!.split('.').some((p) => Number(p) > 255) || Number(m[2]) > 32) {
+      throw invalidArgument(`invalid CIDR address: ${pool}`);
+    }
+    if (Number(m[2]) > size) {
+      throw invalidArgument(`invalid default address pool ${pool}: subnet size ${size} is larger than the pool`);
+    }
+  }
+  return { pools: [...pools], subnetSize: size };
+}
+
+export interface NodeCertificates {
+  rootCA: string;
+  cert: string;
+  key: string;
+}
+
+export function certificatesDir(swarmDir: string): string {
+  return join(swarmDir, 'certificates');
+}
+
+function writeCertificates(swarmDir: string, certs: NodeCertificates): void {
+  const dir = certificatesDir(swarmDir);
+  writeFileAtomic(join(dir, 'swarm-root-ca.crt'), certs.rootCA, 0o644);
+  writeFileAtomic(join(dir, 'swarm-node.crt'), certs.cert, 0o644);
+  writeFileAtomic(join(dir, 'swarm-node.key'), certs.key, 0o600);
+}
+
+export function readCertificates(swarmDir: string): NodeCertificates {
+  const dir = certificatesDir(swarmDir);
+  return {
+    rootCA: readFileSync(join(dir, 'swarm-root-ca.crt'), 'utf8'),
+    cert: readFileSync(join(dir, 'swarm-node.crt'), 'utf8'),
+    key: readFileSync(join(dir, 'swarm-node.key'), 'utf8'),
+  };
+}
+

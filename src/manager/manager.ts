@@ -1,0 +1,171 @@
+// The manager role on a node: the cluster store, the control API, and the control loops
+// (orchestrators, scheduler, dispatcher). With the embedded store there is one manager and it leads,
+// so the loops start with the manager.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DispatcherClient } from '../api/dispatcher.js';
+import type { Service, Task } from '../api/types.js';
+import type { ControlBackend, LogMessage, LogsRequest } from '../engineapi/backend.js';
+import { ClusterStore } from '../store/cluster-store.js';
+import { KeyFileSealer } from '../store/sealer.js';
+import { SqliteKV } from '../store/sqlite.js';
+import { generateJoinToken } from './ca/tokens.js';
+import { ControlAPI } from './controlapi/control-api.js';
+import { Dispatcher } from './dispatcher/dispatcher.js';
+import { LogBroker } from './logbroker/broker.js';
+import { logStreamOptions } from './logbroker/options.js';
+import { isTaskDirty } from './orchestrator/dirty.js';
+import { Orchestrator } from './orchestrator/orchestrator.js';
+import { Scheduler } from './scheduler/scheduler.js';
+
+export interface ManagerLog {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  debug(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface ManagerOptions {
+  /** `<data-dir>/swarm`: the store lives in `manager/` below it. */
+  swarmDir: string;
+  nodeId: string;
+  /** This manager's cluster address (`ip:port`). */
+  advertiseAddr: string;
+  log: ManagerLog;
+}
+
+export class Manager {
+  readonly controlApi: ControlAPI;
+  readonly dispatcher: Dispatcher;
+  private readonly logBroker: LogBroker;
+  private readonly orchestrator: Orchestrator;
+  private readonly scheduler: Scheduler;
+  private started = false;
+
+  private constructor(
+    private readonly kv: SqliteKV,
+    readonly store: ClusterStore,
+    private readonly options: ManagerOptions,
+  ) {
+    const { log } = options;
+    this.controlApi = new ControlAPI({
+      store,
+      localNodeId: options.nodeId,
+      isTaskUpToDate: (task: Task, service: Service) => {
+        const node = task.NodeID ? store.view((tx) => tx.get('node', task.NodeID!)) : undefined;
+        return !isTaskDirty(service, task, node);
+      },
+      newJoinToken: (rootCA) => generateJoinToken(rootCA),
+    });
+    this.orchestrator = new Orchestrator(store, {
+      onError: (error) => log.error('orchestrator pass failed', { error: String(error) }),
+    });
+    this.scheduler = new Scheduler(store, {
+      onError: (error) => log.error('scheduler pass failed', { error: String(error) }),
+    });
+    this.logBroker = new LogBroker({ store, log });
+    this.dispatcher = new Dispatcher({
+      store,
+      managerNodeId: options.nodeId,
+      managerAddr: options.advertiseAddr,
+      logs: this.logBroker,
+      log,
+    });
+  }
+
+  /** Opens the store (creating it on first use). Loops start with `start()`. */
+  static async open(options: ManagerOptions): Promise<Manager> {
+    const dir = join(options.swarmDir, 'manager');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const kv = new SqliteKV(join(dir, 'store.db'), { externalPollMs: 0 });
+    try {
+      const store = await ClusterStore.open(kv, { sealer: KeyFileSealer.loadOrCreate(join(dir, 'store.key')) });
+      return new Manager(kv, store, options);
+    } catch (err) {
+      await kv.close();
+      throw err;
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.dispatcher.start();
+    await this.orchestrator.start();
+    this.scheduler.start();
+    this.options.log.info('manager started', { nodeId: this.options.nodeId });
+  }
+
+  async stop(): Promise<void> {
+    if (this.started) {
+      await this.scheduler.stop();
+      await this.orchestrator.stop();
+      this.logBroker.stop();
+      await this.dispatcher.stop();
+      this.started = false;
+    }
+    await this.store.close();
+    await this.kv.close();
+  }
+
+  /**
+   * Resolves once the node's agent has registered (status `ready`), or after `timeoutMs` regardless:
+   * `swarm init` answers when the new node is usable, as Docker's does.
+   */
+  async waitForNodeReady(nodeId: string, timeoutMs: number): Promise<void> {
+    const ready = (): boolean => this.store.view((tx) => tx.get('node', nodeId)?.Status.State === 'ready');
+    if (ready()) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const unwatch = this.store.watch(() => {
+        if (ready()) done();
+      });
+      function done(): void {
+        clearTimeout(timer);
+        unwatch();
+        resolve();
+      }
+    });
+  }
+
+  localDispatcherClient(nodeId: string): DispatcherClient {
+    return this.dispatcher.localClient(nodeId);
+  }
+
+  /** The control API as the Engine API needs it, logs included. */
+  engineControl(): ControlBackend {
+    const api = this.controlApi;
+    return {
+      inspectSwarm: () => api.inspectSwarm(),
+      updateSwarm: (version, spec, flags) => api.updateSwarm(version, spec, flags),
+      unlockKey: () => api.unlockKey(),
+      listNodes: (filters) => api.listNodes(filters),
+      getNode: (ref) => api.getNode(ref),
+      updateNode: (ref, version, spec) => api.updateNode(ref, version, spec),
+      removeNode: (ref, force) => api.removeNode(ref, force),
+      listServices: (filters, status) => api.listServices(filters, status),
+      getService: (ref, insertDefaults) => api.getService(ref, insertDefaults),
+      createService: (spec) => api.createService(spec),
+      updateService: (ref, version, spec, options) => api.updateService(ref, version, spec, options),
+      removeService: (ref) => api.removeService(ref),
+      listTasks: (filters) => api.listTasks(filters),
+      getTask: (ref) => api.getTask(ref),
+      serviceLogs: (ref, request, signal) => this.logs({ serviceRef: ref }, request, signal),
+      taskLogs: (ref, request, signal) => this.logs({ taskRef: ref }, request, signal),
+    };
+  }
+
+  private async *logs(
+    selector: { serviceRef?: string; taskRef?: string },
+    request: LogsRequest,
+    signal: AbortSignal,
+  ): AsyncIterable<LogMessage> {
+    // Resolve before the first line so that an unknown service or task is a 404, not a broken stream.
+    const target =
+      selector.serviceRef !== undefined
+        ? { serviceId: this.controlApi.resolveServiceId(selector.serviceRef) }
+        : { taskIds: [this.controlApi.resolveTaskRef(selector.taskRef!).ID] };
+    yield* this.logBroker.subscribe(target, logStreamOptions(request), signal);
+  }
+}
