@@ -1,0 +1,295 @@
+// One task's controller (the agent's handle on it). It prepares what the process needs, asks the runner to
+// start, stop and wait for it, and watches its health; the process itself belongs to the runner, so a new
+// daemon's controller for the same task simply picks up where the last one was.
+//
+// Error texts follow Docker's container controller (daemon/cluster/executor/container/controller.go):
+// `starting container failed: …`, `task: non-zero exit (N)`, `task: non-zero exit (N): dockerexec: unhealthy
+// container`.
+
+import { mkdir } from 'node:fs/promises';
+import { machine } from 'node:os';
+import type { ContainerSpec, HealthState, Task } from '../../../api/types.js';
+import { ExitError, type Controller, type LogLine, type LogOptions } from '../executor.js';
+import type { Cgroups, TaskLimits } from './cgroups.js';
+import type { RunnerClient } from './client.js';
+import { buildEnv, checkWorkingDir, commandLine, resolveExecutable } from './command.js';
+import { HealthMonitor, healthSettings, type Clock, type HealthSettings } from './health.js';
+import type { ExecutorLog } from './log.js';
+import { readTaskLog } from './logreader.js';
+import { containerIdFor, taskDir, taskLogFile, type ExecutorPaths } from './paths.js';
+import type { LaunchSpec, TaskInfo } from './protocol.js';
+import { DEFAULT_STOP_SIGNAL, parseSignal } from './signals.js';
+import { parseTimestampMillis } from './timestamps.js';
+import { expandContainerSpec } from './templates.js';
+import { loadExecUser } from './users.js';
+
+/** Docker's default StopGracePeriod. */
+export const DEFAULT_STOP_GRACE_MS = 10_000;
+
+/** Docker's ErrContainerUnhealthy text. */
+export const UNHEALTHY_CONTAINER = 'dockerexec: unhealthy container';
+
+/** What controllers share, owned by the executor. */
+export interface ControllerContext {
+  /** The executor's folders, cgroups and runner connection, once set up. */
+  ready: () => Promise<{ paths: ExecutorPaths; cgroups: Cgroups; client: RunnerClient }>;
+  nodeHostname: string;
+  /** Whether a task can get its own hostname (needs root for the UTS namespace). */
+  canSetHostname: boolean;
+  log: ExecutorLog;
+  clock?: Clock;
+  /** Called once the task is removed, so the executor forgets this controller. */
+  onRemoved: (taskId: string) => void;
+}
+
+export class ProcessController implements Controller {
+  readonly taskId: string;
+  private expandedSpec?: ContainerSpec;
+  private launch?: LaunchSpec;
+  /** What the runner last told us about the process; undefined until known to have started. */
+  private info?: TaskInfo;
+  private exitInfo?: Promise<TaskInfo>;
+  private monitor?: HealthMonitor;
+  private readonly healthCheck: HealthSettings | undefined;
+  private unhealthy = false;
+  private stopping?: Promise<void>;
+  private startAttempted!: () => void;
+  private readonly startAttemptedPromise = new Promise<void>((resolve) => (this.startAttempted = resolve));
+
+  constructor(
+    private readonly task: Task,
+    private readonly context: ControllerContext,
+  ) {
+    this.taskId = task.ID;
+    this.healthCheck = healthSettings(task.Spec.ContainerSpec?.Healthcheck);
+  }
+
+  /** The task's ContainerSpec, with swarmkit's templates expanded (see templates.ts). */
+  private get spec(): ContainerSpec {
+    this.expandedSpec ??= expandContainerSpec(this.task.Spec.ContainerSpec ?? {}, this.task, {
+      hostname: this.context.nodeHostname,
+      os: 'linux',
+      architecture: machine(),
+    });
+    return this.expandedSpec;
+  }
+
+  async prepare(): Promise<void> {
+    const spec = this.spec;
+    const argv = commandLine(spec);
+    const { paths, cgroups, client } = await this.context.ready();
+    const existing = await client.request('inspect', { taskId: this.taskId });
+    if (existing) {
+      // Started by an earlier run of the daemon: already prepared (Docker: the container exists).
+      this.info = existing;
+      return;
+    }
+    const user = await loadExecUser(spec.User, spec.Groups);
+    const hostname = this.ownHostname();
+    this.launch = {
+      argv,
+      env: buildEnv(spec.Env, { hostname: hostname ?? this.context.nodeHostname, home: user.home }),
+      cwd: spec.Dir || '/',
+      user:
+        spec.User || spec.Groups?.length ? { uid: user.uid, gid: user.gid, groups: user.groups } : undefined,
+      hostname,
+      image: spec.Image,
+    };
+    await mkdir(taskDir(paths, this.taskId), { recursive: true, mode: 0o700 });
+    await cgroups.create(this.taskId, this.limits());
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.startProcess();
+    } finally {
+      this.startAttempted();
+    }
+  }
+
+  async wait(): Promise<void> {
+    this.failIfUnsuccessful(await this.exited());
+  }
+
+  shutdown(): Promise<void> {
+    this.stopping ??= this.stopWith(async () => {
+      // Straight from the task: stopping must not depend on templates expanding.
+      const { StopSignal, StopGracePeriod: grace } = this.task.Spec.ContainerSpec ?? {};
+      const signal = parseSignal(StopSignal || DEFAULT_STOP_SIGNAL);
+      const graceMs = grace === undefined ? DEFAULT_STOP_GRACE_MS : grace / 1e6;
+      return (await this.runner()).request('stop', { taskId: this.taskId, signal, graceMs });
+    }).finally(() => (this.stopping = undefined));
+    return this.stopping;
+  }
+
+  terminate(): Promise<void> {
+    return this.stopWith(async () => (await this.runner()).request('kill', { taskId: this.taskId }));
+  }
+
+  async remove(): Promise<void> {
+    this.monitor?.stop();
+    // As Docker's controller does: a task still running is shut down before it is removed.
+    await this.shutdown();
+    await (await this.runner()).request('remove', { taskId: this.taskId });
+    this.context.onRemoved(this.taskId);
+  }
+
+  containerStatus(): { ContainerID?: string; PID?: number; ExitCode?: number } {
+    const info = this.info;
+    return {
+      ContainerID: containerIdFor(this.taskId),
+      PID: info?.state === 'running' ? info.pid : undefined,
+      ExitCode: info?.state === 'exited' ? info.exitCode : undefined,
+    };
+  }
+
+  health(): HealthState | undefined {
+    return this.monitor?.state();
+  }
+
+  async *logs(options: LogOptions, signal: AbortSignal): AsyncIterable<LogLine> {
+    const { paths, client } = await this.context.ready();
+    let finished: Promise<unknown> = Promise.resolve();
+    if (options.follow) {
+      // Like Docker, following a task that has not started waits for it to start.
+      if (!this.info && !(await client.request('inspect', { taskId: this.taskId }))) {
+        await Promise.race([this.startAttemptedPromise, aborted(signal)]);
+      }
+      finished = this.exited().catch(() => undefined);
+    }
+    yield* readTaskLog(taskLogFile(paths, this.taskId), options, signal, finished);
+  }
+
+  private async startProcess(): Promise<void> {
+    if (!this.launch && !this.info) await this.prepare();
+    const launch = this.launch;
+    if (this.info || !launch) {
+      // An earlier daemon run started it: re-adopt the process, never start a second one.
+      if (this.info) this.adopt(this.info);
+      return;
+    }
+    let started: TaskInfo & { alreadyStarted: boolean };
+    try {
+      await checkWorkingDir(launch.cwd);
+      const [name = '', ...args] = launch.argv;
+      const exe = await resolveExecutable(name, launch.env, launch.cwd);
+      started = await (
+        await this.runner()
+      ).request('start', {
+        taskId: this.taskId,
+        launch: { ...launch, argv: [exe, ...args] },
+      });
+    } catch (err) {
+      throw new Error(`starting container failed: ${(err as Error).message}`);
+    }
+    this.info = started;
+    if (started.alreadyStarted || !this.healthCheck) {
+      this.adopt(started);
+      return;
+    }
+    // With a healthcheck the task counts as running only once healthy (swarm-semantics §2.4).
+    const monitor = this.watchHealth(this.healthCheck, started.startedAt);
+    const first = await Promise.race([
+      monitor.firstVerdict(),
+      this.exited().then((info) => ({ exited: info })),
+    ]);
+    if (first === 'healthy') return;
+    // Unhealthy (the monitor is shutting the task down) or exited during start: report how it ended.
+    const info = typeof first === 'object' ? first.exited : await this.exited();
+    this.failIfUnsuccessful(info);
+  }
+
+  /** Attaches to a process that is already running (health is watched, but start does not wait for it). */
+  private adopt(info: TaskInfo): void {
+    if (info.state === 'running' && this.healthCheck && !this.monitor)
+      this.watchHealth(this.healthCheck, info.startedAt);
+  }
+
+  private watchHealth(settings: HealthSettings, startedAt: string): HealthMonitor {
+    const monitor = new HealthMonitor({
+      settings,
+      taskStartedMs: parseTimestampMillis(startedAt),
+      clock: this.context.clock,
+      runProbe: async (argv, timeoutMs) =>
+        (await this.runner()).request('probe', { taskId: this.taskId, argv, timeoutMs }),
+      onStatus: (status) => {
+        if (status !== 'unhealthy') return;
+        // Docker stops an unhealthy task (gracefully) and reports it failed.
+        this.unhealthy = true;
+        this.context.log.info(`task ${this.taskId} is unhealthy; shutting it down`);
+        this.shutdown().catch((err: Error) =>
+          this.context.log.warn(`task ${this.taskId}: shutdown after unhealthy failed: ${err.message}`),
+        );
+      },
+    });
+    this.monitor = monitor;
+    monitor.start();
+    void this.exited().then(
+      () => monitor.stop(),
+      () => monitor.stop(),
+    );
+    return monitor;
+  }
+
+  /** How the process ended, once it has (one `wait` request per controller, shared). */
+  private exited(): Promise<TaskInfo> {
+    this.exitInfo ??= this.runner()
+      .then((client) => client.request('wait', { taskId: this.taskId }))
+      .then(
+        (info) => {
+          this.info = info;
+          return info;
+        },
+        (err: Error) => {
+          this.exitInfo = undefined; // e.g. not started yet: a later call asks again
+          throw err;
+        },
+      );
+    return this.exitInfo;
+  }
+
+  private failIfUnsuccessful(info: TaskInfo): void {
+    const code = info.exitCode ?? 255;
+    const cause = this.unhealthy ? UNHEALTHY_CONTAINER : info.error;
+    if (code === 0) {
+      // Docker would call an unhealthy task that exits 0 on its stop signal complete; a task stopped for
+      // being unhealthy has failed, whatever its exit code, so that restart policies apply.
+      if (this.unhealthy) throw new Error(UNHEALTHY_CONTAINER);
+      return;
+    }
+    throw new ExitError(code, cause ? `task: non-zero exit (${code}): ${cause}` : undefined);
+  }
+
+  private async stopWith(request: () => Promise<TaskInfo>): Promise<void> {
+    const known = this.info ?? (await (await this.runner()).request('inspect', { taskId: this.taskId }));
+    if (!known) return; // never started: nothing to stop
+    this.info = known.state === 'exited' ? known : await request();
+  }
+
+  private ownHostname(): string | undefined {
+    const wanted = this.spec.Hostname;
+    if (!wanted) return undefined;
+    if (this.context.canSetHostname) return wanted;
+    this.context.log.warn(`task ${this.taskId}: Hostname ${wanted} ignored: a UTS namespace needs root`);
+    return undefined;
+  }
+
+  private async runner(): Promise<RunnerClient> {
+    return (await this.context.ready()).client;
+  }
+
+  private limits(): TaskLimits {
+    const resources = this.task.Spec.Resources;
+    return {
+      memoryBytes: resources?.Limits?.MemoryBytes,
+      memoryReservationBytes: resources?.Reservations?.MemoryBytes,
+      nanoCpus: resources?.Limits?.NanoCPUs,
+      pids: resources?.Limits?.Pids,
+    };
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

@@ -1,0 +1,356 @@
+// The runner's task table: it spawns task processes, captures their output, records how they end and
+// enforces stop signals and grace periods. It is the parent of every task process on the node, so it is
+// the one that learns their exit status; the daemon is only its client and may come and go.
+//
+// Per-task work on the start path is kept to a directory, a file open, one spawn and one small state write:
+// starting hundreds of tasks is bounded by fork/exec, not by the runner.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { Cgroups } from './cgroups.js';
+import { resolveExecutable } from './command.js';
+import { buildSpawnCommand, type LaunchTools } from './launch.js';
+import { TaskLogWriter } from './logwriter.js';
+import { containerIdFor, taskDir, taskLogFile, type ExecutorPaths, assertValidTaskId } from './paths.js';
+import { runProbeProcess } from './probe.js';
+import { processStartTime, isSameProcess, sendSignal } from './procfs.js';
+import type { LaunchSpec, ProbeResult, ProbeSpec, StartResult, TaskInfo } from './protocol.js';
+import { exitCodeOf, parseSignal } from './signals.js';
+import { infoOf, loadTaskStates, writeTaskState, type TaskRecord } from './statefile.js';
+import { nowTimestampNanos } from './timestamps.js';
+
+/** How long to wait for a task's pipes to close after its main process exited (see onExit). */
+const PIPE_DRAIN_TIMEOUT_MS = 2000;
+
+/** Docker's code for a container whose status was lost while nobody watched it. */
+const EXIT_CODE_UNKNOWN = 255;
+const LOST_WHILE_UNSUPERVISED = 'task runner stopped unexpectedly';
+
+export interface RunnerOptions {
+  paths: ExecutorPaths;
+  cgroups: Cgroups;
+  tools: LaunchTools;
+  log: (message: string) => void;
+}
+
+interface RunnerTask {
+  record: TaskRecord;
+  child?: ChildProcess;
+  /**
+   * The main process has been reaped (the record still says running while its output drains). From then
+   * on its pid may be reused, so nothing is sent to the pid or its group any more.
+   */
+  mainExited: boolean;
+  /** Resolves with the final record once the process has exited and its logs and state are written. */
+  exited: Promise<TaskInfo>;
+  markExited: (info: TaskInfo) => void;
+  /** State writes are chained so a later write never lands before an earlier one. */
+  persisted: Promise<void>;
+  stopDeadline?: number;
+  stopTimer?: NodeJS.Timeout;
+  probes: Set<ChildProcess>;
+}
+
+export class Runner {
+  private readonly tasks = new Map<string, RunnerTask>();
+
+  constructor(private readonly options: RunnerOptions) {}
+
+  /**
+   * Loads the records of an earlier runner. Tasks that were running then have been without a supervisor
+   * (their output pipes are gone with it): whatever is left of them is killed, and they are recorded as
+   * ended, so each task ID keeps exactly one outcome and is never started again.
+   */
+  async recover(): Promise<void> {
+    const { cgroups, paths } = this.options;
+    const lost: RunnerTask[] = [];
+    for (const record of loadTaskStates(paths.tasksDir)) {
+      const task = this.track(record);
+      if (record.state === 'exited') task.markExited(infoOf(record));
+      else lost.push(task);
+    }
+    // All kills first, then all waits: hundreds of leftovers cost one wait, not one each.
+    const outcomes = await Promise.all(
+      lost.map(async ({ record }) => {
+        if (cgroups.enabled) {
+          const alive = cgroups.pids(record.taskId).length > 0;
+          await cgroups.killAllAndWait(record.taskId);
+          return alive;
+        }
+        const alive =
+          record.processStartTime !== undefined && isSameProcess(record.pid, record.processStartTime);
+        if (alive) killProcessGroup(record.pid);
+        return alive;
+      }),
+    );
+    await Promise.all(
+      lost.map(async (task, i) => {
+        const alive = outcomes[i]!;
+        Object.assign(task.record, {
+          state: 'exited',
+          exitCode: alive ? 128 + 9 : EXIT_CODE_UNKNOWN,
+          finishedAt: nowTimestampNanos(),
+          error: LOST_WHILE_UNSUPERVISED,
+        } satisfies Partial<TaskRecord>);
+        this.options.log(
+          `task ${task.record.taskId}: ${alive ? 'killed leftover processes' : 'found gone'} after a runner restart`,
+        );
+        await this.persist(task);
+        task.markExited(infoOf(task.record));
+      }),
+    );
+    // Processes in cgroups of tasks without a record (a runner that died between spawn and first state
+    // write) have no supervisor either.
+    for (const taskId of cgroups.taskIds()) {
+      if (cgroups.killAll(taskId)) this.options.log(`task ${taskId}: killed unrecorded leftover processes`);
+    }
+  }
+
+  get runningCount(): number {
+    let count = 0;
+    for (const task of this.tasks.values()) if (task.record.state === 'running') count++;
+    return count;
+  }
+
+  list(): TaskInfo[] {
+    return [...this.tasks.values()].map((task) => infoOf(task.record));
+  }
+
+  inspect(taskId: string): TaskInfo | null {
+    const task = this.tasks.get(taskId);
+    return task ? infoOf(task.record) : null;
+  }
+
+  async start(taskId: string, launch: LaunchSpec): Promise<StartResult> {
+    assertValidTaskId(taskId);
+    const existing = this.tasks.get(taskId);
+    if (existing) {
+      await existing.persisted;
+      return { ...infoOf(existing.record), alreadyStarted: true };
+    }
+    const { paths, cgroups, tools } = this.options;
+    mkdirSync(taskDir(paths, taskId), { recursive: true, mode: 0o700 });
+    const command = buildSpawnCommand(launch, { joinFiles: cgroups.joinFiles(taskId) }, tools);
+    const logWriter = new TaskLogWriter(taskLogFile(paths, taskId), (err) =>
+      this.options.log(`task ${taskId}: writing log failed: ${err.message}`),
+    );
+    let child: ChildProcess;
+    try {
+      child = spawn(command.file, command.args, {
+        cwd: launch.cwd,
+        env: envObject(launch.env),
+        detached: true, // own session and process group: the daemon's and runner's signals do not reach it
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      await logWriter.close(); // e.g. an argument with a NUL byte: refused before anything ran
+      throw err;
+    }
+    if (child.pid === undefined) {
+      // Spawn failed (the error event follows); nothing was started, so nothing is recorded.
+      const error = await new Promise<Error>((resolve) => child.once('error', resolve));
+      await logWriter.close();
+      throw new Error(error.message);
+    }
+    const record: TaskRecord = {
+      taskId,
+      pid: child.pid,
+      startedAt: nowTimestampNanos(),
+      state: 'running',
+      processStartTime: processStartTime(child.pid),
+      launch,
+    };
+    const task = this.track(record);
+    task.child = child;
+    const captured = Promise.all([
+      logWriter.capture(child.stdout!, 'stdout'),
+      logWriter.capture(child.stderr!, 'stderr'),
+    ]);
+    child.once('exit', (code, signal) => void this.onExit(task, code, signal, captured, logWriter));
+    await this.persist(task);
+    return { ...infoOf(record), alreadyStarted: false };
+  }
+
+  wait(taskId: string): Promise<TaskInfo> {
+    return this.get(taskId).exited;
+  }
+
+  /** Docker's stop: the stop signal to the main process, then SIGKILL to all of the task's processes. */
+  stop(taskId: string, signal: string, graceMs: number): Promise<TaskInfo> {
+    const task = this.get(taskId);
+    if (task.record.state !== 'running' || task.mainExited) return task.exited;
+    sendSignal(task.record.pid, parseSignal(signal));
+    const deadline = Date.now() + Math.max(0, graceMs);
+    // A second stop never extends the first one's deadline.
+    if (task.stopDeadline === undefined || deadline < task.stopDeadline) {
+      clearTimeout(task.stopTimer);
+      task.stopDeadline = deadline;
+      task.stopTimer = setTimeout(() => this.killTask(task), Math.max(0, graceMs));
+    }
+    return task.exited;
+  }
+
+  kill(taskId: string): Promise<TaskInfo> {
+    const task = this.get(taskId);
+    if (task.record.state === 'running') this.killTask(task);
+    return task.exited;
+  }
+
+  /** Forgets an exited task and deletes its folder (logs included) and cgroups. */
+  async remove(taskId: string): Promise<void> {
+    assertValidTaskId(taskId);
+    const task = this.tasks.get(taskId);
+    if (task?.record.state === 'running') {
+      throw new Error(
+        `You cannot remove a running container ${containerIdFor(taskId)}. Stop the container before attempting removal or force remove`,
+      );
+    }
+    if (task) {
+      await task.exited;
+      await task.persisted;
+      this.tasks.delete(taskId);
+    }
+    await this.options.cgroups.remove(taskId);
+    await rm(taskDir(this.options.paths, taskId), { recursive: true, force: true });
+  }
+
+  /** Runs a health probe with the task's environment, user, working dir, cgroups and hostname. */
+  async probe(spec: ProbeSpec): Promise<ProbeResult> {
+    const task = this.get(spec.taskId);
+    if (task.record.state !== 'running')
+      throw new Error(`container ${containerIdFor(spec.taskId)} is not running`);
+    const start = nowTimestampNanos();
+    let argv: string[];
+    try {
+      const [name = '', ...args] = spec.argv;
+      argv = [await resolveExecutable(name, task.record.launch.env, task.record.launch.cwd), ...args];
+    } catch (err) {
+      // Docker's text when the exec of a probe cannot start.
+      const output = `OCI runtime exec failed: exec failed: unable to start container process: ${(err as Error).message}: unknown`;
+      return { exitCode: -1, output, start, end: nowTimestampNanos(), timedOut: false };
+    }
+    const launch = { ...task.record.launch, argv };
+    const command = buildSpawnCommand(
+      launch,
+      { joinFiles: this.options.cgroups.joinFiles(spec.taskId), enterNamespaceOf: task.record.pid },
+      this.options.tools,
+    );
+    const probe = runProbeProcess(command, {
+      env: envObject(launch.env),
+      cwd: launch.cwd,
+      timeoutMs: spec.timeoutMs,
+    });
+    if (probe.child) task.probes.add(probe.child);
+    try {
+      return await probe.result;
+    } finally {
+      if (probe.child) task.probes.delete(probe.child);
+    }
+  }
+
+  /** Kills every running task and waits for them; `purge` also deletes all cgroups of this scope. */
+  async shutdown(purge: boolean): Promise<void> {
+    const running = [...this.tasks.values()].filter((task) => task.record.state === 'running');
+    for (const task of running) this.killTask(task);
+    await Promise.all(running.map((task) => task.exited));
+    if (!purge) return;
+    const { cgroups } = this.options;
+    for (const taskId of cgroups.taskIds()) await cgroups.remove(taskId);
+    cgroups.removeScope();
+  }
+
+  private get(taskId: string): RunnerTask {
+    const task = this.tasks.get(taskId);
+    if (!task) throw new Error(`No such container: ${containerIdFor(taskId)} (task ${taskId})`);
+    return task;
+  }
+
+  private track(record: TaskRecord): RunnerTask {
+    let markExited!: (info: TaskInfo) => void;
+    const exited = new Promise<TaskInfo>((resolve) => (markExited = resolve));
+    const task: RunnerTask = {
+      record,
+      mainExited: false,
+      exited,
+      markExited,
+      persisted: Promise.resolve(),
+      probes: new Set(),
+    };
+    this.tasks.set(record.taskId, task);
+    return task;
+  }
+
+  private persist(task: RunnerTask): Promise<void> {
+    const snapshot: TaskRecord = { ...task.record };
+    const dir = taskDir(this.options.paths, task.record.taskId);
+    task.persisted = task.persisted
+      .then(() => writeTaskState(dir, snapshot))
+      .catch((err: Error) =>
+        this.options.log(`task ${task.record.taskId}: writing state failed: ${err.message}`),
+      );
+    return task.persisted;
+  }
+
+  private killTask(task: RunnerTask): void {
+    const { cgroups } = this.options;
+    if (cgroups.enabled) cgroups.killAll(task.record.taskId);
+    if (!task.mainExited) killProcessGroup(task.record.pid);
+  }
+
+  /**
+   * The main process is gone. Like a container whose init exits, the rest of the task goes with it; then
+   * the output still in the pipes is written, and only then is the exit recorded and announced, so that
+   * whoever learns of the exit finds the complete log.
+   */
+  private async onExit(
+    task: RunnerTask,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    captured: Promise<unknown>,
+    logWriter: TaskLogWriter,
+  ): Promise<void> {
+    const finishedAt = nowTimestampNanos();
+    clearTimeout(task.stopTimer);
+    this.killTask(task); // the group's id is still the task's right after the reap: no pid reuse yet
+    task.mainExited = true;
+    for (const probe of task.probes) if (probe.pid !== undefined) sendSignal(-probe.pid, 'SIGKILL');
+    // A process that escaped the task's cgroup or group may still hold the pipes: do not wait for it forever.
+    let drainTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      captured,
+      new Promise<void>((resolve) => {
+        drainTimer = setTimeout(() => {
+          task.child?.stdout?.destroy();
+          task.child?.stderr?.destroy();
+          resolve();
+        }, PIPE_DRAIN_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(drainTimer);
+    await logWriter.close();
+    Object.assign(task.record, {
+      state: 'exited',
+      exitCode: exitCodeOf(code, signal),
+      signal: signal ?? undefined,
+      finishedAt,
+    } satisfies Partial<TaskRecord>);
+    task.child = undefined;
+    await this.persist(task);
+    task.markExited(infoOf(task.record));
+  }
+}
+
+/** SIGKILL to the task's process group (its pid is the group's id: tasks are spawned detached). */
+function killProcessGroup(pid: number): void {
+  sendSignal(-pid, 'SIGKILL');
+}
+
+function envObject(env: readonly string[]): NodeJS.ProcessEnv {
+  const result: NodeJS.ProcessEnv = {};
+  for (const entry of env) {
+    const equals = entry.indexOf('=');
+    if (equals > 0) result[entry.slice(0, equals)] = entry.slice(equals + 1);
+  }
+  return result;
+}
