@@ -1,9 +1,10 @@
 // `/nodes…`: list, inspect, update, remove.
 
-import type { NodeSpec } from '../../api/types.js';
 import type { EngineBackend } from '../backend.js';
 import { Filters } from '../../api/filters.js';
-import { boolQuery, empty, json, readJsonObject, versionQuery } from '../http.js';
+import { readBodyAs } from '../decode.js';
+import { boolQuery, empty, json, versionQuery } from '../http.js';
+import { NodeSpecSchema } from '../schemas.js';
 import type { Router } from '../router.js';
 
 export const NODE_FILTERS = ['id', 'label', 'name', 'node.label', 'membership', 'role'] as const;
@@ -20,8 +21,8 @@ export function registerNodeRoutes(router: Router, backend: EngineBackend): void
   router.post('/nodes/{id}/update', async (ctx) => {
     const control = backend.control();
     const version = versionQuery(ctx.query, 'node');
-    const spec = await readJsonObject(ctx, 'swarm.NodeSpec');
-    await control.updateNode(ctx.params.id!, version, spec as NodeSpec);
+    const spec = await readBodyAs(ctx, NodeSpecSchema);
+    await control.updateNode(ctx.params.id!, version, spec);
     return empty();
   });
 

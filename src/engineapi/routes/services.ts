@@ -1,9 +1,10 @@
 // `/services…`: create, list, inspect, update, remove, logs.
 
-import type { ServiceSpec } from '../../api/types.js';
 import type { EngineBackend } from '../backend.js';
 import { Filters } from '../../api/filters.js';
-import { boolQuery, empty, json, readJsonObject, versionQuery } from '../http.js';
+import { readBodyAs } from '../decode.js';
+import { boolQuery, empty, json, versionQuery } from '../http.js';
+import { ServiceSpecSchema } from '../schemas.js';
 import type { Router } from '../router.js';
 import { parseLogsRequest, streamLogs } from './logs.js';
 
@@ -18,8 +19,8 @@ export function registerServiceRoutes(router: Router, backend: EngineBackend): v
 
   router.post('/services/create', async (ctx) => {
     const control = backend.control();
-    const spec = await readJsonObject(ctx, 'swarm.ServiceSpec');
-    const result = await control.createService(spec as ServiceSpec, ctx.version);
+    const spec = await readBodyAs(ctx, ServiceSpecSchema);
+    const result = await control.createService(spec, ctx.version);
     return json(result.Warnings?.length ? result : { ID: result.ID }, 201);
   });
 
@@ -30,15 +31,13 @@ export function registerServiceRoutes(router: Router, backend: EngineBackend): v
   router.post('/services/{id}/update', async (ctx) => {
     const control = backend.control();
     const version = versionQuery(ctx.query, 'service');
-    const spec = await readJsonObject(ctx, 'swarm.ServiceSpec');
+    const spec = await readBodyAs(ctx, ServiceSpecSchema);
     const options: { rollback?: string; registryAuthFrom?: string } = {};
     const rollback = ctx.query.get('rollback');
     if (rollback) options.rollback = rollback;
     const authFrom = ctx.query.get('registryAuthFrom');
     if (authFrom) options.registryAuthFrom = authFrom;
-    return json(
-      await control.updateService(ctx.params.id!, version, spec as ServiceSpec, options, ctx.version),
-    );
+    return json(await control.updateService(ctx.params.id!, version, spec, options, ctx.version));
   });
 
   router.delete('/services/{id}', async (ctx) => {

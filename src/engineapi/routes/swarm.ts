@@ -1,9 +1,10 @@
 // `/swarm…`: init, join, leave, inspect, update, unlock key.
 
 import { invalidArgument, unavailable } from '../../api/errors.js';
-import type { SwarmSpec } from '../../api/types.js';
-import type { EngineBackend, InitRequest, JoinRequest } from '../backend.js';
-import { boolQuery, empty, json, readJsonObject, versionQuery } from '../http.js';
+import type { EngineBackend } from '../backend.js';
+import { readBodyAs } from '../decode.js';
+import { boolQuery, empty, json, versionQuery } from '../http.js';
+import { InitRequestSchema, JoinRequestSchema, SwarmSpecSchema, UnlockRequestSchema } from '../schemas.js';
 import type { Router } from '../router.js';
 
 export function registerSwarmRoutes(router: Router, backend: EngineBackend): void {
@@ -13,14 +14,12 @@ export function registerSwarmRoutes(router: Router, backend: EngineBackend): voi
   });
 
   router.post('/swarm/init', async (ctx) => {
-    const body = await readJsonObject(ctx, 'swarm.InitRequest');
-    const nodeId = await backend.init(body as InitRequest);
+    const nodeId = await backend.init(await readBodyAs(ctx, InitRequestSchema));
     return json(nodeId);
   });
 
   router.post('/swarm/join', async (ctx) => {
-    const body = await readJsonObject(ctx, 'swarm.JoinRequest');
-    await backend.join(body as JoinRequest);
+    await backend.join(await readBodyAs(ctx, JoinRequestSchema));
     return empty();
   });
 
@@ -32,8 +31,8 @@ export function registerSwarmRoutes(router: Router, backend: EngineBackend): voi
   router.post('/swarm/update', async (ctx) => {
     const control = backend.control();
     const version = versionQuery(ctx.query, 'swarm');
-    const spec = await readJsonObject(ctx, 'swarm.Spec');
-    await control.updateSwarm(version, spec as SwarmSpec, {
+    const spec = await readBodyAs(ctx, SwarmSpecSchema);
+    await control.updateSwarm(version, spec, {
       rotateWorkerToken: boolQuery(ctx.query, 'rotateWorkerToken'),
       rotateManagerToken: boolQuery(ctx.query, 'rotateManagerToken'),
       rotateManagerUnlockKey: boolQuery(ctx.query, 'rotateManagerUnlockKey'),
@@ -47,7 +46,7 @@ export function registerSwarmRoutes(router: Router, backend: EngineBackend): voi
   });
 
   router.post('/swarm/unlock', async (ctx) => {
-    const body = await readJsonObject(ctx, 'swarm.UnlockRequest');
+    const body = await readBodyAs(ctx, UnlockRequestSchema);
     if (typeof body.UnlockKey !== 'string' || body.UnlockKey === '')
       throw invalidArgument('invalid key string');
     const info = await backend.swarmInfo();
