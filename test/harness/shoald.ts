@@ -307,7 +307,7 @@ export class ShoalDaemon implements LiveResource {
 
   /**
    * One Engine API request over the daemon's socket. `path` is sent as is (add `/v1.44` yourself to test
-   * versioned paths); `body` is sent as JSON.
+   * versioned paths); `body` is sent as JSON, or as is when it is a Buffer (to send malformed bodies).
    */
   api<T = unknown>(
     method: string,
@@ -315,7 +315,8 @@ export class ShoalDaemon implements LiveResource {
     body?: unknown,
     options: { timeoutMs?: number; headers?: Record<string, string> } = {},
   ): Promise<ApiResponse<T>> {
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const payload =
+      body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       const req = request(
         {
