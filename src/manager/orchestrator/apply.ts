@@ -1,11 +1,21 @@
 // Applying actions in a store transaction: the only place the orchestrators write. Each action re-reads
 // its object inside the transaction and is skipped when the store has moved past it, so a plan computed
 // from a slightly older snapshot can never lower a desired state, overwrite a newer status, or delete a
-// task that changed in between. Nothing is written for an action that would change nothing.
+// task that changed in between, or change the update status of a service that was updated meanwhile.
+// Nothing is written for an action that would change nothing. Rollouts to remember are the loop's
+// business (orchestrator.ts); they are neither written nor counted here.
 
 import { rank } from '../../api/taskstate.js';
+import type { Service } from '../../api/types.js';
 import type { ReadTx, WriteTx } from '../../store/objects.js';
-import { assertNever, type OrchestratorAction, type PendingStart } from './actions.js';
+import {
+  assertNever,
+  type OrchestratorAction,
+  type PendingStart,
+  type StoreWrite,
+  type UpdateGuard,
+} from './actions.js';
+import { jsonEqual } from './deep-equal.js';
 
 export interface ApplyOutcome {
   /** Actions that changed the store. */
@@ -18,14 +28,16 @@ export interface ApplyOutcome {
 
 export function applyActions(tx: WriteTx, actions: readonly OrchestratorAction[]): ApplyOutcome {
   let written = 0;
+  let rollouts = 0;
   const starts: PendingStart[] = [];
   for (const action of actions) {
     if (action.kind === 'scheduleStart') starts.push(action.start);
+    else if (action.kind === 'trackRollout') rollouts++;
     else if (applyOne(tx, action)) written++;
   }
   return {
     written,
-    skipped: actions.length - written - starts.length,
+    skipped: actions.length - written - starts.length - rollouts,
     starts: startsToRemember(tx, starts),
   };
 }
@@ -35,7 +47,7 @@ export function startsToRemember(tx: ReadTx, starts: readonly PendingStart[]): P
   return starts.filter((start) => tx.get('task', start.taskId)?.DesiredState === 'ready');
 }
 
-function applyOne(tx: WriteTx, action: Exclude<OrchestratorAction, { kind: 'scheduleStart' }>): boolean {
+function applyOne(tx: WriteTx, action: StoreWrite): boolean {
   switch (action.kind) {
     case 'createTask': {
       // The service may have been deleted since the plan was made; its tasks would only be removed again.
@@ -71,7 +83,41 @@ function applyOne(tx: WriteTx, action: Exclude<OrchestratorAction, { kind: 'sche
       tx.delete('task', action.taskId);
       return true;
     }
+    case 'setUpdateStatus': {
+      const service = tx.get('service', action.serviceId);
+      if (!service || !isSameUpdate(service, action.expected)) return false;
+      if (jsonEqual(service.UpdateStatus, action.status)) return false;
+      tx.update('service', { ...service, UpdateStatus: { ...action.status } });
+      return true;
+    }
+    case 'rollBackService': {
+      const service = tx.get('service', action.serviceId);
+      if (!service?.PreviousSpec || !isSameUpdate(service, action.expected)) return false;
+      const next: Service = {
+        ...service,
+        Spec: structuredClone(service.PreviousSpec),
+        SpecVersion: { Index: service.PreviousSpecVersion?.Index ?? 0 },
+        UpdateStatus: { ...action.status },
+      };
+      delete next.PreviousSpec;
+      delete next.PreviousSpecVersion;
+      // The endpoint follows the spec, as the control API keeps it on every update and rollback.
+      next.Endpoint = {
+        ...service.Endpoint,
+        Spec: structuredClone(next.Spec.EndpointSpec ?? { Mode: 'vip' }),
+      };
+      tx.update('service', next);
+      return true;
+    }
     default:
       return assertNever(action);
   }
+}
+
+/** The service is still at the spec version and update state the decision was made on. */
+function isSameUpdate(service: Readonly<Service>, expected: UpdateGuard): boolean {
+  return (
+    (service.SpecVersion?.Index ?? 0) === expected.specVersion &&
+    service.UpdateStatus?.State === expected.state
+  );
 }

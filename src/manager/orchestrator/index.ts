@@ -1,5 +1,5 @@
 // The orchestrators' public surface: the loop the leadership component starts and stops, the
-// "is this task outdated" check, and the pieces the update supervisor will build on.
+// "is this task outdated" check, and the pure cores with the pieces they are built from.
 
 export { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
 export { systemClock, type Clock } from './clock.js';
@@ -11,7 +11,9 @@ export { snapshotOf, snapshotOfReadTx, type ReconcileContext, type Snapshot } fr
 export type { Slot } from './slots.js';
 export { replicatedSlots } from './replicated/reconcile.js';
 export { globalSlots } from './global/reconcile.js';
-export { updateSlots } from './update-seam.js';
+export { superviseUpdate } from './update/supervisor.js';
+export type { DispatchedSlot, Rollout } from './update/rollout.js';
+export { resolveConfig, rolloutConfig, type RolloutConfig, type RolloutKind } from './update/config.js';
 export { newTask, type OrchestratedTask } from './new-task.js';
 export { WAIT_FOR_STOP_MS } from './restart/delayed-start.js';
 export { DEFAULT_RESTART_DELAY_MS } from './restart/policy.js';

@@ -1,6 +1,6 @@
-// One orchestration pass as a pure function: given a snapshot, what changed (the scope), the pending
-// delayed starts and the time, return the actions for the replicated, global and job orchestrators, the
-// restart supervisor and the constraint enforcer. The allocator stand-in and the task reaper are separate
+// One orchestration pass as a pure function: given a snapshot, what changed (the scope), the loop's memory
+// (pending delayed starts, rollouts in progress) and the time, return the actions for the replicated,
+// global and job orchestrators, the restart and update supervisors and the constraint enforcer. The allocator stand-in and the task reaper are separate
 // passes (allocate.ts, task-reaper.ts) that the loop runs after this one, each on a fresh snapshot.
 
 import { assertNever, type OrchestratorAction, type PendingStart } from './actions.js';
@@ -14,6 +14,7 @@ import { evaluatePendingStarts, resumedStart } from './restart/delayed-start.js'
 import { isNodeKeyedMode, serviceModeKind } from './service-mode.js';
 import type { ReconcileContext, Snapshot } from './snapshot.js';
 import { groupByInstance } from './slots.js';
+import type { Rollout } from './update/rollout.js';
 
 /** What changed since the last pass: services (created, updated, deleted, or their tasks) and nodes. */
 export interface ReconcileScope {
@@ -39,8 +40,9 @@ export function orchestrate(
   scope: ReconcileScope,
   pendingStarts: ReadonlyMap<string, PendingStart>,
   now: number,
+  rollouts: ReadonlyMap<string, Rollout> = new Map(),
 ): OrchestrationPlan {
-  const services = servicesAffected(snapshot, scope, pendingStarts, now);
+  const services = servicesAffected(snapshot, scope, { pendingStarts, rollouts }, now);
   const adopted = adoptWaitingTasks(snapshot, services, pendingStarts);
   const ctx: ReconcileContext = {
     snapshot,
@@ -49,6 +51,7 @@ export function orchestrate(
       adopted.length === 0
         ? pendingStarts
         : new Map([...pendingStarts, ...adopted.map((s) => [s.taskId, s] as const)]),
+    rollouts,
   };
   const actions: OrchestratorAction[] = adopted.map((start) => ({ kind: 'scheduleStart', start }));
   for (const nodeId of scope.nodes) {
@@ -81,13 +84,14 @@ export function reconcileService(serviceId: string, ctx: ReconcileContext): Orch
 
 /**
  * The services a change touches: those named, those with tasks on a changed node, every global-mode
- * service when any node changed (a node may have become eligible), and those with a delayed start that
- * is due (a replacement that failed while waiting is restarted then).
+ * service when any node changed (a node may have become eligible), those with a delayed start that
+ * is due (a replacement that failed while waiting is restarted then), and those whose rollout has waited
+ * out an update delay or its final monitoring period.
  */
 function servicesAffected(
   snapshot: Snapshot,
   scope: ReconcileScope,
-  pendingStarts: ReadonlyMap<string, PendingStart>,
+  memory: Pick<ReconcileContext, 'pendingStarts' | 'rollouts'>,
   now: number,
 ): Set<string> {
   const services = new Set(scope.services);
@@ -99,7 +103,12 @@ function servicesAffected(
       if (isNodeKeyedMode(serviceModeKind(service))) services.add(service.ID);
     }
   }
-  for (const start of pendingStarts.values()) if (start.notBefore <= now) services.add(start.serviceId);
+  for (const start of memory.pendingStarts.values()) {
+    if (start.notBefore <= now) services.add(start.serviceId);
+  }
+  for (const rollout of memory.rollouts.values()) {
+    if (rollout.wakeAt !== undefined && rollout.wakeAt <= now) services.add(rollout.serviceId);
+  }
   return services;
 }
 

@@ -1,13 +1,17 @@
 // The orchestrators' thin loop: one place to start and stop them all. It watches the store, collects
 // what changed for a short window, then runs one pass — orchestrate (orchestrate.ts), allocate
 // (allocate.ts), reap (task-reaper.ts) — each computed on a snapshot and applied in its own store
-// transaction. The only timers are for the waits users configure: restart delays and the one-minute wait
-// for an old task to stop. The leadership component constructs it with the store and calls start() when
-// this manager leads, stop() when it no longer does; on start everything is reconciled from the store and
-// delayed starts left by a previous leader resume with what remains of their delay.
+// transaction. The only timers are for the waits users configure: restart delays, the one-minute wait
+// for an old task to stop, update delays and update monitoring periods. The leadership component
+// constructs it with the store and calls start() when this manager leads, stop() when it no longer does;
+// on start everything is reconciled from the store: delayed starts left by a previous leader resume with
+// what remains of their delay, and rolling updates the store shows in progress carry on (update/resume.ts).
+//
+// The loop's memory — delayed starts and rollouts — is only ever what the cores asked it to keep, and
+// only once the transaction that went with the request committed.
 
 import type { ObjectEventBatch, ObjectStore } from '../../store/objects.js';
-import type { OrchestratorAction, PendingStart } from './actions.js';
+import { isMemoryNote, type OrchestratorAction, type PendingStart } from './actions.js';
 import { allocateTasks } from './allocate.js';
 import { applyActions, startsToRemember } from './apply.js';
 import { systemClock, type Clock } from './clock.js';
@@ -16,9 +20,10 @@ import { fullScope, orchestrate, type ReconcileScope } from './orchestrate.js';
 import { evaluatePendingStarts, settledStarts } from './restart/delayed-start.js';
 import { snapshotOfReadTx, type Snapshot } from './snapshot.js';
 import { reapTasks } from './task-reaper.js';
+import type { Rollout } from './update/rollout.js';
 
 export interface OrchestratorOptions {
-  /** Time source and timers for restart delays (tests pass a fake). Defaults to the system clock. */
+  /** Time source and timers for restart and update delays (tests pass a fake). Defaults to the system clock. */
   readonly clock?: Clock;
   /** How long store events are collected before a pass, in ms (default 10). */
   readonly batchWindowMs?: number;
@@ -34,6 +39,7 @@ export class Orchestrator {
   private readonly retryDelayMs: number;
   private readonly onError: (error: unknown) => void;
   private readonly pendingStarts = new Map<string, PendingStart>();
+  private readonly rollouts = new Map<string, Rollout>();
   private scope: PendingScope = emptyScope();
   private unsubscribe: (() => void) | undefined;
   private batchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -74,6 +80,7 @@ export class Orchestrator {
     await this.running;
     // A later leader (or a later start) rebuilds these from the store.
     this.pendingStarts.clear();
+    this.rollouts.clear();
     this.scope = emptyScope();
     this.notifyIfIdle();
   }
@@ -87,6 +94,11 @@ export class Orchestrator {
   /** Replacements waiting for their restart delay or for the task they replace to stop. */
   get waitingStarts(): readonly PendingStart[] {
     return [...this.pendingStarts.values()];
+  }
+
+  /** Rolling updates in progress, one per service. */
+  get rollingUpdates(): readonly Rollout[] {
+    return [...this.rollouts.values()];
   }
 
   private get active(): boolean {
@@ -137,7 +149,7 @@ export class Orchestrator {
     const now = this.clock.now();
     const plan = this.store.view((tx) => {
       const snapshot = snapshotOfReadTx(tx);
-      return orchestrate(snapshot, scopeOf(pending, snapshot), this.pendingStarts, now);
+      return orchestrate(snapshot, scopeOf(pending, snapshot), this.pendingStarts, now, this.rollouts);
     });
     await this.write(plan.actions);
     // Tasks created above are allocated at once rather than a batch window later.
@@ -150,34 +162,55 @@ export class Orchestrator {
     await this.write(allocations);
     const reaped = this.store.view((tx) => reapTasks(snapshotOfReadTx(tx), plan.services));
     await this.write(reaped);
-    this.rearmStarts();
+    this.rearmTimers();
   }
 
   private async write(actions: readonly OrchestratorAction[]): Promise<void> {
     if (actions.length === 0 || !this.active) return;
     let starts: readonly PendingStart[];
-    if (actions.every((action) => action.kind === 'scheduleStart')) {
-      // Only delayed starts to remember (tasks adopted on start): no transaction, nothing to write.
+    if (actions.every(isMemoryNote)) {
+      // Only things to remember (tasks adopted on start, rollouts moving on): no transaction.
       starts = this.store.view((tx) =>
         startsToRemember(
           tx,
-          actions.map((action) => action.start),
+          actions.flatMap((action) => (action.kind === 'scheduleStart' ? [action.start] : [])),
         ),
       );
     } else {
       starts = (await this.store.update((tx) => applyActions(tx, actions))).starts;
     }
     for (const start of starts) this.pendingStarts.set(start.taskId, start);
+    for (const action of actions) {
+      if (action.kind !== 'trackRollout') continue;
+      if (action.rollout) this.rollouts.set(action.serviceId, action.rollout);
+      else this.rollouts.delete(action.serviceId);
+    }
   }
 
-  /** Forgets settled starts, and sets the one timer for the next delay or stop deadline. */
-  private rearmStarts(): void {
+  /**
+   * Forgets settled starts and the rollouts of deleted services, and sets the one timer for the next
+   * restart delay, stop deadline, update delay or end of an update's monitoring.
+   */
+  private rearmTimers(): void {
     const now = this.clock.now();
     const { due, wakeAt } = this.store.view((tx) => {
       const snapshot = snapshotOfReadTx(tx);
       for (const id of settledStarts(snapshot, this.pendingStarts)) this.pendingStarts.delete(id);
-      const evaluation = evaluatePendingStarts({ snapshot, now, pendingStarts: this.pendingStarts });
-      return { due: evaluation.actions.length > 0, wakeAt: evaluation.wakeAt };
+      for (const id of this.rollouts.keys()) if (!snapshot.service(id)) this.rollouts.delete(id);
+      const evaluation = evaluatePendingStarts({
+        snapshot,
+        now,
+        pendingStarts: this.pendingStarts,
+        rollouts: this.rollouts,
+      });
+      let due = evaluation.actions.length > 0;
+      let wakeAt = evaluation.wakeAt;
+      for (const rollout of this.rollouts.values()) {
+        if (rollout.wakeAt === undefined) continue;
+        if (rollout.wakeAt <= now) due = true;
+        else wakeAt = wakeAt === undefined ? rollout.wakeAt : Math.min(wakeAt, rollout.wakeAt);
+      }
+      return { due, wakeAt };
     });
     if (due) this.rerun = true;
     if (this.wake && this.wake.at === wakeAt) return;

@@ -5,6 +5,7 @@
 import type { Cluster, Node, Service, Task } from '../../api/types.js';
 import type { ReadTx } from '../../store/objects.js';
 import type { PendingStart } from './actions.js';
+import type { Rollout } from './update/rollout.js';
 
 export interface Snapshot {
   cluster(): Readonly<Cluster> | undefined;
@@ -19,13 +20,15 @@ export interface Snapshot {
   tasksOnNode(nodeId: string): readonly Readonly<Task>[];
 }
 
-/** Everything a core needs besides the snapshot: the clock reading and the loop's delayed starts. */
+/** Everything a core needs besides the snapshot: the clock reading and the loop's memory. */
 export interface ReconcileContext {
   readonly snapshot: Snapshot;
   /** Milliseconds since the epoch. */
   readonly now: number;
   /** Replacements waiting to be raised, by task ID. */
   readonly pendingStarts: ReadonlyMap<string, PendingStart>;
+  /** Rolling updates in progress, by service ID. */
+  readonly rollouts: ReadonlyMap<string, Rollout>;
 }
 
 export function snapshotOfReadTx(tx: ReadTx): Snapshot {

@@ -1,4 +1,5 @@
-// The replicated orchestrator (§3.2): slots, scaling, dead slots, replacements, and the update seam.
+// The replicated orchestrator (§3.2): slots, scaling, dead slots, replacements, and what it hands the
+// update supervisor (update-*.test.ts cover the supervisor itself).
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -305,16 +306,17 @@ describe('replicated service: restart MaxAttempts (history per slot, rebuilt fro
   });
 });
 
-describe('replicated service: outdated slots (update seam)', () => {
+describe('replicated service: outdated slots (handed to the update supervisor)', () => {
   const web = makeService('web', { replicas: 2 });
   const newer = updated(web, (spec) => ({ ...spec, ContainerSpec: { Image: 'nginx:2' } }));
 
-  it('replaces every outdated task at once, stop-first', () => {
+  it('with parallelism 0, replaces every outdated task at once, stop-first', () => {
+    const allAtOnce = { ...newer, Spec: { ...newer.Spec, UpdateConfig: { Parallelism: 0 } } };
     const tasks = [
       makeTask(web, { id: 'o1', slot: 1, node: 'a' }),
       makeTask(web, { id: 'o2', slot: 2, node: 'b' }),
     ];
-    const actions = reconcile(newer, tasks, { now: 3 });
+    const actions = reconcile(allAtOnce, tasks, { now: 3 });
     assert.deepEqual(desiredChanges(actions), { o1: 'shutdown', o2: 'shutdown' });
     const replacements = created(actions);
     assert.deepEqual(slotsOf(replacements), [1, 2]);

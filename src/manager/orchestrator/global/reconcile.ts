@@ -9,7 +9,7 @@ import { restartTask } from '../restart/restart.js';
 import type { ReconcileContext } from '../snapshot.js';
 import { groupTasks, updatableTasks, type Slot } from '../slots.js';
 import { hasStopped, isInvalidNode, isRunnable, nodeSatisfies, serviceConstraints } from '../task-rules.js';
-import { updateSlots } from '../update-seam.js';
+import { superviseUpdate } from '../update/supervisor.js';
 
 const tasksByNode = (tasks: readonly Readonly<Task>[]) => groupTasks(tasks, (task) => task.NodeID ?? '');
 
@@ -80,7 +80,9 @@ export function reconcileGlobalService(
     else for (const task of tasks) actions.push(deleteTask(task));
   }
 
-  // SEAM: the update supervisor takes over here (update-seam.ts).
-  actions.push(...updateSlots(service, toUpdate, ctx));
+  // The update supervisor replaces the dirty ones among them, as a rolling update (update/). swarmkit
+  // replaces an outdated task found on a node that becomes eligible again (e.g. un-paused) directly, with
+  // no UpdateStatus; here it goes through the supervisor too, which leaves a completed status alone.
+  actions.push(...superviseUpdate(service, toUpdate, ctx));
   return actions;
 }

@@ -1,6 +1,6 @@
 // Reconciling a replicated service (swarmkit replicated/services.go and tasks.go, §3.2): keep exactly
 // `Replicas` occupied slots, replace tasks that stopped or lost their node in their own slot, and hand
-// the kept slots to the updater.
+// the kept slots to the update supervisor.
 
 import type { Service, Task } from '../../../api/types.js';
 import { deleteTask, setDesiredState, type OrchestratorAction } from '../actions.js';
@@ -10,7 +10,7 @@ import { desiredReplicas } from '../service-mode.js';
 import type { ReconcileContext } from '../snapshot.js';
 import { groupTasks, updatableTasks, type Slot } from '../slots.js';
 import { hasStopped, isInvalidNode, isRunnable, neverAssigned, nodeOf } from '../task-rules.js';
-import { updateSlots } from '../update-seam.js';
+import { superviseUpdate } from '../update/supervisor.js';
 import { chooseSlotsToKeep, lowestFreeSlots } from './slots.js';
 
 export interface ReplicatedSlots {
@@ -90,7 +90,7 @@ export function reconcileReplicatedService(
       );
     }
   }
-  // SEAM: the update supervisor takes over here (update-seam.ts).
-  actions.push(...updateSlots(service, toUpdate, ctx));
+  // The update supervisor replaces the dirty ones among them, as a rolling update (update/).
+  actions.push(...superviseUpdate(service, toUpdate, ctx));
   return actions;
 }

@@ -160,6 +160,7 @@ export function contextOf(
     snapshot: snapshotOf(objects),
     now: ms(nowSeconds),
     pendingStarts: new Map(pendingStarts.map((s) => [s.taskId, s])),
+    rollouts: new Map(),
   };
 }
 

@@ -1,12 +1,20 @@
 // Plays the rest of the cluster around the orchestrators in loop tests: a scheduler that places pending
 // tasks, and agents that move their tasks towards the desired state — one step at a time, through the
-// store, like the real components.
+// store, like the real components. A test can make the agents fail a task when they start it (a command
+// that exits at once) or keep it STARTING forever (a healthcheck that never passes: the executor reports
+// RUNNING only once a task is healthy).
 
 import { rank } from '../../../../src/api/taskstate.js';
 import type { Node, Task, TaskState } from '../../../../src/api/types.js';
 import type { ObjectStore, WriteTx } from '../../../../src/store/objects.js';
 
+/** What the agent does when it starts a task. */
+export type StartOutcome = 'runs' | 'fails' | 'stays-starting';
+
 export class SimulatedCluster {
+  /** Decides, per task, how starting it ends (default: it runs). */
+  startOutcome: (task: Task) => StartOutcome = () => 'runs';
+
   constructor(
     private readonly store: ObjectStore,
     private readonly random: () => number = Math.random,
@@ -74,7 +82,16 @@ export class SimulatedCluster {
     if (!node || node.Status.State !== 'ready') return undefined;
     if (rank(desired) >= rank('shutdown')) return { state: 'shutdown' };
     if (desired === 'ready') return rank(state) < rank('ready') ? { state: 'ready' } : undefined;
-    if (rank(state) < rank('running')) return { state: 'running' };
+    if (rank(state) < rank('running')) {
+      switch (this.startOutcome(task)) {
+        case 'runs':
+          return { state: 'running' };
+        case 'fails':
+          return { state: 'failed' };
+        case 'stays-starting':
+          return state === 'starting' ? undefined : { state: 'starting' };
+      }
+    }
     if (desired === 'complete') return { state: 'complete' };
     return undefined;
   }
