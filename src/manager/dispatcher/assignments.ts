@@ -19,7 +19,7 @@ import type { Task } from '../../api/types.js';
 import type { ObjectEvent } from '../../store/objects.js';
 import type { ServerStream } from './stream.js';
 
-export const ASSIGNMENT_BATCH_QUIET_MS = 100;
+export const ASSIGNMENT_BATCH_QUIET_MS = 10;
 export const ASSIGNMENT_BATCH_MAX_CHANGES = 100;
 
 type TaskEvent = Extract<ObjectEvent, { kind: 'task' }>;

@@ -55,7 +55,7 @@ export class Scheduler {
     this.retryDelayMs = options.retryDelayMs ?? 1000;
     this.onError = options.onError ?? ((error) => console.error('scheduler: pass failed:', error));
     this.debouncer = new Debouncer(() => this.requestPass(), {
-      quietMs: options.quietMs ?? 50,
+      quietMs: options.quietMs ?? 10,
       maxDelayMs: options.maxDelayMs ?? 1000,
       now: this.clock,
     });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
 import type { AssignmentsMessage } from '../../../src/api/dispatcher.js';
+import { ASSIGNMENT_BATCH_QUIET_MS } from '../../../src/manager/dispatcher/assignments.js';
 import { Recorder, settle, taskFixture, updateTask } from './helpers.js';
 import { harness, register, type Harness } from './setup.js';
 
@@ -54,17 +55,18 @@ describe('dispatcher assignments', () => {
     ]);
   });
 
-  it('sends changes the agent must act on in INCREMENTAL batches after 100 ms of quiet', async () => {
+  it('sends changes the agent must act on in INCREMENTAL batches after a quiet period', async () => {
+    const quiet = ASSIGNMENT_BATCH_QUIET_MS;
     const { node, stream } = await open((nodeId) => [
       taskFixture({ id: 'a', nodeId, state: 'running' }),
       taskFixture({ id: 'b', nodeId, state: 'running' }),
     ]);
     await updateTask(h.store, 'a', (t) => (t.DesiredState = 'shutdown'));
-    await h.clock.advance(60);
+    await h.clock.advance(quiet * 0.6);
     await updateTask(h.store, 'b', (t) => (t.DesiredState = 'shutdown'));
-    await h.clock.advance(60);
+    await h.clock.advance(quiet * 0.6);
     await h.store.update((tx) => tx.create('task', taskFixture({ id: 'c', nodeId: node.ID })));
-    await h.clock.advance(99);
+    await h.clock.advance(quiet - 1);
     assert.equal(stream.messages.length, 1, 'each change restarts the quiet period');
     await h.clock.advance(1);
     assert.equal(stream.messages.length, 2);

@@ -3,6 +3,7 @@ import { afterEach, describe, it } from 'node:test';
 
 import type { TaskStatusUpdate } from '../../../src/api/dispatcher.js';
 import type { ObjectEventBatch } from '../../../src/store/objects.js';
+import { WRITE_BATCH_DELAY_MS } from '../../../src/manager/dispatcher/writes.js';
 import { getTask, settle, taskFixture } from './helpers.js';
 import { harness, register, type Harness } from './setup.js';
 
@@ -32,7 +33,7 @@ describe('dispatcher task status intake', () => {
     return { client, sessionId, tasks, foreign };
   }
 
-  it('writes statuses in one batch after 100 ms, stamping AppliedAt', async () => {
+  it('writes statuses in one batch after the batch delay, stamping AppliedAt', async () => {
     const { client, sessionId, tasks } = await setup();
     const commits: ObjectEventBatch[] = [];
     h.store.watch((batch) => commits.push(batch));
@@ -49,7 +50,7 @@ describe('dispatcher task status intake', () => {
       'nothing written before the batch delay',
     );
 
-    await h.clock.advance(100);
+    await h.clock.advance(WRITE_BATCH_DELAY_MS);
     assert.equal(commits.length, 1);
     assert.equal(commits[0]!.events.length, 3);
     const written = getTask(h.store, tasks[2]!.ID);
@@ -61,22 +62,22 @@ describe('dispatcher task status intake', () => {
     const { client, sessionId, tasks } = await setup();
     const id = tasks[0]!.ID;
     await client.updateTaskStatus(sessionId, [status(id, 'running')]);
-    await h.clock.advance(100);
+    await h.clock.advance(WRITE_BATCH_DELAY_MS);
     const version = getTask(h.store, id).Version.Index;
 
     await client.updateTaskStatus(sessionId, [status(id, 'starting')]);
-    await h.clock.advance(100);
+    await h.clock.advance(WRITE_BATCH_DELAY_MS);
     assert.equal(getTask(h.store, id).Status.State, 'running');
 
     await client.updateTaskStatus(sessionId, [status(id, 'running')]);
-    await h.clock.advance(100);
+    await h.clock.advance(WRITE_BATCH_DELAY_MS);
     assert.equal(getTask(h.store, id).Version.Index, version, 'an identical report writes nothing');
 
     // Same state, new details (e.g. the exit code of a failing process) are written.
     await client.updateTaskStatus(sessionId, [
       status(id, 'failed', { Err: 'task: non-zero exit (1)', ContainerStatus: { ExitCode: 1 } }),
     ]);
-    await h.clock.advance(100);
+    await h.clock.advance(WRITE_BATCH_DELAY_MS);
     const failed = getTask(h.store, id);
     assert.equal(failed.Status.State, 'failed');
     assert.equal(failed.Status.Err, 'task: non-zero exit (1)');
@@ -93,7 +94,7 @@ describe('dispatcher task status intake', () => {
       },
     );
     await client.updateTaskStatus(sessionId, [status('gone', 'accepted'), status(tasks[0]!.ID, 'accepted')]);
-    await h.clock.advance(100);
+    await h.clock.advance(WRITE_BATCH_DELAY_MS);
     assert.equal(getTask(h.store, tasks[0]!.ID).Status.State, 'accepted');
     assert.equal(getTask(h.store, foreign.ID).Status.State, 'assigned');
   });
@@ -102,10 +103,10 @@ describe('dispatcher task status intake', () => {
     const { client, sessionId, tasks } = await setup();
     const id = tasks[0]!.ID;
     await client.updateTaskStatus(sessionId, [status(id, 'running')]);
-    await h.clock.advance(100);
+    await h.clock.advance(WRITE_BATCH_DELAY_MS);
     const health = { Status: 'healthy' as const, FailingStreak: 0, Log: [] };
     await client.updateTaskStatus(sessionId, [{ ...status(id, 'running'), health }]);
-    await h.clock.advance(100);
+    await h.clock.advance(WRITE_BATCH_DELAY_MS);
     assert.deepEqual(getTask(h.store, id).Health, health);
   });
 });
