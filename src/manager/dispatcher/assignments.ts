@@ -19,7 +19,7 @@ import type { Task } from '../../api/types.js';
 import type { ObjectEvent } from '../../store/objects.js';
 import type { ServerStream } from './stream.js';
 
-export const ASSIGNMENT_BATCH_QUIET_MS = 10;
+export const ASSIGNMENT_BATCH_WINDOW_MS = 5;
 export const ASSIGNMENT_BATCH_MAX_CHANGES = 100;
 
 type TaskEvent = Extract<ObjectEvent, { kind: 'task' }>;
@@ -32,14 +32,14 @@ export class AssignmentStream {
   private readonly known = new Map<string, Task>();
   private pending = new Map<string, AssignmentChange>();
   private sequence = 0;
-  private quietTimer: Timer | undefined;
+  private batchTimer: Timer | undefined;
 
   constructor(
     readonly nodeId: string,
     private readonly stream: ServerStream<AssignmentsMessage>,
     private readonly clock: Clock,
   ) {
-    stream.onClose(() => this.quietTimer?.cancel());
+    stream.onClose(() => this.batchTimer?.cancel());
   }
 
   /** Sends the node's whole set; `tasks` are all tasks with `NodeID` = this node. */
@@ -70,17 +70,18 @@ export class AssignmentStream {
   private queue(taskId: string, change: AssignmentChange): void {
     if (!this.stream.isOpen) return;
     this.pending.set(taskId, change);
-    this.quietTimer?.cancel();
     if (this.pending.size >= ASSIGNMENT_BATCH_MAX_CHANGES) {
       this.flush();
       return;
     }
-    this.quietTimer = this.clock.setTimer(ASSIGNMENT_BATCH_QUIET_MS, () => this.flush());
+    // A window from the first change, not a quiet period: under a steady stream of changes a quiet
+    // period would never end, and the node would wait for the batch to fill up.
+    this.batchTimer ??= this.clock.setTimer(ASSIGNMENT_BATCH_WINDOW_MS, () => this.flush());
   }
 
   private flush(): void {
-    this.quietTimer?.cancel();
-    this.quietTimer = undefined;
+    this.batchTimer?.cancel();
+    this.batchTimer = undefined;
     if (this.pending.size === 0) return;
     const changes = [...this.pending.values()];
     this.pending = new Map();

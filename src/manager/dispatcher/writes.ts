@@ -10,7 +10,7 @@ import type { ObjectStore } from '../../store/objects.js';
 import type { DispatcherLog } from './log.js';
 import { applyStatusUpdate } from './status-intake.js';
 
-export const WRITE_BATCH_DELAY_MS = 10;
+export const WRITE_BATCH_DELAY_MS = 5;
 export const WRITE_BATCH_MAX_ITEMS = 10_000;
 
 export interface NodeStatusChange {

@@ -54,7 +54,7 @@ export class Orchestrator {
     options: OrchestratorOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;
-    this.batchWindowMs = options.batchWindowMs ?? 10;
+    this.batchWindowMs = options.batchWindowMs ?? 5;
     this.retryDelayMs = options.retryDelayMs ?? 1000;
     this.onError = options.onError ?? ((error) => console.error('orchestrator: pass failed:', error));
   }
@@ -137,8 +137,9 @@ export class Orchestrator {
       .finally(() => {
         this.running = undefined;
         if (this.rerun) {
+          // What arrived while the pass ran has already been batched by the wait; go at once.
           this.rerun = false;
-          this.requestPass(this.batchWindowMs);
+          this.requestPass(0);
         }
         this.notifyIfIdle();
       });

@@ -55,8 +55,10 @@ export class Scheduler {
     this.retryDelayMs = options.retryDelayMs ?? 1000;
     this.onError = options.onError ?? ((error) => console.error('scheduler: pass failed:', error));
     this.debouncer = new Debouncer(() => this.requestPass(), {
-      quietMs: options.quietMs ?? 10,
-      maxDelayMs: options.maxDelayMs ?? 1000,
+      quietMs: options.quietMs ?? 5,
+      // Bounded close behind the first commit: a steady stream of commits (a rolling update, a big
+      // scale-up) must not hold placements back for a second as swarmkit's 1 s bound would.
+      maxDelayMs: options.maxDelayMs ?? 20,
       now: this.clock,
     });
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
 import type { AssignmentsMessage } from '../../../src/api/dispatcher.js';
-import { ASSIGNMENT_BATCH_QUIET_MS } from '../../../src/manager/dispatcher/assignments.js';
+import { ASSIGNMENT_BATCH_WINDOW_MS } from '../../../src/manager/dispatcher/assignments.js';
 import { Recorder, settle, taskFixture, updateTask } from './helpers.js';
 import { harness, register, type Harness } from './setup.js';
 
@@ -55,26 +55,28 @@ describe('dispatcher assignments', () => {
     ]);
   });
 
-  it('sends changes the agent must act on in INCREMENTAL batches after a quiet period', async () => {
-    const quiet = ASSIGNMENT_BATCH_QUIET_MS;
+  it('sends changes the agent must act on in INCREMENTAL batches, one window after the first change', async () => {
+    const window = ASSIGNMENT_BATCH_WINDOW_MS;
     const { node, stream } = await open((nodeId) => [
       taskFixture({ id: 'a', nodeId, state: 'running' }),
       taskFixture({ id: 'b', nodeId, state: 'running' }),
     ]);
     await updateTask(h.store, 'a', (t) => (t.DesiredState = 'shutdown'));
-    await h.clock.advance(quiet * 0.6);
+    await h.clock.advance(window * 0.6);
     await updateTask(h.store, 'b', (t) => (t.DesiredState = 'shutdown'));
-    await h.clock.advance(quiet * 0.6);
-    await h.store.update((tx) => tx.create('task', taskFixture({ id: 'c', nodeId: node.ID })));
-    await h.clock.advance(quiet - 1);
-    assert.equal(stream.messages.length, 1, 'each change restarts the quiet period');
+    await h.clock.advance(window * 0.4 - 1);
+    assert.equal(stream.messages.length, 1, 'later changes do not extend the window');
     await h.clock.advance(1);
     assert.equal(stream.messages.length, 2);
     const incremental = stream.messages[1]!;
     assert.equal(incremental.type, 'incremental');
     assert.equal(incremental.appliesTo, '1');
     assert.equal(incremental.resultsIn, '2');
-    assert.deepEqual(taskIds(incremental), ['update:a', 'update:b', 'update:c']);
+    assert.deepEqual(taskIds(incremental), ['update:a', 'update:b']);
+    await h.store.update((tx) => tx.create('task', taskFixture({ id: 'c', nodeId: node.ID })));
+    await h.clock.advance(window);
+    assert.equal(stream.messages.length, 3);
+    assert.deepEqual(taskIds(stream.messages[2]!), ['update:c']);
   });
 
   it('does not echo status reports back, but sends status changes while ASSIGNED', async () => {
