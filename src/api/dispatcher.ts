@@ -5,7 +5,8 @@
 // Identity is never part of a message body: the node ID comes from the transport (the TLS peer
 // certificate, or the ID bound to an in-process client), so a node cannot speak for another one.
 
-import type { HealthState, Node, NodeDescription, Task, TaskStatus } from './types.js';
+import type { ErrorCode } from './errors.js';
+import type { HealthState, Node, NodeAvailability, NodeDescription, Task, TaskStatus } from './types.js';
 
 // ---------------------------------------------------------------- session and heartbeat
 
@@ -155,6 +156,91 @@ export interface DispatcherClient {
   ): StreamHandle;
   /** Sends captured output for a subscription (swarmkit's PublishLogs). Resolves when accepted. */
   publishLogs(sessionId: string, message: PublishLogsMessage): Promise<void>;
+}
+
+// ---------------------------------------------------------------- the network transport (port 2377)
+//
+// Between hosts the protocol runs over HTTP/2 with mutual TLS (src/manager/clusterapi is the server,
+// src/agent/transport the client). Every call is a POST to one of these paths with a JSON body. A
+// unary call answers 200 with a JSON body, or an error status with a `WireError` body. A streamed call
+// answers 200 and then newline-delimited `StreamFrame`s; the caller's identity is never in a body.
+
+export const CLUSTER_API_PATHS = {
+  /** No client certificate needed: how a joining node learns (and pins) the root CA. */
+  rootCACertificate: '/shoal.CA/GetRootCACertificate',
+  /** No client certificate needed: a join token and a CSR buy a node certificate. */
+  issueNodeCertificate: '/shoal.NodeCA/IssueNodeCertificate',
+  /** A node's own certificate buys a new one (new key), with the role the store holds. */
+  renewNodeCertificate: '/shoal.NodeCA/RenewNodeCertificate',
+  /** Managers only (swarmkit's Health service). */
+  health: '/shoal.Health/Check',
+  session: '/shoal.Dispatcher/Session',
+  heartbeat: '/shoal.Dispatcher/Heartbeat',
+  updateTaskStatus: '/shoal.Dispatcher/UpdateTaskStatus',
+  assignments: '/shoal.Dispatcher/Assignments',
+  logSubscriptions: '/shoal.LogBroker/ListenSubscriptions',
+  publishLogs: '/shoal.LogBroker/PublishLogs',
+} as const;
+
+export type ClusterApiPath = (typeof CLUSTER_API_PATHS)[keyof typeof CLUSTER_API_PATHS];
+
+export const JSON_CONTENT_TYPE = 'application/json';
+export const STREAM_CONTENT_TYPE = 'application/x-ndjson';
+
+/** A ShoalError on the wire; the response's HTTP status is the error's `status`. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  rpc: boolean;
+}
+
+/**
+ * One line of a streamed response. A stream the server ends carries exactly one `end` (closed
+ * normally) or `error` frame last; a stream that stops without one was cut.
+ */
+export type StreamFrame<T> = { message: T } | { end: true } | { error: WireError };
+
+export interface SessionScopedRequest {
+  sessionId: string;
+}
+
+export interface UpdateTaskStatusRequest extends SessionScopedRequest {
+  updates: TaskStatusUpdate[];
+}
+
+export interface PublishLogsRequest extends SessionScopedRequest {
+  message: PublishLogsMessage;
+}
+
+export interface RootCACertificateResponse {
+  /** The root CA bundle, the exact bytes the join token's digest covers. */
+  certificate: string;
+}
+
+export interface IssueNodeCertificateRequest {
+  /** PEM CSR; only its public key is used. */
+  csr: string;
+  token: string;
+  availability: NodeAvailability;
+  description?: NodeDescription;
+  /** The node's `--advertise-addr` (`host:port`); a manager's would become its ManagerStatus.Addr. */
+  advertiseAddr?: string;
+}
+
+export interface RenewNodeCertificateRequest {
+  csr: string;
+}
+
+export interface NodeCertificateResponse {
+  nodeId: string;
+  /** The signed node certificate (PEM). */
+  certificate: string;
+  /** The root CA bundle the certificate chains to. */
+  rootCA: string;
+}
+
+export interface HealthCheckResponse {
+  status: 'SERVING';
 }
 
 // ---------------------------------------------------------------- time

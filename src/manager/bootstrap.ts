@@ -28,7 +28,10 @@ export interface BootstrapResult {
   nodeCertPem: string;
 }
 
-export async function bootstrapCluster(store: ObjectStore, request: BootstrapRequest): Promise<BootstrapResult> {
+export async function bootstrapCluster(
+  store: ObjectStore,
+  request: BootstrapRequest,
+): Promise<BootstrapResult> {
   const rootCA = await createRootCA();
   const signer = await loadRootCASigner(rootCA);
   const nodeCertPem = await signNodeCertificate({

@@ -80,7 +80,9 @@ export class Manager {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const kv = new SqliteKV(join(dir, 'store.db'), { externalPollMs: 0 });
     try {
-      const store = await ClusterStore.open(kv, { sealer: KeyFileSealer.loadOrCreate(join(dir, 'store.key')) });
+      const store = await ClusterStore.open(kv, {
+        sealer: KeyFileSealer.loadOrCreate(join(dir, 'store.key')),
+      });
       return new Manager(kv, store, options);
     } catch (err) {
       await kv.close();
