@@ -75,26 +75,31 @@ function checkUnsigned(value: unknown, field: string, goType: string): void {
   }
 }
 
-function checkEnum(value: unknown, allowed: readonly string[], label: string): void {
-  if (value === undefined || value === null || value === '') return;
-  if (typeof value !== 'string' || !allowed.includes(value))
-    throw invalidArgument(`invalid ${label}: "${String(value)}"`);
-}
-
-/** The enum checks Docker's daemon does while converting the spec for swarmkit. */
+/** The enum checks Docker's daemon does while converting the spec for swarmkit, with its texts. */
 function checkEnums(spec: ServiceSpec): void {
-  checkEnum(spec.TaskTemplate?.RestartPolicy?.Condition, ['none', 'on-failure', 'any'], 'RestartCondition');
-  for (const [config, name] of [
-    [spec.UpdateConfig, 'UpdateConfig'],
-    [spec.RollbackConfig, 'RollbackConfig'],
-  ] as const) {
-    checkEnum(config?.FailureAction, ['pause', 'continue', 'rollback'], 'FailureAction');
-    checkEnum(config?.Order, ['stop-first', 'start-first'], `${name}.Order`);
+  const condition = spec.TaskTemplate?.RestartPolicy?.Condition;
+  if (condition && !['none', 'on-failure', 'any'].includes(condition)) {
+    throw invalidArgument(`invalid RestartCondition: "${condition}"`);
   }
-  checkEnum(spec.EndpointSpec?.Mode, ['vip', 'dnsrr'], 'ResolutionMode');
+  for (const [config, kind] of [
+    [spec.UpdateConfig, 'update'],
+    [spec.RollbackConfig, 'rollback'],
+  ] as const) {
+    const action = config?.FailureAction;
+    if (action && !['pause', 'continue', 'rollback'].includes(action)) {
+      throw invalidArgument(`unrecognized ${kind} failure action ${action}`);
+    }
+    const order = config?.Order;
+    if (order && !['stop-first', 'start-first'].includes(order)) {
+      throw invalidArgument(`unrecognized ${kind} order ${order}`);
+    }
+  }
+  const mode = spec.EndpointSpec?.Mode;
+  if (mode && !['vip', 'dnsrr'].includes(mode)) throw invalidArgument(`invalid ResolutionMode: "${mode}"`);
+  // Docker silently maps unknown port protocols and publish modes to their defaults.
   for (const port of spec.EndpointSpec?.Ports ?? []) {
-    checkEnum(port.Protocol, ['tcp', 'udp', 'sctp'], 'Protocol');
-    checkEnum(port.PublishMode, ['ingress', 'host'], 'PublishMode');
+    if (port.Protocol && !['tcp', 'udp', 'sctp'].includes(port.Protocol)) port.Protocol = 'tcp';
+    if (port.PublishMode && !['ingress', 'host'].includes(port.PublishMode)) port.PublishMode = 'ingress';
   }
 }
 

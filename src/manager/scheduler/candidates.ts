@@ -11,22 +11,18 @@ import type { Task } from '../../api/types.js';
 export type TaskRole =
   | { readonly kind: 'unassigned' }
   | { readonly kind: 'preassigned'; readonly nodeId: string }
-  /** Pending, unwanted (desired ≥ SHUTDOWN) and of an older service revision: the scheduler retires it. */
+  /** Pending and unwanted (desired ≥ SHUTDOWN): it will never run, so the scheduler retires it. */
   | { readonly kind: 'outdated' }
   | { readonly kind: 'on-node'; readonly nodeId: string }
   | { readonly kind: 'ignored' };
 
-/**
- * `serviceSpecVersion` is the current `Service.SpecVersion.Index` of the task's service, if known.
- */
-export function taskRole(task: Task, serviceSpecVersion: number | undefined): TaskRole {
+export function taskRole(task: Task): TaskRole {
   const state = task.Status.State;
   if (state === 'pending') {
-    // A pending task that is no longer wanted must not be placed: swarmkit drops these from its queue
-    // and only ever retires the ones an update left behind.
-    if (!isWanted(task)) {
-      return isOlderRevision(task, serviceSpecVersion) ? { kind: 'outdated' } : { kind: 'ignored' };
-    }
+    // A pending task that is no longer wanted is retired at once. swarmkit only retires those of an
+    // older service revision, which misses the tasks an automatic rollback leaves behind (their
+    // revision is *newer* than the rolled-back spec's) and keeps the rollback waiting for them.
+    if (!isWanted(task)) return { kind: 'outdated' };
     return task.NodeID ? { kind: 'preassigned', nodeId: task.NodeID } : { kind: 'unassigned' };
   }
   if (task.NodeID && rank(state) > rank('pending') && atMost(state, 'running')) {
@@ -40,11 +36,6 @@ export const isActive = (task: Task): boolean => atMost(task.DesiredState, 'comp
 
 /** Jobs are desired COMPLETE, services RUNNING or READY; SHUTDOWN and above mean "stop". */
 const isWanted = isActive;
-
-function isOlderRevision(task: Task, serviceSpecVersion: number | undefined): boolean {
-  const taskVersion = task.SpecVersion?.Index;
-  return taskVersion !== undefined && serviceSpecVersion !== undefined && serviceSpecVersion > taskVersion;
-}
 
 /**
  * Tasks of one service revision are placed together, so that a batch spreads evenly. Tasks without a

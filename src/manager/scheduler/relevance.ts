@@ -30,7 +30,7 @@ const pendingView = (task: Task): string | undefined =>
     : undefined;
 
 /** Holds resources, ports or a place in the counts of a node (ASSIGNED..RUNNING). */
-const holdsNode = (task: Task): boolean => taskRole(task, undefined).kind === 'on-node';
+const holdsNode = (task: Task): boolean => taskRole(task).kind === 'on-node';
 
 export function wakesScheduler(event: ObjectEvent): boolean {
   switch (event.kind) {

@@ -21,7 +21,6 @@ export function scheduleTasks(
   snapshot: SchedulingSnapshot,
   filters: readonly Filter[] = DEFAULT_FILTERS,
 ): SchedulingDecision[] {
-  const serviceVersions = new Map(snapshot.services.map((s) => [s.ID, s.SpecVersion?.Index]));
   const nodes = new Map<string, NodeInfo>();
   for (const node of snapshot.nodes) nodes.set(node.ID, new NodeInfo(node));
 
@@ -29,7 +28,7 @@ export function scheduleTasks(
   const preassigned: Task[] = [];
   const unassigned: Task[] = [];
   for (const task of snapshot.tasks) {
-    const role = taskRole(task, serviceVersions.get(task.ServiceID));
+    const role = taskRole(task);
     switch (role.kind) {
       case 'on-node':
         nodes.get(role.nodeId)?.charge(task);

@@ -36,13 +36,20 @@ describe('tasks to schedule', () => {
     );
   });
 
-  it('exclude pending tasks nobody wants any more', () => {
+  it('retire pending tasks nobody wants any more, whatever their revision', () => {
+    // An automatic rollback leaves pending tasks of a *newer* revision behind; they must not linger.
     const decisions = schedule({
       nodes: [node('n1')],
       services: [service('svc', 1)],
-      tasks: [task('scaled-down', { desired: 'remove' }), task('stopped', { desired: 'shutdown' })],
+      tasks: [
+        task('scaled-down', { desired: 'remove' }),
+        task('stopped', { version: 2, desired: 'shutdown' }),
+      ],
     });
-    assert.deepEqual(decisions, []);
+    assert.deepEqual(decisions, [
+      { kind: 'shutdown', taskId: 'scaled-down' },
+      { kind: 'shutdown', taskId: 'stopped' },
+    ]);
   });
 });
 
