@@ -2,6 +2,7 @@
 // them: explicit addresses win, interface names stand for their IPv4 address, and without a hint the
 // address of the interface holding the default route is used.
 
+import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { invalidArgument } from '../api/errors.js';
@@ -50,7 +51,9 @@ function interfaceAddress(name: string): string | undefined {
   if (!addrs) return undefined;
   const v4 = addrs.filter((a) => a.family === 'IPv4');
   if (v4.length > 1) {
-    throw invalidArgument(`interface ${name} has more than one IPv4 address (${v4.map((a) => a.address).join(' and ')})`);
+    throw invalidArgument(
+      `interface ${name} has more than one IPv4 address (${v4.map((a) => a.address).join(' and ')})`,
+    );
   }
   return v4[0]?.address;
 }
@@ -75,7 +78,10 @@ export function resolveAdvertiseAddr(advertise: string | undefined, listen: Host
     const parsed = parseHostPort(advertise, listen.port, 'AdvertiseAddr');
     if (isIP(parsed.host)) return parsed;
     const ip = interfaceAddress(parsed.host);
-    if (!ip) throw invalidArgument(`advertise address must be a non-zero IP address or network interface (with optional port number)`);
+    if (!ip)
+      throw invalidArgument(
+        `advertise address must be a non-zero IP address or network interface (with optional port number)`,
+      );
     return { host: ip, port: parsed.port };
   }
   if (listen.host && listen.host !== '0.0.0.0' && listen.host !== '::') {
@@ -95,10 +101,33 @@ export function resolveAdvertiseAddr(advertise: string | undefined, listen: Host
 
 /** The listen address: an IP or interface name, with port; `0.0.0.0:2377` by default. */
 export function resolveListenAddr(listen: string | undefined): HostPort {
-  const parsed = parseHostPort(listen || `0.0.0.0:${DEFAULT_CLUSTER_PORT}`, DEFAULT_CLUSTER_PORT, 'ListenAddr');
+  const parsed = parseHostPort(
+    listen || `0.0.0.0:${DEFAULT_CLUSTER_PORT}`,
+    DEFAULT_CLUSTER_PORT,
+    'ListenAddr',
+  );
   if (parsed.host === '') return { host: '0.0.0.0', port: parsed.port };
   if (isIP(parsed.host)) return parsed;
   const ip = interfaceAddress(parsed.host);
   if (!ip) throw invalidArgument(`invalid ListenAddr "${listen}": no such interface`);
   return { host: ip, port: parsed.port };
+}
+
+/**
+ * The local address the kernel would use to reach `remote` (a UDP "connect" sends nothing). A joining
+ * node without --advertise-addr advertises this, as Docker does: the address its manager can reach.
+ */
+export function localAddressTowards(remote: HostPort): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket(remote.host.includes(':') ? 'udp6' : 'udp4');
+    socket.once('error', (err) => {
+      socket.close();
+      reject(err);
+    });
+    socket.connect(remote.port, remote.host, () => {
+      const { address } = socket.address();
+      socket.close();
+      resolve(address);
+    });
+  });
 }

@@ -26,12 +26,21 @@ async function main(): Promise<void> {
     .description('The shoal node daemon: Docker Swarm mode, rebuilt')
     .version(SHOAL_VERSION, '-v, --version', 'Print version information and quit')
     .option('--data-dir <path>', 'Root directory of persistent shoal state', DEFAULT_DATA_DIR)
-    .option('-H, --host <address>', 'Engine API socket to listen on (unix:///path or tcp://host:port)', DEFAULT_HOST)
+    .option(
+      '-H, --host <address>',
+      'Engine API socket to listen on (unix:///path or tcp://host:port)',
+      DEFAULT_HOST,
+    )
     .option('-D, --debug', 'Enable debug logging', false)
     .option('--label <key=value>', 'Engine label for this node (repeatable)', parseLabel, {})
     .helpOption('-h, --help', 'Print usage')
     .parse();
-  const opts = program.opts<{ dataDir: string; host: string; debug: boolean; label: Record<string, string> }>();
+  const opts = program.opts<{
+    dataDir: string;
+    host: string;
+    debug: boolean;
+    label: Record<string, string>;
+  }>();
 
   const log = createLogger({ debug: opts.debug });
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -69,7 +78,12 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   await node.start();
-  log.info('shoald started', { version: SHOAL_VERSION, dataDir: opts.dataDir, host: opts.host, pid: process.pid });
+  log.info('shoald started', {
+    version: SHOAL_VERSION,
+    dataDir: opts.dataDir,
+    host: opts.host,
+    pid: process.pid,
+  });
 
   let stopping = false;
   const shutdown = (signal: string): void => {

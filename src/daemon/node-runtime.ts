@@ -22,6 +22,8 @@ export interface NodeRuntimeOptions {
 export class NodeRuntime {
   private readonly executor: ProcessExecutor;
   private readonly agent: Agent | undefined;
+  private registered = false;
+  private readonly sessionWaiters = new Set<() => void>();
 
   constructor(options: NodeRuntimeOptions) {
     this.executor = new ProcessExecutor({
@@ -35,17 +37,41 @@ export class NodeRuntime {
           executor: this.executor,
           stateDir: join(options.dataDir, 'swarm', 'agent'),
           log: options.log,
+          onSessionMessage: () => {
+            this.registered = true;
+            for (const wake of this.sessionWaiters) wake();
+            this.sessionWaiters.clear();
+          },
         })
       : undefined;
   }
 
   /** What this node offers, for the node object created at `swarm init` (before any agent runs). */
-  static async describe(options: { dataDir: string; engineLabels: Record<string, string>; serverVersion: string }): Promise<NodeDescription> {
+  static async describe(options: {
+    dataDir: string;
+    engineLabels: Record<string, string>;
+    serverVersion: string;
+  }): Promise<NodeDescription> {
     return describeNode({ engineLabels: options.engineLabels });
   }
 
   async start(): Promise<void> {
     await this.agent?.start();
+  }
+
+  /** Resolves once the agent has a session with a manager, or after `timeoutMs` regardless. */
+  async waitForSession(timeoutMs: number): Promise<void> {
+    if (this.registered || !this.agent) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const sessionWaiters = this.sessionWaiters;
+      sessionWaiters.add(done);
+      function done(): void {
+        clearTimeout(timer);
+        sessionWaiters.delete(done);
+        resolve();
+      }
+    });
   }
 
   /** Stops the agent; tasks keep running. */

@@ -2,9 +2,13 @@
 // resuming after a restart from what the data directory remembers. It answers the Engine API's
 // questions (it is the API's backend), so a worker, a manager and a lone node differ only here.
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateNodeKeyAndCsr } from '../api/certs.js';
+import { generateNodeKeyAndCsr, parseJoinToken, type NodeTlsCredentials } from '../api/certs.js';
+import type { DispatcherClient } from '../api/dispatcher.js';
+import { ClusterClient } from '../agent/transport/cluster-client.js';
+import { joinCluster } from '../agent/transport/join.js';
+import type { CertificateRenewer, CredentialsHolder } from '../agent/transport/renewer.js';
 import {
   ALREADY_IN_SWARM,
   invalidArgument,
@@ -27,10 +31,17 @@ import type {
 import { bootstrapCluster } from '../manager/bootstrap.js';
 import { defaultSwarmSpec, mergeInitSpec, validateSwarmSpec } from '../manager/controlapi/cluster.js';
 import { Manager } from '../manager/manager.js';
-import { formatHostPort, resolveAdvertiseAddr, resolveListenAddr } from './addresses.js';
+import {
+  formatHostPort,
+  localAddressTowards,
+  parseHostPort,
+  resolveAdvertiseAddr,
+  resolveListenAddr,
+} from './addresses.js';
+import { readCertificates, selfSignedRenewal, startRenewal, writeCertificates } from './certificates.js';
 import type { Logger } from './logger.js';
 import { NodeRuntime } from './node-runtime.js';
-import { SwarmStateFile, writeFileAtomic, type SwarmMembership } from './state.js';
+import { SwarmStateFile, type SwarmMembership } from './state.js';
 import type { HostFacts } from './sysinfo.js';
 
 const LEAVE_LAST_MANAGER =
@@ -50,6 +61,9 @@ export class SwarmNode implements EngineBackend {
   private membership: SwarmMembership | undefined;
   private manager: Manager | undefined;
   private runtime: NodeRuntime | undefined;
+  /** A worker's connection to its manager. */
+  private clusterClient: ClusterClient | undefined;
+  private renewer: CertificateRenewer | undefined;
   /** Serializes init/join/leave/start/stop so they never interleave. */
   private lifecycle: Promise<unknown> = Promise.resolve();
 
@@ -85,31 +99,78 @@ export class SwarmNode implements EngineBackend {
 
   /** Stops the components; tasks keep running and are re-adopted at the next start. */
   stop(): Promise<void> {
-    return this.serialize(async () => {
-      await this.runtime?.stop();
-      this.runtime = undefined;
-      await this.manager?.stop();
-      this.manager = undefined;
-    });
+    return this.serialize(() => this.stopComponents(false));
+  }
+
+  /** Stops everything this node runs for the swarm; `removeTasks` also stops its tasks (leaving). */
+  private async stopComponents(removeTasks: boolean): Promise<void> {
+    this.renewer?.stop();
+    this.renewer = undefined;
+    if (removeTasks) await this.runtime?.leave();
+    else await this.runtime?.stop();
+    this.runtime = undefined;
+    this.clusterClient?.close();
+    this.clusterClient = undefined;
+    await this.manager?.stop();
+    this.manager = undefined;
   }
 
   private async startComponents(membership: SwarmMembership): Promise<void> {
+    const credentials = readCertificates(this.swarmDir);
+    const log = this.options.log;
+    let dispatcher: DispatcherClient;
     if (membership.role === 'manager') {
-      this.manager = await Manager.open({
+      const manager = await Manager.open({
         swarmDir: this.swarmDir,
         nodeId: membership.nodeId,
         advertiseAddr: membership.advertiseAddr,
-        log: this.options.log.with({ component: 'manager' }),
+        log: log.with({ component: 'manager' }),
       });
-      await this.manager.start();
+      this.manager = manager;
+      await manager.start({
+        listenAddr: parseHostPort(membership.listenAddr, 2377, 'ListenAddr'),
+        clusterId: membership.clusterId,
+        credentials,
+      });
+      // The manager's own agent talks to it in-process; its certificate serves the cluster port.
+      let current = credentials;
+      const holder: CredentialsHolder = {
+        get credentials() {
+          return current;
+        },
+        setCredentials(next: NodeTlsCredentials) {
+          current = next;
+          manager.setClusterCredentials(next);
+        },
+      };
+      this.renewer = startRenewal({
+        swarmDir: this.swarmDir,
+        holder,
+        renew: selfSignedRenewal(
+          () => current,
+          (csr) => manager.signOwnCertificate(csr),
+          { nodeId: membership.nodeId, clusterId: membership.clusterId },
+        ),
+        log: log.with({ component: 'certificates' }),
+      });
+      dispatcher = manager.localDispatcherClient(membership.nodeId);
+    } else {
+      const client = new ClusterClient({ managerAddr: membership.remoteManagers[0]!, credentials });
+      this.clusterClient = client;
+      this.renewer = startRenewal({
+        swarmDir: this.swarmDir,
+        holder: client,
+        log: log.with({ component: 'certificates' }),
+      });
+      dispatcher = client;
     }
     this.runtime = new NodeRuntime({
       dataDir: this.options.dataDir,
       nodeId: membership.nodeId,
-      log: this.options.log.with({ component: 'agent' }),
+      log: log.with({ component: 'agent' }),
       engineLabels: this.options.engineLabels,
       serverVersion: this.options.serverVersion,
-      dispatcher: this.manager?.localDispatcherClient(membership.nodeId),
+      dispatcher,
     });
     await this.runtime.start();
   }
@@ -134,7 +195,10 @@ export class SwarmNode implements EngineBackend {
       LocalNodeState: 'active',
       ControlAvailable: m.role === 'manager',
       Error: '',
-      RemoteManagers: m.role === 'manager' ? [{ NodeID: m.nodeId, Addr: m.advertiseAddr }] : m.remoteManagers.map((addr) => ({ NodeID: '', Addr: addr })),
+      RemoteManagers:
+        m.role === 'manager'
+          ? [{ NodeID: m.nodeId, Addr: m.advertiseAddr }]
+          : m.remoteManagers.map((addr) => ({ NodeID: '', Addr: addr })),
     };
     if (this.manager) {
       const summary = this.manager.controlApi.swarmSummary();
@@ -181,7 +245,9 @@ export class SwarmNode implements EngineBackend {
       }
       const datastore = request.Datastore ?? 'embedded';
       if (datastore === 'etcd') {
-        throw unimplemented('the etcd datastore is not supported yet: use --datastore embedded', { status: 400 });
+        throw unimplemented('the etcd datastore is not supported yet: use --datastore embedded', {
+          status: 400,
+        });
       }
       if (datastore !== 'embedded' && datastore !== 'auto') {
         throw invalidArgument(`invalid datastore "${datastore}": use embedded or etcd`);
@@ -232,7 +298,7 @@ export class SwarmNode implements EngineBackend {
             dataPathPort,
             csrPem,
           });
-          writeCertificates(this.swarmDir, { rootCA: rootCACertPem, cert: nodeCertPem, key: keyPem });
+          writeCertificates(this.swarmDir, { rootCAPem: rootCACertPem, certPem: nodeCertPem, keyPem });
         } finally {
           await manager.stop();
         }
@@ -250,10 +316,52 @@ export class SwarmNode implements EngineBackend {
     });
   }
 
-  join(_request: JoinRequest): Promise<void> {
+  join(request: JoinRequest): Promise<void> {
     return this.serialize(async () => {
       if (this.membership) throw unavailable(ALREADY_IN_SWARM);
-      throw unimplemented('joining a swarm is not supported yet', { status: 400 });
+      const listen = resolveListenAddr(request.ListenAddr);
+      const remoteAddrs = (request.RemoteAddrs ?? []).map((addr) => parseHostPort(addr, 2377, 'RemoteAddrs'));
+      if (remoteAddrs.length === 0) throw invalidArgument('at least 1 RemoteAddr is required to join');
+      const remotes = remoteAddrs.map(formatHostPort);
+      // Without a hint, a joining node advertises the address it reaches its manager from.
+      const advertise =
+        request.AdvertiseAddr || (listen.host !== '0.0.0.0' && listen.host !== '::')
+          ? resolveAdvertiseAddr(request.AdvertiseAddr, listen)
+          : { host: await localAddressTowards(remoteAddrs[0]!), port: listen.port };
+      const availability = parseAvailability(request.Availability);
+      parseJoinToken(request.JoinToken ?? '');
+      const description = await NodeRuntime.describe({
+        dataDir: this.options.dataDir,
+        engineLabels: this.options.engineLabels,
+        serverVersion: this.options.serverVersion,
+      });
+      const joined = await joinCluster({
+        managerAddr: remotes[0]!,
+        token: request.JoinToken!,
+        availability,
+        description,
+        advertiseAddr: formatHostPort(advertise),
+      });
+      const membership: SwarmMembership = {
+        nodeId: joined.nodeId,
+        clusterId: joined.clusterId,
+        role: joined.role,
+        advertiseAddr: formatHostPort(advertise),
+        listenAddr: formatHostPort(listen),
+        remoteManagers: remotes,
+        datastore: 'embedded',
+      };
+      mkdirSync(this.swarmDir, { recursive: true, mode: 0o700 });
+      writeCertificates(this.swarmDir, joined);
+      this.stateFile.write(membership);
+      this.membership = membership;
+      await this.startComponents(membership);
+      await this.runtime?.waitForSession(10_000);
+      this.options.log.info('joined the swarm', {
+        nodeId: joined.nodeId,
+        role: joined.role,
+        manager: remotes[0],
+      });
     });
   }
 
@@ -263,10 +371,7 @@ export class SwarmNode implements EngineBackend {
       if (!m) throw unavailable(NOT_IN_SWARM);
       if (m.role === 'manager' && !force) throw unavailable(LEAVE_LAST_MANAGER);
       // Leaving stops this node's tasks (Docker removes their containers) and forgets the swarm.
-      await this.runtime?.leave();
-      this.runtime = undefined;
-      await this.manager?.stop();
-      this.manager = undefined;
+      await this.stopComponents(true);
       this.stateFile.clear();
       this.membership = undefined;
       this.options.log.info('left the swarm', { nodeId: m.nodeId });
@@ -296,35 +401,10 @@ function validateAddressPools(
       throw invalidArgument(`invalid CIDR address: ${pool}`);
     }
     if (Number(m[2]) > size) {
-      throw invalidArgument(`invalid default address pool ${pool}: subnet size ${size} is larger than the pool`);
+      throw invalidArgument(
+        `invalid default address pool ${pool}: subnet size ${size} is larger than the pool`,
+      );
     }
   }
   return { pools: [...pools], subnetSize: size };
 }
-
-export interface NodeCertificates {
-  rootCA: string;
-  cert: string;
-  key: string;
-}
-
-export function certificatesDir(swarmDir: string): string {
-  return join(swarmDir, 'certificates');
-}
-
-function writeCertificates(swarmDir: string, certs: NodeCertificates): void {
-  const dir = certificatesDir(swarmDir);
-  writeFileAtomic(join(dir, 'swarm-root-ca.crt'), certs.rootCA, 0o644);
-  writeFileAtomic(join(dir, 'swarm-node.crt'), certs.cert, 0o644);
-  writeFileAtomic(join(dir, 'swarm-node.key'), certs.key, 0o600);
-}
-
-export function readCertificates(swarmDir: string): NodeCertificates {
-  const dir = certificatesDir(swarmDir);
-  return {
-    rootCA: readFileSync(join(dir, 'swarm-root-ca.crt'), 'utf8'),
-    cert: readFileSync(join(dir, 'swarm-node.crt'), 'utf8'),
-    key: readFileSync(join(dir, 'swarm-node.key'), 'utf8'),
-  };
-}
-

@@ -10,7 +10,11 @@ import type { ControlBackend, LogMessage, LogsRequest } from '../engineapi/backe
 import { ClusterStore } from '../store/cluster-store.js';
 import { KeyFileSealer } from '../store/sealer.js';
 import { SqliteKV } from '../store/sqlite.js';
+import type { NodeTlsCredentials } from '../api/certs.js';
+import { loadRootCASigner } from './ca/rootca.js';
+import { signNodeCertificate } from './ca/signer.js';
 import { generateJoinToken } from './ca/tokens.js';
+import { ClusterApiServer } from './clusterapi/server.js';
 import { ControlAPI } from './controlapi/control-api.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { LogBroker } from './logbroker/broker.js';
@@ -35,6 +39,14 @@ export interface ManagerOptions {
   log: ManagerLog;
 }
 
+export interface ClusterPortOptions {
+  /** Where the cluster port listens (`--listen-addr`). */
+  listenAddr: { host: string; port: number };
+  clusterId: string;
+  /** This manager's own certificate, key and the root CA. */
+  credentials: NodeTlsCredentials;
+}
+
 export class Manager {
   readonly controlApi: ControlAPI;
   readonly dispatcher: Dispatcher;
@@ -42,6 +54,7 @@ export class Manager {
   private readonly orchestrator: Orchestrator;
   private readonly scheduler: Scheduler;
   private started = false;
+  private clusterPort: ClusterApiServer | undefined;
 
   private constructor(
     private readonly kv: SqliteKV,
@@ -90,17 +103,60 @@ export class Manager {
     }
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts the control loops and, when `port` is given, the cluster port other nodes join and talk
+   * to (mutual TLS). Without it only the local node's agent can reach this manager.
+   */
+  async start(port?: ClusterPortOptions): Promise<void> {
     if (this.started) return;
     this.started = true;
     await this.dispatcher.start();
     await this.orchestrator.start();
     this.scheduler.start();
+    if (port) {
+      this.clusterPort = new ClusterApiServer({
+        listenAddr: port.listenAddr,
+        store: this.store,
+        dispatcher: this.dispatcher,
+        credentials: port.credentials,
+        clusterId: port.clusterId,
+        log: this.options.log,
+      });
+      await this.clusterPort.start();
+    }
     this.options.log.info('manager started', { nodeId: this.options.nodeId });
+  }
+
+  /** Serves new cluster connections with renewed credentials (open ones keep theirs). */
+  setClusterCredentials(credentials: NodeTlsCredentials): void {
+    this.clusterPort?.setCredentials(credentials);
+  }
+
+  /**
+   * Signs a certificate for this manager's own new key, with its role from the store — the renewal
+   * path of a manager, which holds the CA and need not ask anyone.
+   */
+  async signOwnCertificate(csrPem: string): Promise<{ certPem: string; rootCAPem: string }> {
+    const { cluster, node } = this.store.view((tx) => ({
+      cluster: tx.list('cluster')[0],
+      node: tx.get('node', this.options.nodeId),
+    }));
+    if (!cluster?.RootCA || !node) throw new Error('this manager has no CA material or node object');
+    const certPem = await signNodeCertificate({
+      csrPem,
+      nodeId: node.ID,
+      role: node.Role ?? node.Spec.Role ?? 'manager',
+      clusterId: cluster.ID,
+      expirySeconds: (cluster.Spec.CAConfig?.NodeCertExpiry ?? 0) / 1e9,
+      rootCA: await loadRootCASigner(cluster.RootCA),
+    });
+    return { certPem, rootCAPem: cluster.RootCA.CACert };
   }
 
   async stop(): Promise<void> {
     if (this.started) {
+      await this.clusterPort?.stop();
+      this.clusterPort = undefined;
       await this.scheduler.stop();
       await this.orchestrator.stop();
       this.logBroker.stop();

@@ -96,6 +96,15 @@ export class TestCluster {
     return this.daemon(this.managerIndex);
   }
 
+  /** A new host on the same network with a started daemon that is in no swarm yet. */
+  async addDaemon(name?: string, options?: ShoalDaemonOptions): Promise<ShoalDaemon> {
+    const host = await this.network.addHost(name);
+    const daemon = new ShoalDaemon(host, options);
+    this.daemons.push(daemon);
+    await daemon.start();
+    return daemon;
+  }
+
   async startAll(): Promise<void> {
     await Promise.all(this.daemons.filter((d) => !d.running).map((d) => d.start()));
   }
