@@ -14,6 +14,7 @@ import {
   invalidArgument,
   NOT_A_MANAGER,
   NOT_IN_SWARM,
+  ShoalError,
   unavailable,
   WORKER_NOT_MANAGER,
   unimplemented,
@@ -194,7 +195,7 @@ export class SwarmNode implements EngineBackend {
       NodeAddr: m.advertiseAddr.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''),
       LocalNodeState: 'active',
       ControlAvailable: m.role === 'manager',
-      Error: '',
+      Error: this.manager?.clusterPortError ?? '',
       RemoteManagers:
         m.role === 'manager'
           ? [{ NodeID: m.nodeId, Addr: m.advertiseAddr }]
@@ -310,6 +311,14 @@ export class SwarmNode implements EngineBackend {
       }
       this.membership = membership;
       await this.startComponents(membership);
+      const portError = this.manager?.clusterPortError;
+      if (portError) {
+        // As Docker's init: a cluster port that cannot be opened fails the init (and leaves no swarm).
+        await this.stopComponents(true);
+        this.stateFile.clear();
+        this.membership = undefined;
+        throw new ShoalError('Unknown', portError);
+      }
       await this.manager?.waitForNodeReady(nodeId, 5000);
       this.options.log.info('swarm initialized', { nodeId, clusterId });
       return nodeId;

@@ -23,6 +23,8 @@ import { isTaskDirty } from './orchestrator/dirty.js';
 import { Orchestrator } from './orchestrator/orchestrator.js';
 import { Scheduler } from './scheduler/scheduler.js';
 
+const CLUSTER_PORT_RETRY_MS = 5_000;
+
 export interface ManagerLog {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
@@ -55,6 +57,8 @@ export class Manager {
   private readonly scheduler: Scheduler;
   private started = false;
   private clusterPort: ClusterApiServer | undefined;
+  private portError: string | undefined;
+  private portRetry: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     private readonly kv: SqliteKV,
@@ -122,9 +126,33 @@ export class Manager {
         clusterId: port.clusterId,
         log: this.options.log,
       });
-      await this.clusterPort.start();
+      await this.openClusterPort(port);
     }
     this.options.log.info('manager started', { nodeId: this.options.nodeId });
+  }
+
+  /** Why the cluster port is not open (e.g. the address is in use), for `/info`'s Swarm.Error. */
+  get clusterPortError(): string | undefined {
+    return this.portError;
+  }
+
+  /**
+   * Opens the cluster port, retrying in the background if it cannot: the manager and this node's own
+   * tasks keep working meanwhile (only other nodes cannot reach it), and `/info` says why.
+   */
+  private async openClusterPort(port: ClusterPortOptions): Promise<void> {
+    try {
+      await this.clusterPort!.start();
+      this.portError = undefined;
+    } catch (err) {
+      const address = `${port.listenAddr.host}:${port.listenAddr.port}`;
+      this.portError = `manager stopped: failed to listen on remote API address: ${(err as Error).message}`;
+      this.options.log.error('cannot open the cluster port; retrying', { address, error: String(err) });
+      this.portRetry = setTimeout(() => {
+        if (this.started) void this.openClusterPort(port);
+      }, CLUSTER_PORT_RETRY_MS);
+      this.portRetry.unref();
+    }
   }
 
   /** Serves new cluster connections with renewed credentials (open ones keep theirs). */
@@ -155,6 +183,7 @@ export class Manager {
 
   async stop(): Promise<void> {
     if (this.started) {
+      clearTimeout(this.portRetry);
       await this.clusterPort?.stop();
       this.clusterPort = undefined;
       await this.scheduler.stop();
