@@ -1,7 +1,16 @@
 // The CLI's Engine API client: negotiates the API version with `HEAD /_ping` like the docker CLI, then
-// sends versioned requests over the daemon's unix socket (or TCP).
+// sends versioned requests over the daemon's unix socket (or TCP), shaped as docker's Go client
+// shapes them: query parameters sorted by name (url.Values.Encode), JSON bodies as json.Encoder
+// writes them (HTML characters escaped, a trailing newline), filters as `{"key":{"value":true}}`.
+// Errors are Docker's: `Error response from daemon: <message>` for non-2xx answers and `Cannot
+// connect to the shoal daemon at …` when the socket does not answer.
 
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { goJSON } from './format/gojson.js';
+import type { FilterArgs } from './filter-args.js';
+import { RawJSON } from './wire.js';
+import type { Node, NodeSpec, Service, ServiceSpec, SwarmSpec, Task } from '../api/types.js';
+import { SHOAL_VERSION } from '../version.js';
 
 /** The newest API version this CLI speaks. */
 export const CLIENT_API_VERSION = '1.44';
@@ -10,17 +19,26 @@ const FALLBACK_API_VERSION = '1.24';
 
 export const DEFAULT_HOST = 'unix:///run/shoal/shoal.sock';
 
+/** A non-2xx answer. `message` is what Docker prints; `daemonMessage` is the daemon's own text. */
 export class DaemonError extends Error {
   constructor(
     readonly status: number,
-    message: string,
+    readonly daemonMessage: string,
   ) {
-    super(message);
+    super(`Error response from daemon: ${daemonMessage}`);
     this.name = 'DaemonError';
   }
 }
 
-export class ConnectionError extends Error {}
+export class ConnectionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConnectionError';
+  }
+}
+
+/** Docker's errdefs.IsNotFound for daemon answers. */
+export const isNotFound = (err: unknown): boolean => err instanceof DaemonError && err.status === 404;
 
 export interface ApiResponse {
   status: number;
@@ -28,16 +46,81 @@ export interface ApiResponse {
   body: Buffer;
 }
 
+export type QueryValue = string | number | boolean | undefined;
+
 export interface RequestOptions {
-  query?: Record<string, string | number | boolean | undefined>;
+  query?: Record<string, QueryValue>;
+  /** A value to send as JSON (Go's encoder: HTML-escaped, newline-terminated); RawJSON is sent as is. */
   body?: unknown;
   headers?: Record<string, string>;
 }
 
-function compareVersions(a: string, b: string): number {
+export function compareVersions(a: string, b: string): number {
   const [am = 0, an = 0] = a.split('.').map(Number);
   const [bm = 0, bn = 0] = b.split('.').map(Number);
   return am !== bm ? am - bm : an - bn;
+}
+
+/** The `/info` answer, as far as the CLI reads it (the rest is kept for `--format`). */
+export interface SystemInfo {
+  ID?: string;
+  Name?: string;
+  ServerVersion?: string;
+  Swarm: SwarmInfo;
+  [key: string]: unknown;
+}
+
+export interface SwarmInfo {
+  NodeID: string;
+  NodeAddr: string;
+  LocalNodeState: string;
+  ControlAvailable: boolean;
+  Error: string;
+  RemoteManagers: { NodeID: string; Addr: string }[] | null;
+  Nodes?: number;
+  Managers?: number;
+  Cluster?: ClusterInfo | null;
+}
+
+export interface ClusterInfo {
+  ID: string;
+  Version: { Index: number };
+  CreatedAt: string;
+  UpdatedAt: string;
+  Spec: SwarmSpec;
+  TLSInfo: { TrustRoot: string; CertIssuerSubject: string; CertIssuerPublicKey: string };
+  RootRotationInProgress: boolean;
+  DefaultAddrPool: string[] | null;
+  SubnetSize: number;
+  DataPathPort: number;
+}
+
+/** `GET /swarm`: the cluster with its join tokens. */
+export interface SwarmInspect extends ClusterInfo {
+  JoinTokens: { Worker: string; Manager: string };
+}
+
+export interface ServiceUpdateResponse {
+  Warnings: string[] | null;
+}
+
+export interface ServiceCreateResponse {
+  ID: string;
+  Warnings?: string[] | null;
+}
+
+export interface NamedObject {
+  ID: string;
+  Spec: { Name?: string };
+}
+
+/** Options of the service and task log endpoints (Docker's container.LogsOptions). */
+export interface LogsOptions {
+  since?: string;
+  timestamps?: boolean;
+  follow?: boolean;
+  tail?: string;
+  details?: boolean;
 }
 
 export class EngineClient {
@@ -49,7 +132,7 @@ export class EngineClient {
     if (host.startsWith('unix://')) {
       this.socketPath = host.slice('unix://'.length);
     } else {
-      const m = /^(?:tcp:\/\/)?([^:/]+):(\d+)$/.exec(host);
+      const m = /^(?:tcp:\/\/)?([^:/]+):(\d+)\/?$/.exec(host);
       if (!m)
         throw new ConnectionError(`invalid daemon address ${host}: use unix:///path or tcp://host:port`);
       this.tcp = { host: m[1]!, port: Number(m[2]) };
@@ -65,7 +148,7 @@ export class EngineClient {
     const advertised = res.headers['api-version'];
     const server = typeof advertised === 'string' && advertised ? advertised : FALLBACK_API_VERSION;
     this.negotiated =
-      pinned ?? (compareVersions(server, CLIENT_API_VERSION) < 0 ? server : CLIENT_API_VERSION);
+      pinned || (compareVersions(server, CLIENT_API_VERSION) < 0 ? server : CLIENT_API_VERSION);
     return this.negotiated;
   }
 
@@ -82,8 +165,13 @@ export class EngineClient {
     return JSON.parse(res.body.toString('utf8')) as T;
   }
 
-  async post<T>(path: string, body?: unknown, query?: RequestOptions['query']): Promise<T | undefined> {
-    const res = await this.call('POST', path, { body, query });
+  async post<T>(
+    path: string,
+    body?: unknown,
+    query?: RequestOptions['query'],
+    headers?: Record<string, string>,
+  ): Promise<T | undefined> {
+    const res = await this.call('POST', path, { body, query, headers });
     const text = res.body.toString('utf8').trim();
     return text ? (JSON.parse(text) as T) : undefined;
   }
@@ -107,6 +195,158 @@ export class EngineClient {
     return res;
   }
 
+  // ---------------------------------------------------------------- typed endpoints
+
+  info(): Promise<SystemInfo> {
+    return this.get<SystemInfo>('/info');
+  }
+
+  version(): Promise<Record<string, unknown>> {
+    return this.get<Record<string, unknown>>('/version');
+  }
+
+  swarmInspect(): Promise<SwarmInspect> {
+    return this.get<SwarmInspect>('/swarm');
+  }
+
+  async swarmInit(request: unknown): Promise<string> {
+    return (await this.post<string>('/swarm/init', request)) ?? '';
+  }
+
+  async swarmJoin(request: unknown): Promise<void> {
+    await this.post('/swarm/join', request);
+  }
+
+  async swarmLeave(force: boolean): Promise<void> {
+    await this.post('/swarm/leave', undefined, { force: force ? '1' : undefined });
+  }
+
+  async swarmUnlock(key: string): Promise<void> {
+    await this.post('/swarm/unlock', { UnlockKey: key });
+  }
+
+  async swarmUnlockKey(): Promise<string> {
+    const res = await this.get<{ UnlockKey?: string }>('/swarm/unlockkey');
+    return res.UnlockKey ?? '';
+  }
+
+  /** `POST /swarm/update`: the rotation flags are always all sent, as Docker's client does. */
+  async swarmUpdate(
+    version: number,
+    spec: unknown,
+    flags: {
+      rotateWorkerToken?: boolean;
+      rotateManagerToken?: boolean;
+      rotateManagerUnlockKey?: boolean;
+    } = {},
+  ): Promise<void> {
+    await this.post('/swarm/update', spec, {
+      version,
+      rotateWorkerToken: flags.rotateWorkerToken ?? false,
+      rotateManagerToken: flags.rotateManagerToken ?? false,
+      rotateManagerUnlockKey: flags.rotateManagerUnlockKey ?? false,
+    });
+  }
+
+  nodeList(filters?: FilterArgs): Promise<Node[]> {
+    return this.get<Node[]>('/nodes', filterQuery(filters));
+  }
+
+  nodeInspect(id: string): Promise<Node> {
+    return this.get<Node>(`/nodes/${encodePath(id)}`);
+  }
+
+  async nodeUpdate(id: string, version: number, spec: NodeSpec | RawJSON): Promise<void> {
+    await this.post(`/nodes/${encodePath(id)}/update`, spec, { version });
+  }
+
+  async nodeRemove(id: string, force: boolean): Promise<void> {
+    await this.delete(`/nodes/${encodePath(id)}`, { force: force ? '1' : undefined });
+  }
+
+  serviceList(options: { filters?: FilterArgs; status?: boolean } = {}): Promise<Service[]> {
+    return this.get<Service[]>('/services', {
+      ...filterQuery(options.filters),
+      status: options.status ? 'true' : undefined,
+    });
+  }
+
+  serviceInspect(id: string, insertDefaults = false): Promise<Service> {
+    return this.get<Service>(`/services/${encodePath(id)}`, { insertDefaults: String(insertDefaults) });
+  }
+
+  async serviceCreate(spec: ServiceSpec | RawJSON, registryAuth?: string): Promise<ServiceCreateResponse> {
+    const headers = registryAuth !== undefined ? { 'X-Registry-Auth': registryAuth } : undefined;
+    return (
+      (await this.post<ServiceCreateResponse>('/services/create', spec, undefined, headers)) ?? { ID: '' }
+    );
+  }
+
+  async serviceUpdate(
+    id: string,
+    version: number,
+    spec: ServiceSpec | RawJSON,
+    options: { registryAuthFrom?: string; rollback?: string; registryAuth?: string } = {},
+  ): Promise<ServiceUpdateResponse> {
+    const headers =
+      options.registryAuth !== undefined ? { 'X-Registry-Auth': options.registryAuth } : undefined;
+    const res = await this.post<ServiceUpdateResponse>(
+      `/services/${encodePath(id)}/update`,
+      spec,
+      { version, registryAuthFrom: options.registryAuthFrom, rollback: options.rollback },
+      headers,
+    );
+    return res ?? { Warnings: null };
+  }
+
+  async serviceRemove(id: string): Promise<void> {
+    await this.delete(`/services/${encodePath(id)}`);
+  }
+
+  taskList(filters?: FilterArgs): Promise<Task[]> {
+    return this.get<Task[]>('/tasks', filterQuery(filters));
+  }
+
+  taskInspect(id: string): Promise<Task> {
+    return this.get<Task>(`/tasks/${encodePath(id)}`);
+  }
+
+  /** `GET /services/{id}/logs` or `/tasks/{id}/logs`: the raw multiplexed stream. */
+  logs(
+    kind: 'services' | 'tasks',
+    id: string,
+    options: LogsOptions,
+    signal?: AbortSignal,
+  ): Promise<IncomingMessage> {
+    return this.stream(
+      `/${kind}/${encodePath(id)}/logs`,
+      {
+        stdout: '1',
+        stderr: '1',
+        since: options.since || undefined,
+        timestamps: options.timestamps ? '1' : undefined,
+        details: options.details ? '1' : undefined,
+        follow: options.follow ? '1' : undefined,
+        tail: options.tail ?? '',
+      },
+      signal,
+    );
+  }
+
+  networkInspect(idOrName: string, scope?: string): Promise<{ Id: string; Name: string }> {
+    return this.get<{ Id: string; Name: string }>(`/networks/${encodePath(idOrName)}`, { scope });
+  }
+
+  secretList(filters?: FilterArgs): Promise<NamedObject[]> {
+    return this.get<NamedObject[]>('/secrets', filterQuery(filters));
+  }
+
+  configList(filters?: FilterArgs): Promise<NamedObject[]> {
+    return this.get<NamedObject[]>('/configs', filterQuery(filters));
+  }
+
+  // ---------------------------------------------------------------- transport
+
   private async raw(method: string, path: string, options: RequestOptions): Promise<ApiResponse> {
     const res = await this.open(method, path, options);
     const chunks: Buffer[] = [];
@@ -120,11 +360,12 @@ export class EngineClient {
     options: RequestOptions,
     signal?: AbortSignal,
   ): Promise<IncomingMessage> {
-    const search = new URLSearchParams();
-    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) search.set(k, String(v));
-    const qs = search.toString();
-    const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
-    const headers: Record<string, string> = { 'User-Agent': 'shoal-cli', ...options.headers };
+    const qs = encodeQuery(options.query ?? {});
+    const body = encodeBody(options.body);
+    const headers: Record<string, string> = {
+      'User-Agent': `shoal-cli/${SHOAL_VERSION} (linux)`,
+      ...options.headers,
+    };
     if (body) {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = String(body.length);
@@ -160,11 +401,40 @@ export class EngineClient {
   }
 }
 
+/** A request body as Go's json.Encoder writes it (a trailing newline); RawJSON as it is. */
+export function encodeBody(body: unknown): Buffer | undefined {
+  if (body === undefined) return undefined;
+  return Buffer.from((body instanceof RawJSON ? body.text : goJSON(body)) + '\n');
+}
+
+/** Go's url.Values.Encode: keys sorted, values escaped with QueryEscape (spaces as `+`). */
+export function encodeQuery(query: Record<string, QueryValue>): string {
+  const esc = (s: string): string =>
+    encodeURIComponent(s)
+      .replace(/%20/g, '+')
+      .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  return Object.keys(query)
+    .filter((k) => query[k] !== undefined)
+    .sort()
+    .map((k) => `${esc(k)}=${esc(String(query[k]))}`)
+    .join('&');
+}
+
+/** A path segment as Go's client sends it (IDs and names rarely need escaping). */
+function encodePath(s: string): string {
+  return encodeURIComponent(s).replace(/%3A/gi, ':').replace(/%40/g, '@');
+}
+
+function filterQuery(filters: FilterArgs | undefined): Record<string, QueryValue> {
+  const json = filters?.toJSON() ?? '';
+  return json ? { filters: json } : {};
+}
+
 function errorMessage(res: ApiResponse): string {
   const text = res.body.toString('utf8');
   try {
     const parsed = JSON.parse(text) as { message?: unknown };
-    if (typeof parsed.message === 'string') return parsed.message;
+    if (typeof parsed.message === 'string') return parsed.message.trim();
   } catch {
     // not JSON
   }

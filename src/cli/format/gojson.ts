@@ -170,15 +170,22 @@ function encode(v: unknown, st: EncodeState, depth: number): string {
       );
     }
     let entries: [unknown, unknown][];
+    // Docker's list contexts marshal themselves with json.Marshal (formatter.MarshalJSON), which
+    // escapes HTML characters whatever the outer encoder's setting: `*:80->80/tcp` comes out as
+    // `*:80-\u003e80/tcp` even from the `json` template function.
+    let inner = st;
     if (kind === 'map') entries = obj instanceof Map ? mapEntries(obj) : mapEntriesInOrder(obj);
     else if (typeof (obj as Record<PropertyKey, unknown>)[GO_TYPE] === 'string' && isPlainProto(obj))
       entries = mapEntriesInOrder(obj);
-    else entries = contextFields(obj);
+    else {
+      entries = contextFields(obj);
+      if (!st.escapeHTML) inner = { ...st, escapeHTML: true };
+    }
     const parts: string[] = [];
     for (const [k, e] of entries) {
       if (e === undefined) continue;
-      const sep = st.indent === undefined ? ':' : ': ';
-      parts.push(goJSONString(String(k), escapeHTML) + sep + encode(e, st, depth + 1));
+      const sep = inner.indent === undefined ? ':' : ': ';
+      parts.push(goJSONString(String(k), inner.escapeHTML) + sep + encode(e, inner, depth + 1));
     }
     return open(parts, '{', '}');
   } finally {

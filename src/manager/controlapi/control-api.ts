@@ -91,7 +91,9 @@ export class ControlAPI {
 
   /** Without autolock there is no key: Docker answers an empty one and its CLI says `no unlock key is set`. */
   async unlockKey(): Promise<string> {
-    const autolock = this.store.view((tx) => this.cluster(tx).Spec.EncryptionConfig?.AutoLockManagers ?? false);
+    const autolock = this.store.view(
+      (tx) => this.cluster(tx).Spec.EncryptionConfig?.AutoLockManagers ?? false,
+    );
     if (autolock) throw autolockNotSupported();
     return '';
   }
