@@ -26,7 +26,7 @@ if [ "$(shoal info --format '{{.Swarm.LocalNodeState}}')" != "active" ]; then
 fi
 
 if ! shoal service inspect hello >/dev/null 2>&1; then
-  shoal service create --name hello --replicas 3 busybox \
+  shoal service create --quiet --name hello --replicas 3 busybox \
     sh -c 'while true; do echo "hello from $HOSTNAME at $(date +%T)"; sleep 5; done'
 fi
 

@@ -1,13 +1,17 @@
-// `shoal` as a user runs it against a real shoald (SHOAL_TEST_HOST=unix:///… or tcp://…), next to the
-// real docker CLI against the same daemon: for the same command both must print the same thing (with
-// `docker` read as `shoal` in command names). Skipped when SHOAL_TEST_HOST is not set.
+// `shoal` as a user runs it against a real shoald, next to the real docker CLI against the same daemon:
+// for the same command both must print the same thing (with `docker` read as `shoal` in command names).
+// The daemon is one this test starts on loopback, or the one SHOAL_TEST_HOST (unix:///… or tcp://…)
+// points at.
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { ShoalDaemon } from '../harness/index.js';
+import { freePort } from './ports.js';
 
-const HOST = process.env.SHOAL_TEST_HOST;
+let HOST = process.env.SHOAL_TEST_HOST;
+let daemon: ShoalDaemon | undefined;
 const SHOAL = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const HAVE_DOCKER = spawnSync('docker', ['--version']).status === 0;
 
@@ -62,22 +66,30 @@ async function ok(...args: string[]): Promise<string> {
   return r.out;
 }
 
-describe('shoal CLI against shoald', { skip: HOST ? false : 'no daemon', timeout: 600_000 }, () => {
+describe('shoal CLI against shoald', { timeout: 600_000 }, () => {
   const suffix = Date.now().toString(36);
   const web = `cliweb${suffix}`;
   const job = `clijob${suffix}`;
 
   before(async () => {
+    if (!HOST) {
+      daemon = ShoalDaemon.onLoopback();
+      await daemon.start();
+      HOST = `unix://${daemon.socketPath}`;
+    }
     const info = await ok('info', '--format', '{{.Swarm.LocalNodeState}}');
     if (info.trim() === 'inactive') {
-      const init = await ok('swarm', 'init', '--advertise-addr', '127.0.0.1');
+      const listen = `127.0.0.1:${await freePort()}`;
+      const init = await ok('swarm', 'init', '--advertise-addr', '127.0.0.1', '--listen-addr', listen);
       assert.match(init, /^Swarm initialized: current node \([0-9a-z]{25}\) is now a manager\.\n\n/);
       assert.match(init, /\n {4}shoal swarm join --token SWMTKN-1-\S+ \S+:\d+\n\n/);
     }
   });
 
+  afterEach((t) => daemon?.reportOnFailure(t));
   after(async () => {
     await shoal('service', 'rm', web, job);
+    await daemon?.destroy();
   });
 
   it('version and info describe the client and the swarm', async () => {
