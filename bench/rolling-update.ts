@@ -38,10 +38,18 @@ const KINDS: TaskKind[] = [
       Args: [
         'sh',
         '-c',
-        // Ready half a second after start; on SIGTERM, half a second to shut down.
-        `trap 'sleep 0.5; exit 0' TERM; (sleep 0.5; touch ${scratch}/$HOSTNAME) & while true; do sleep 0.05; done`,
+        // Ready half a second after start; on SIGTERM, half a second to shut down. Idle otherwise.
+        `trap 'sleep 0.5; exit 0' TERM; (sleep 0.5; touch ${scratch}/$TASK) & sleep 86400 & wait`,
       ],
-      Healthcheck: { Test: ['CMD-SHELL', `test -e ${scratch}/$HOSTNAME`], Interval: 100e6, Retries: 3 },
+      // Probed every 100 ms while starting (start interval), every 30 s once healthy, as a real
+      // service would be configured.
+      Healthcheck: {
+        Test: ['CMD-SHELL', `test -e ${scratch}/$TASK`],
+        Interval: 30e9,
+        StartPeriod: 10e9,
+        StartInterval: 100e6,
+        Retries: 3,
+      },
       StopGracePeriod: 5e9,
     }),
   },
@@ -85,7 +93,9 @@ async function main(): Promise<void> {
     ): Promise<number> => {
       await daemon.apiOk('POST', '/v1.44/services/create', {
         Name: name,
-        TaskTemplate: { ContainerSpec: { ...kind.containerSpec(scratch), Env: ['V=1'] } },
+        TaskTemplate: {
+          ContainerSpec: { ...kind.containerSpec(scratch), Env: ['V=1', 'TASK={{.Task.ID}}'] },
+        },
         Mode: { Replicated: { Replicas: replicas } },
         UpdateConfig: {
           Parallelism: PARALLELISM,
@@ -98,7 +108,7 @@ async function main(): Promise<void> {
       await waitFor(async () => (await runningWith(name, 'V=1')) === replicas);
       const service = await daemon.apiOk<ServiceRow>('GET', `/v1.44/services/${name}`);
       const spec = structuredClone(service.Spec);
-      spec.TaskTemplate.ContainerSpec.Env = ['V=2'];
+      spec.TaskTemplate.ContainerSpec.Env = ['V=2', 'TASK={{.Task.ID}}'];
       const started = performance.now();
       await daemon.apiOk('POST', `/v1.44/services/${name}/update?version=${service.Version.Index}`, spec);
       await waitFor(async () => (await runningWith(name, 'V=2')) === replicas);
