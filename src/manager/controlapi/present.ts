@@ -30,12 +30,9 @@ export function presentTask(task: Task): Task {
     AppliedAt: _appliedAt,
     ...rest
   } = task;
-  const out: Task = { ...rest, Labels: task.Labels ?? {} };
-  if (out.Spec.ContainerSpec) {
-    out.Spec = structuredClone(out.Spec);
-    out.Spec.ContainerSpec!.Isolation ??= 'default';
-  }
-  return out;
+  // No deep copy: task listings are polled every 200 ms by converging clients, and the response is
+  // serialized at once. The spec already carries Docker's conversion defaults (normalizeServiceSpec).
+  return { ...rest, Labels: task.Labels ?? {} };
 }
 
 export function presentNode(node: Node, leaderId: string | undefined): Node {
