@@ -220,6 +220,41 @@ describe('one manager and three workers', { timeout: 300_000 }, () => {
     assert.ok(((await runningByNode('spread')).get(drained) ?? 0) > 0, 'new tasks land on worker3 again');
   });
 
+  it('answers on a worker as a Docker worker does, and lets the worker leave', async () => {
+    const worker = cluster.daemon('worker2');
+    const info = await worker.docker([
+      'info',
+      '--format',
+      '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}',
+    ]);
+    assert.equal(info.stdout.trim(), 'active false');
+    const ls = await worker.docker(['node', 'ls']);
+    assert.equal(ls.code, 1);
+    assert.match(
+      ls.stderr,
+      /This node is not a swarm manager\. Worker nodes can't be used to view or modify cluster state/,
+    );
+    const ps = await cluster.manager.cli(['node', 'ps', 'worker2']);
+    assert.equal(ps.code, 0, ps.stderr);
+    assert.match(ps.stdout, /^ID\s+NAME\s+IMAGE\s+NODE\s+DESIRED STATE/);
+    const left = await worker.cli(['swarm', 'leave']);
+    assert.equal(left.code, 0, left.stderr);
+    assert.equal(left.stdout.trim(), 'Node left the swarm.');
+    assert.deepEqual(processesOn('worker2', 'sleep 3800'), [], 'a node that leaves stops its tasks');
+    await eventually(async () => assert.equal(await nodeState('worker2'), 'down'), {
+      timeoutMs: 15_000,
+      description: 'worker2 down after leaving',
+    });
+    await eventually(
+      async () =>
+        assert.equal(
+          [...(await runningByNode('spread')).values()].reduce((a, b) => a + b, 0),
+          12,
+        ),
+      { timeoutMs: 20_000, description: 'its tasks replaced' },
+    );
+  });
+
   describe('security', () => {
     it("refuses a join with a wrong or rotated token with Docker's message", async () => {
       const extra = await cluster.addDaemon('intruder');
