@@ -412,27 +412,30 @@ function healthConfig(o: CommonOptions): Json | undefined {
   };
 }
 
+/** The six `--update-*` or `--rollback-*` flags, in UpdateConfig field order. */
+function updateConfigFlags(o: CommonOptions, prefix: 'update' | 'rollback') {
+  return prefix === 'update'
+    ? ([
+        o.updateParallelism,
+        o.updateDelay,
+        o.updateMonitor,
+        o.updateFailureAction,
+        o.updateMaxFailureRatio,
+        o.updateOrder,
+      ] as const)
+    : ([
+        o.rollbackParallelism,
+        o.rollbackDelay,
+        o.rollbackMonitor,
+        o.rollbackFailureAction,
+        o.rollbackMaxFailureRatio,
+        o.rollbackOrder,
+      ] as const);
+}
+
 /** The `--update-*` or `--rollback-*` flags as an UpdateConfig (create), undefined when none is set. */
 function updateConfigFromFlags(o: CommonOptions, prefix: 'update' | 'rollback'): Json | undefined {
-  const f =
-    prefix === 'update'
-      ? [
-          o.updateParallelism,
-          o.updateDelay,
-          o.updateMonitor,
-          o.updateFailureAction,
-          o.updateMaxFailureRatio,
-          o.updateOrder,
-        ]
-      : [
-          o.rollbackParallelism,
-          o.rollbackDelay,
-          o.rollbackMonitor,
-          o.rollbackFailureAction,
-          o.rollbackMaxFailureRatio,
-          o.rollbackOrder,
-        ];
-  if (!f.some((flag) => flag.changed)) return undefined;
+  if (!updateConfigFlags(o, prefix).some((flag) => flag.changed)) return undefined;
   const cfg: Json = { ...(prefix === 'update' ? DEFAULT_UPDATE_CONFIG : DEFAULT_ROLLBACK_CONFIG) };
   applyUpdateConfigFlags(cfg, o, prefix);
   return cfg;
@@ -440,24 +443,7 @@ function updateConfigFromFlags(o: CommonOptions, prefix: 'update' | 'rollback'):
 
 /** Sets the changed `--update-*` / `--rollback-*` flags on an UpdateConfig. */
 function applyUpdateConfigFlags(cfg: Json, o: CommonOptions, prefix: 'update' | 'rollback'): void {
-  const [parallelism, delay, monitor, failureAction, ratio, order] =
-    prefix === 'update'
-      ? [
-          o.updateParallelism,
-          o.updateDelay,
-          o.updateMonitor,
-          o.updateFailureAction,
-          o.updateMaxFailureRatio,
-          o.updateOrder,
-        ]
-      : [
-          o.rollbackParallelism,
-          o.rollbackDelay,
-          o.rollbackMonitor,
-          o.rollbackFailureAction,
-          o.rollbackMaxFailureRatio,
-          o.rollbackOrder,
-        ];
+  const [parallelism, delay, monitor, failureAction, ratio, order] = updateConfigFlags(o, prefix);
   if (parallelism.changed) cfg.Parallelism = parallelism.value;
   if (delay.changed) cfg.Delay = delay.value;
   if (monitor.changed) cfg.Monitor = monitor.value;

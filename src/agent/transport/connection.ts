@@ -10,7 +10,7 @@ import { JSON_CONTENT_TYPE, type StreamHandle } from '../../api/dispatcher.js';
 import { ShoalError, unavailable } from '../../api/errors.js';
 import { deadlineExceeded, errorFromResponse, errorFromWire, transportError } from './errors.js';
 import { FrameDecoder } from './frames.js';
-import { DEFAULT_CLIENT_KEEPALIVE, keepSessionAlive, type KeepaliveOptions } from './keepalive.js';
+import { keepSessionAlive, type KeepaliveOptions } from '../../api/keepalive.js';
 
 export interface ConnectionSettings {
   keepalive: KeepaliveOptions;
@@ -21,7 +21,9 @@ export interface ConnectionSettings {
 }
 
 export const DEFAULT_CONNECTION_SETTINGS: ConnectionSettings = {
-  keepalive: DEFAULT_CLIENT_KEEPALIVE,
+  // Agents notice a cut link within about 5 s (managers use longer periods: they only reclaim
+  // connections, the heartbeat expiry decides about the node).
+  keepalive: { intervalMs: 2_000, timeoutMs: 3_000 },
   connectTimeoutMs: 10_000,
   maxMessageBytes: 64 * 2 ** 20,
 };

@@ -23,7 +23,7 @@ import type { DispatcherLog } from '../dispatcher/log.js';
 import { silentLog } from '../dispatcher/log.js';
 import type { DispatcherServer } from '../dispatcher/server.js';
 import { FrameWriter, readJsonBody, respondError, respondJson } from './exchange.js';
-import { keepSessionAlive, type KeepaliveOptions } from './keepalive.js';
+import { keepSessionAlive, type KeepaliveOptions } from '../../api/keepalive.js';
 import { NodeCertificateAuthority } from './node-ca.js';
 import { clusterApiRoutes, type Access, type Caller, type Route } from './routes.js';
 

@@ -1,10 +1,8 @@
-// Noticing a dead manager connection. When a link is cut (no FIN, no RST), TCP alone would let open
-// streams wait for minutes; the agent only learns the session is gone when a call fails. Pinging the
-// connection and destroying it when an answer is late ends every stream on it within
-// interval + timeout, so the agent reconnects promptly.
-//
-// (The manager has the same mechanism, with longer periods, in src/manager/clusterapi/keepalive.ts;
-// the two sides may not share code, see architecture.md §2.)
+// Noticing a dead HTTP/2 connection on the cluster protocol, from either end. When a link is cut (no
+// FIN, no RST) TCP alone lets open streams wait for minutes; pinging the connection and destroying it
+// when an answer is late ends every stream on it within interval + timeout. Agents then reconnect
+// promptly, and managers reclaim the connections of nodes whose host vanished (the dispatcher's own
+// heartbeat expiry decides about the node itself).
 
 import type { Http2Session } from 'node:http2';
 
@@ -14,8 +12,6 @@ export interface KeepaliveOptions {
   /** How long to wait for a ping's answer before giving the connection up. */
   timeoutMs: number;
 }
-
-export const DEFAULT_CLIENT_KEEPALIVE: KeepaliveOptions = { intervalMs: 2_000, timeoutMs: 3_000 };
 
 /** Pings `session` until it closes; calls `onDead` (once) when an answer is late. Returns a stop function. */
 export function keepSessionAlive(
