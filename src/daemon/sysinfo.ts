@@ -1,7 +1,7 @@
 // Facts about the host for `/info` and `/version`.
 
 import { readFileSync } from 'node:fs';
-import { cpus, hostname, release, totalmem } from 'node:os';
+import { cpus, hostname, machine, release, totalmem } from 'node:os';
 
 function osRelease(): { name: string; version: string } {
   try {
@@ -10,20 +10,6 @@ function osRelease(): { name: string; version: string } {
     return { name: field('PRETTY_NAME') || 'Linux', version: field('VERSION_ID') };
   } catch {
     return { name: 'Linux', version: '' };
-  }
-}
-
-/** `uname -m` naming, which Docker shows as Architecture. */
-export function machineArchitecture(): string {
-  switch (process.arch) {
-    case 'x64':
-      return 'x86_64';
-    case 'arm64':
-      return 'aarch64';
-    case 'ia32':
-      return 'i686';
-    default:
-      return process.arch;
   }
 }
 
@@ -46,6 +32,6 @@ export function hostFacts(): HostFacts {
     kernelVersion: release(),
     operatingSystem: os.name,
     osVersion: os.version,
-    architecture: machineArchitecture(),
+    architecture: machine(),
   };
 }

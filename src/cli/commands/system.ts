@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { humanDuration } from '../../api/duration.js';
+import { goArch } from '../../api/platform.js';
 import { bytesSize } from '../../api/units.js';
 import type { Cli } from '../cli.js';
 import { CLIENT_API_VERSION, type SystemInfo } from '../client.js';
@@ -17,18 +18,6 @@ import { SHOAL_VERSION } from '../../version.js';
 import { INSPECT_FORMAT_HELP } from './help-texts.js';
 
 // ---------------------------------------------------------------- version
-
-/** Go's GOOS/GOARCH names for this machine, as `OS/Arch` shows them. */
-export function goArch(): string {
-  switch (process.arch) {
-    case 'x64':
-      return 'amd64';
-    case 'ia32':
-      return '386';
-    default:
-      return process.arch;
-  }
-}
 
 /** time.ANSIC (`Mon Jan _2 15:04:05 2006`) of a date in UTC, as Docker shows build times. */
 export function ansicUTC(d: Date): string {

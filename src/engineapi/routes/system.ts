@@ -1,5 +1,6 @@
 // `/_ping`, `/version`, `/info`: what every docker CLI invocation asks first.
 
+import { goArch } from '../../api/platform.js';
 import { hostname } from 'node:os';
 import type { EngineBackend, SwarmInfo, SystemInfo } from '../backend.js';
 import { json, type Reply, type RequestContext } from '../http.js';
@@ -71,18 +72,6 @@ export function registerSystemRoutes(router: Router, backend: EngineBackend, ser
 }
 
 const BUILD_TIME = new Date().toISOString();
-
-/** Go's GOARCH naming, which `docker version` shows in OS/Arch. */
-export function goArch(): string {
-  switch (process.arch) {
-    case 'x64':
-      return 'amd64';
-    case 'ia32':
-      return '386';
-    default:
-      return process.arch;
-  }
-}
 
 function infoBody(sys: SystemInfo, swarm: SwarmInfo): Record<string, unknown> {
   return {
