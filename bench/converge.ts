@@ -4,7 +4,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { ShoalDaemon } from '../test/harness/index.js';
-import { freePort } from '../test/e2e/ports.js';
+import { freePort } from '../test/harness/ports.js';
 
 interface TaskRow {
   DesiredState: string;

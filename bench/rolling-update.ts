@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShoalDaemon } from '../test/harness/index.js';
-import { freePort } from '../test/e2e/ports.js';
+import { freePort } from '../test/harness/ports.js';
 
 interface TaskRow {
   DesiredState: string;

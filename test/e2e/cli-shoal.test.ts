@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { ShoalDaemon } from '../harness/index.js';
-import { freePort } from './ports.js';
+import { freePort } from '../harness/ports.js';
 
 let HOST = process.env.SHOAL_TEST_HOST;
 let daemon: ShoalDaemon | undefined;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { eventually, ShoalDaemon } from '../harness/index.js';
-import { freePort } from './ports.js';
+import { freePort } from '../harness/ports.js';
 
 interface TaskRow {
   ID: string;

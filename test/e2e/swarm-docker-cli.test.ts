@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { ShoalDaemon } from '../harness/index.js';
-import { freePort } from './ports.js';
+import { freePort } from '../harness/ports.js';
 
 describe('one-node swarm with the docker CLI', { timeout: 120_000 }, () => {
   let daemon: ShoalDaemon;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { eventually, ShoalDaemon } from '../harness/index.js';
-import { freePort } from './ports.js';
+import { freePort } from '../harness/ports.js';
 
 interface TaskRow {
   ID: string;

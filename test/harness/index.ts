@@ -23,3 +23,4 @@ export {
   type TestOutcome,
 } from './shoald.js';
 export { eventually, sleep, waitFor, WaitTimeoutError, type WaitOptions } from './wait.js';
+export { freePort } from './ports.js';
