@@ -1,5 +1,7 @@
 // bench/converge: time from `service create` to all replicas running, for 1, 10, 100 and 500 replicas,
 // and from scaling 500 → 0 to no task process left, on a one-node swarm with the process executor.
+// Also 100 replicas while another client lists tasks in a tight loop (what `docker stack rm` does), to
+// show that polling does not slow the cluster down.
 // Run: npm run bench:converge   (needs root, builds first)
 
 import { readdirSync, readFileSync } from 'node:fs';
@@ -62,6 +64,30 @@ async function main(): Promise<void> {
       results.push({ case: `create ${replicas} → running`, ms, perTaskMs: ms / replicas });
       if (processesWith(marker) !== replicas) throw new Error(`expected ${replicas} processes`);
       if (replicas !== 500) await daemon.apiOk('DELETE', `/v1.44/services/${name}`);
+    }
+    {
+      // A second client hammering the task list, as `docker stack rm` does, while 100 replicas start.
+      let polling = true;
+      let polls = 0;
+      const poller = (async () => {
+        while (polling) {
+          await daemon.apiOk('GET', '/v1.44/tasks');
+          polls++;
+        }
+      })();
+      const name = 'polled100';
+      const started = performance.now();
+      await daemon.apiOk('POST', '/v1.44/services/create', {
+        Name: name,
+        TaskTemplate: { ContainerSpec: { Image: 'busybox', Args: ['sleep', '87100'] } },
+        Mode: { Replicated: { Replicas: 100 } },
+      });
+      await until(async () => (await running(name)) === 100, 120_000);
+      const ms = performance.now() - started;
+      polling = false;
+      await poller;
+      results.push({ case: `create 100 → running, ${polls} task lists meanwhile`, ms, perTaskMs: ms / 100 });
+      await daemon.apiOk('DELETE', `/v1.44/services/${name}`);
     }
     const service = await daemon.apiOk<{ Version: { Index: number }; Spec: { Mode: object } }>(
       'GET',

@@ -26,6 +26,25 @@ export type Reply =
   | { streamed: true };
 
 export const json = (value: unknown, status = 200): Reply => ({ status, json: value });
+
+/**
+ * JSON text of each list element, by element. Lists the CLI polls (tasks every 200 ms while converging,
+ * in a tight loop during `stack rm`) mostly hand back the same objects, so each is serialized once.
+ */
+const serialized = new WeakMap<object, string>();
+
+/** A JSON array reply whose elements are serialized once per object (they must not be mutated). */
+export function jsonList(items: readonly object[], status = 200): Reply {
+  const parts = items.map((item) => {
+    let text = serialized.get(item);
+    if (text === undefined) {
+      text = JSON.stringify(item);
+      serialized.set(item, text);
+    }
+    return text;
+  });
+  return { status, text: `[${parts.join(',')}]\n`, contentType: 'application/json' };
+}
 export const empty = (status = 200): Reply => ({ status, empty: true });
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;

@@ -2,7 +2,7 @@
 
 import type { EngineBackend } from '../backend.js';
 import { Filters } from '../../api/filters.js';
-import { json } from '../http.js';
+import { json, jsonList } from '../http.js';
 import type { Router } from '../router.js';
 import { parseLogsRequest, streamLogs } from './logs.js';
 
@@ -20,7 +20,7 @@ export function registerTaskRoutes(router: Router, backend: EngineBackend): void
   router.get('/tasks', async (ctx) => {
     const control = backend.control();
     const filters = Filters.parse(ctx.query.get('filters'), TASK_FILTERS);
-    return json(await control.listTasks(filters));
+    return jsonList(await control.listTasks(filters));
   });
 
   router.get('/tasks/{id}', async (ctx) => json(await backend.control().getTask(ctx.params.id!)));

@@ -36,7 +36,22 @@ export interface SwarmUpdateOptions {
 }
 
 export class ControlAPI {
+  /**
+   * Presented tasks by stored task. Stored objects are immutable (every write stores a new object), so
+   * an entry stays right for as long as its key lives; listings polled in tight loops reuse them.
+   */
+  private readonly presentedTasks = new WeakMap<Task, Task>();
+
   constructor(private readonly options: ControlAPIOptions) {}
+
+  private present(task: Task): Task {
+    let presented = this.presentedTasks.get(task);
+    if (!presented) {
+      presented = presentTask(task);
+      this.presentedTasks.set(task, presented);
+    }
+    return presented;
+  }
 
   private get store(): ObjectStore {
     return this.options.store;
@@ -220,7 +235,7 @@ export class ControlAPI {
       listTasks(tx, filters, {
         localNodeId: this.options.localNodeId,
         isUpToDate: this.options.isTaskUpToDate,
-      }).map(presentTask),
+      }).map((task) => this.present(task)),
     );
   }
 
