@@ -6,6 +6,7 @@
 // certificate, or the ID bound to an in-process client), so a node cannot speak for another one.
 
 import type { ErrorCode } from './errors.js';
+import { setLongTimeout } from './timers.js';
 import type { HealthState, Node, NodeAvailability, NodeDescription, Task, TaskStatus } from './types.js';
 
 // ---------------------------------------------------------------- session and heartbeat
@@ -263,8 +264,8 @@ export interface Timer {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(ms, fire) {
-    const handle = setTimeout(fire, ms);
-    return { cancel: () => clearTimeout(handle) };
+    // Heartbeat expiries are multiples of a user-set period, which may be days long.
+    return { cancel: setLongTimeout(fire, ms, true) };
   },
 };
 

@@ -1,7 +1,7 @@
 // The manager's control API: every cluster read and write a client can ask for, over the store.
 // The Engine API calls it on managers; it is the only writer of specs.
 
-import { invalidArgument, notFound, outOfSequence } from '../../api/errors.js';
+import { invalidArgument, notFound, outOfSequence, ShoalError } from '../../api/errors.js';
 import type { Filters } from '../../api/filters.js';
 import type { Cluster, Node, NodeSpec, Service, ServiceSpec, SwarmSpec, Task } from '../../api/types.js';
 import type { ObjectStore, ReadTx } from '../../store/objects.js';
@@ -10,13 +10,7 @@ import { applyNodeUpdate, checkNodeRemovable, nodeMatchesFilters, validateNodeFi
 import { presentNode, presentService, presentTask } from './present.js';
 import { resolveNode, resolveService, resolveTask } from './resolve.js';
 import { interpolateDefaults } from './service-spec.js';
-import {
-  createService,
-  serviceMatchesFilters,
-  serviceStatus,
-  updateService,
-  validateServiceFilters,
-} from './services.js';
+import { createService, serviceMatchesFilters, serviceStatus, updateService } from './services.js';
 import { listTasks } from './tasks.js';
 
 export interface ControlAPIOptions {
@@ -177,7 +171,6 @@ export class ControlAPI {
   // -------------------------------------------------------------- services
 
   async listServices(filters: Filters, withStatus: boolean): Promise<Service[]> {
-    validateServiceFilters(filters);
     return this.store.view((tx) =>
       tx
         .list('service')
@@ -210,7 +203,7 @@ export class ControlAPI {
     options: { rollback?: string },
   ): Promise<{ Warnings: string[] | null }> {
     if (options.rollback !== undefined && options.rollback !== 'previous' && options.rollback !== '') {
-      throw invalidArgument(`unrecognized rollback option ${options.rollback}`);
+      throw new ShoalError('Unknown', `unrecognized rollback option ${options.rollback}`);
     }
     await this.store.update((tx) => {
       const current = resolveService(tx, ref);

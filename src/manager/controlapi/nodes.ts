@@ -1,19 +1,20 @@
 // Node calls of the control API: list with filters, update (availability, labels, role), remove.
 
-import { failedPrecondition, invalidArgument, outOfSequence } from '../../api/errors.js';
+import { failedPrecondition, invalidArgument, outOfSequence, ShoalError } from '../../api/errors.js';
 import type { Filters } from '../../api/filters.js';
 import type { Node, NodeSpec } from '../../api/types.js';
 
 const ROLES = ['worker', 'manager'];
 const AVAILABILITIES = ['active', 'pause', 'drain'];
 
+/** Docker's texts, and its status: a bad filter value is a 500 there. */
 export function validateNodeFilters(filters: Filters): void {
   for (const role of filters.values('role')) {
-    if (!ROLES.includes(role)) throw invalidArgument(`Invalid filter 'role=${role}'`);
+    if (!ROLES.includes(role)) throw new ShoalError('Unknown', `Invalid role filter: '${role}'`);
   }
   for (const membership of filters.values('membership')) {
     if (membership !== 'accepted' && membership !== 'pending') {
-      throw invalidArgument(`Invalid filter 'membership=${membership}'`);
+      throw new ShoalError('Unknown', `Invalid membership filter: '${membership}'`);
     }
   }
 }
@@ -32,11 +33,11 @@ export function nodeMatchesFilters(node: Node, filters: Filters): boolean {
 
 /** Docker's checks on a NodeSpec sent by a client (moby's NodeSpecToGRPC). */
 export function validateNodeSpec(spec: NodeSpec): void {
-  if (spec.Role !== undefined && !ROLES.includes(spec.Role)) {
-    throw invalidArgument(`invalid Role: "${String(spec.Role)}"`);
-  }
-  if (spec.Availability !== undefined && !AVAILABILITIES.includes(spec.Availability)) {
-    throw invalidArgument(`invalid Availability: "${String(spec.Availability)}"`);
+  // The spec is always complete (clients read, modify and send it back): a missing role or
+  // availability is as invalid as a wrong one, and must not silently reset the node.
+  if (!ROLES.includes(spec.Role ?? '')) throw invalidArgument(`invalid Role: "${spec.Role ?? ''}"`);
+  if (!AVAILABILITIES.includes(spec.Availability ?? '')) {
+    throw invalidArgument(`invalid Availability: "${spec.Availability ?? ''}"`);
   }
   if (spec.Labels !== undefined && spec.Labels !== null) {
     if (typeof spec.Labels !== 'object' || Array.isArray(spec.Labels)) {

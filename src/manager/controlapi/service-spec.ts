@@ -54,6 +54,9 @@ export function normalizeServiceSpec(input: ServiceSpec): ServiceSpec {
     };
   } else spec.Mode = { Replicated: { Replicas: mode.Replicated?.Replicas ?? 1 } };
   const task = (spec.TaskTemplate ??= {});
+  // Docker's daemon converts the runtime first: a spec without one fails before anything else.
+  const runtimes = [task.ContainerSpec, task.PluginSpec, task.NetworkAttachmentSpec].filter(Boolean).length;
+  if (runtimes !== 1) throw invalidArgument('mismatched Runtime and *Spec fields');
   // What Docker's daemon adds when it converts a spec, stored here so that a client's
   // read-modify-write round trip sends back exactly what is stored.
   if (task.ContainerSpec) {
@@ -95,7 +98,7 @@ function checkEnums(spec: ServiceSpec): void {
     }
   }
   const mode = spec.EndpointSpec?.Mode;
-  if (mode && !['vip', 'dnsrr'].includes(mode)) throw invalidArgument(`invalid ResolutionMode: "${mode}"`);
+  if (mode && !['vip', 'dnsrr'].includes(mode)) throw invalidArgument(`invalid resolution mode: "${mode}"`);
   // Docker silently maps unknown port protocols and publish modes to their defaults.
   for (const port of spec.EndpointSpec?.Ports ?? []) {
     if (port.Protocol && !['tcp', 'udp', 'sctp'].includes(port.Protocol)) port.Protocol = 'tcp';
@@ -150,12 +153,7 @@ function validateTaskSpec(task: TaskSpec): void {
   parseConstraints(task.Placement?.Constraints);
   validateRefs(task);
   const container = task.ContainerSpec;
-  if (!container) {
-    if (task.PluginSpec || task.NetworkAttachmentSpec) {
-      throw unimplemented('RuntimeSpec: unimplemented runtime in service spec', { rpc: true });
-    }
-    throw invalid('TaskSpec: missing runtime');
-  }
+  if (!container) throw unimplemented('RuntimeSpec: unimplemented runtime in service spec', { rpc: true });
   if (!container.Image) throw invalid('ContainerSpec: image reference must be provided');
   if (!isValidImageReference(container.Image)) {
     throw invalid(`ContainerSpec: "${container.Image}" is not a valid repository/tag`);

@@ -15,14 +15,6 @@ import type { Service, ServiceSpec, Task } from '../../api/types.js';
 import type { ReadTx, WriteTx } from '../../store/objects.js';
 import { isJob, modeKind, normalizeServiceSpec, validateServiceSpec } from './service-spec.js';
 
-const MODES = ['replicated', 'global', 'replicated-job', 'global-job'];
-
-export function validateServiceFilters(filters: Filters): void {
-  for (const mode of filters.values('mode')) {
-    if (!MODES.includes(mode)) throw invalidArgument(`Invalid filter 'mode=${mode}'`);
-  }
-}
-
 export function serviceMatchesFilters(service: Service, filters: Filters): boolean {
   return (
     filters.matchPrefix('id', service.ID) &&
@@ -127,16 +119,17 @@ export function updateService(
   rollback: boolean,
 ): Service {
   const spec = normalizeServiceSpec(input);
+  // Docker answers a missing or different name with its rename error before validating the name.
+  if (spec.Name !== current.Spec.Name) {
+    throw new ShoalError('Unimplemented', 'renaming services is not supported', { rpc: true });
+  }
   validateServiceSpec(spec);
   if (spec.EndpointSpec && JSON.stringify(spec.EndpointSpec) !== JSON.stringify(current.Spec.EndpointSpec)) {
     checkPortConflicts(tx, spec, current.ID);
   }
   checkReferences(tx, spec);
   if (modeKind(spec.Mode) !== modeKind(current.Spec.Mode)) {
-    throw new ShoalError('Unimplemented', 'service mode change is not allowed', { rpc: true, status: 400 });
-  }
-  if (spec.Name !== current.Spec.Name) {
-    throw new ShoalError('Unimplemented', 'renaming services is not supported', { rpc: true, status: 400 });
+    throw new ShoalError('Unimplemented', 'service mode change is not allowed', { rpc: true });
   }
   const next = structuredClone(current);
   if (next.JobStatus) {

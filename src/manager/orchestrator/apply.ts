@@ -26,14 +26,23 @@ export interface ApplyOutcome {
   readonly starts: readonly PendingStart[];
 }
 
-export function applyActions(tx: WriteTx, actions: readonly OrchestratorAction[]): ApplyOutcome {
+/**
+ * `planRevision` is the store revision the plan was computed at: a task is not created for a service
+ * written since (scaled down, updated), because the plan may no longer want it — the pass that the
+ * service's change triggers plans again.
+ */
+export function applyActions(
+  tx: WriteTx,
+  actions: readonly OrchestratorAction[],
+  planRevision = Number.POSITIVE_INFINITY,
+): ApplyOutcome {
   let written = 0;
   let rollouts = 0;
   const starts: PendingStart[] = [];
   for (const action of actions) {
     if (action.kind === 'scheduleStart') starts.push(action.start);
     else if (action.kind === 'trackRollout') rollouts++;
-    else if (applyOne(tx, action)) written++;
+    else if (applyOne(tx, action, planRevision)) written++;
   }
   return {
     written,
@@ -47,11 +56,12 @@ export function startsToRemember(tx: ReadTx, starts: readonly PendingStart[]): P
   return starts.filter((start) => tx.get('task', start.taskId)?.DesiredState === 'ready');
 }
 
-function applyOne(tx: WriteTx, action: StoreWrite): boolean {
+function applyOne(tx: WriteTx, action: StoreWrite, planRevision: number): boolean {
   switch (action.kind) {
     case 'createTask': {
-      // The service may have been deleted since the plan was made; its tasks would only be removed again.
-      if (!tx.get('service', action.task.ServiceID) || tx.get('task', action.task.ID)) return false;
+      // The service may have been deleted or changed since the plan was made.
+      const service = tx.get('service', action.task.ServiceID);
+      if (!service || service.Version.Index > planRevision || tx.get('task', action.task.ID)) return false;
       tx.create('task', action.task);
       return true;
     }

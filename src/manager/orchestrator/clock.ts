@@ -1,6 +1,8 @@
 // Time for the orchestrators' loop. Only user-configured waits go through `setTimer` (restart delay,
 // the one-minute wait for an old task to stop), so tests drive them with a fake clock.
 
+import { setLongTimeout } from '../../api/timers.js';
+
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
@@ -10,10 +12,6 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimer(delayMs, fire) {
-    const handle = setTimeout(fire, delayMs);
-    // A pending restart must not keep a stopping daemon alive.
-    handle.unref();
-    return () => clearTimeout(handle);
-  },
+  // Unref'd: a pending restart must not keep a stopping daemon alive.
+  setTimer: (delayMs, fire) => setLongTimeout(fire, delayMs),
 };

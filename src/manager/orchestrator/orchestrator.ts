@@ -148,11 +148,12 @@ export class Orchestrator {
   private async pass(pending: PendingScope): Promise<void> {
     if (!this.active) return;
     const now = this.clock.now();
+    const planRevision = this.store.revision;
     const plan = this.store.view((tx) => {
       const snapshot = snapshotOfReadTx(tx);
       return orchestrate(snapshot, scopeOf(pending, snapshot), this.pendingStarts, now, this.rollouts);
     });
-    await this.write(plan.actions);
+    await this.write(plan.actions, planRevision);
     // Tasks created above are allocated at once rather than a batch window later.
     const allocations = this.store.view((tx) =>
       allocateTasks(
@@ -166,7 +167,7 @@ export class Orchestrator {
     this.rearmTimers();
   }
 
-  private async write(actions: readonly OrchestratorAction[]): Promise<void> {
+  private async write(actions: readonly OrchestratorAction[], planRevision?: number): Promise<void> {
     if (actions.length === 0 || !this.active) return;
     let starts: readonly PendingStart[];
     if (actions.every(isMemoryNote)) {
@@ -178,7 +179,7 @@ export class Orchestrator {
         ),
       );
     } else {
-      starts = (await this.store.update((tx) => applyActions(tx, actions))).starts;
+      starts = (await this.store.update((tx) => applyActions(tx, actions, planRevision))).starts;
     }
     for (const start of starts) this.pendingStarts.set(start.taskId, start);
     for (const action of actions) {

@@ -9,7 +9,7 @@ import { groupByInstance } from './slots.js';
 import { isJobMode, serviceModeKind } from './service-mode.js';
 import type { Snapshot } from './snapshot.js';
 import { hasStopped, isRunnable, neverAssigned } from './task-rules.js';
-import { statusTime } from './time.js';
+import { creationTime, statusTime } from './time.js';
 
 /** `docker swarm init`'s default TaskHistoryRetentionLimit. */
 export const DEFAULT_TASK_HISTORY_LIMIT = 5;
@@ -62,9 +62,15 @@ function trimHistory(instance: readonly Readonly<Task>[], limit: number): Orches
   if (excess <= 0) return [];
   const actions: OrchestratorAction[] = [];
   const oldestFirst = [...instance].sort((a, b) => statusTime(a) - statusTime(b));
+  // When no task of the slot may run any more, the newest one still holds the slot: a stopped task that
+  // must not be restarted (restart condition `none`…) occupies it. Deleting it with a limit of 0 would
+  // make the slot look empty and the orchestrator start the task again, forever.
+  const occupant = instance.some(isRunnable)
+    ? undefined
+    : [...instance].sort((a, b) => creationTime(b) - creationTime(a) || statusTime(b) - statusTime(a))[0];
   for (const task of oldestFirst) {
     if (excess === 0) break;
-    if (!isDeletableHistory(task)) continue;
+    if (task === occupant || !isDeletableHistory(task)) continue;
     actions.push(deleteTask(task));
     excess--;
   }

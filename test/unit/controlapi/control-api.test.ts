@@ -196,12 +196,17 @@ describe('control API', () => {
       const current = await api.getService(ID, false);
       await rejects(
         api.updateService(ID, current.Version.Index, { ...current.Spec, Mode: { Global: {} } }, {}),
-        400,
+        501,
         'rpc error: code = Unimplemented desc = service mode change is not allowed',
       );
       await rejects(
         api.updateService(ID, current.Version.Index, { ...current.Spec, Name: 'other' }, {}),
-        400,
+        501,
+        'rpc error: code = Unimplemented desc = renaming services is not supported',
+      );
+      await rejects(
+        api.updateService(ID, current.Version.Index, { ...current.Spec, Name: undefined }, {}),
+        501,
         'rpc error: code = Unimplemented desc = renaming services is not supported',
       );
     });

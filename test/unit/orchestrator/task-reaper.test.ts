@@ -65,6 +65,34 @@ describe('task reaper: history per slot', () => {
     assert.deepEqual(reap([web], tasks, makeCluster(1)), ['stopped']);
   });
 
+  it('keeps the task holding a slot that may not restart, even with a limit of 0', () => {
+    // Deleting it would make the slot look empty and the orchestrator run the task again, forever.
+    const once = makeService('web', {
+      taskTemplate: { ContainerSpec: { Image: 'nginx:1' }, RestartPolicy: { Condition: 'none' } },
+    });
+    const tasks = [
+      makeTask(once, {
+        id: 'older',
+        slot: 1,
+        node: 'a',
+        state: 'failed',
+        desired: 'shutdown',
+        statusAt: 0,
+        createdAt: 0,
+      }),
+      makeTask(once, {
+        id: 'last',
+        slot: 1,
+        node: 'a',
+        state: 'failed',
+        desired: 'shutdown',
+        statusAt: 1,
+        createdAt: 1,
+      }),
+    ];
+    assert.deepEqual(reap([once], tasks, makeCluster(0)), ['older']);
+  });
+
   it('counts each slot on its own', () => {
     assert.deepEqual(reap([web], [...slotHistory(web, 2, 1), ...slotHistory(web, 2, 2)], makeCluster(2)), [
       'h0',

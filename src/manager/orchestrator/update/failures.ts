@@ -2,7 +2,7 @@
 // RUNNING): when each came up, and which ended too early — before running, or within Monitor of it.
 
 import type { Snapshot } from '../snapshot.js';
-import { hasStopped, isRunnable } from '../task-rules.js';
+import { hasStopped, isLostNode, isRunnable } from '../task-rules.js';
 import type { RolloutConfig } from './config.js';
 import type { DispatchedSlot, Rollout } from './rollout.js';
 import { isUp } from './slot-update.js';
@@ -46,6 +46,16 @@ export function observeRollout(
     // drained. That is not the new spec failing, and its agent may never report again: swarmkit's worker
     // waits for it until the node is declared gone, 24 hours later; shoal lets the worker go.
     if (slot.upAt === undefined && !isUp(task) && !isRunnable(task)) {
+      slots.set(key, { ...slot, upAt: now, watched: false });
+      continue;
+    }
+    // Lost with its node (the node was removed, or down so long its tasks were orphaned) before it came
+    // up: the same, not a failure of the new spec. `orphaned` ranks above `running`, so the check above
+    // does not see it.
+    const lostWithNode =
+      task.Status.State === 'orphaned' ||
+      (task.NodeID !== undefined && isLostNode(snapshot.node(task.NodeID)));
+    if (slot.upAt === undefined && lostWithNode && task.Status.State !== 'running') {
       slots.set(key, { ...slot, upAt: now, watched: false });
       continue;
     }
