@@ -1,7 +1,7 @@
 // Docker's `filters` query parameter: URL-encoded JSON `{"key":{"value":true}}` (or the legacy
 // `{"key":["value"]}`), validated against the keys each endpoint accepts.
 
-import { invalidArgument } from './errors.js';
+import { invalidArgument, ShoalError } from './errors.js';
 
 export class Filters {
   private constructor(private readonly terms: Map<string, Set<string>>) {}
@@ -18,7 +18,8 @@ export class Filters {
       try {
         parsed = JSON.parse(raw);
       } catch {
-        throw invalidArgument(`invalid filter: ${raw}`);
+        // Docker's daemon reports unparseable filters as an internal error (500).
+        throw new ShoalError('Unknown', `invalid filter: ${raw}`);
       }
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
         throw invalidArgument(`invalid filter: ${raw}`);

@@ -1,11 +1,12 @@
-// Listen and advertise addresses for the cluster port, resolved the way the Docker daemon resolves
-// them: explicit addresses win, interface names stand for their IPv4 address, and without a hint the
-// address of the interface holding the default route is used.
+// Listen, advertise and data-path addresses of the cluster port, resolved and refused the way the
+// Docker daemon resolves and refuses them (same texts, same status codes): explicit addresses win,
+// interface names stand for their IPv4 address, and without a hint the address of the interface
+// holding the default route is used.
 
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { invalidArgument } from '../api/errors.js';
+import { invalidArgument, ShoalError } from '../api/errors.js';
 
 export const DEFAULT_CLUSTER_PORT = 2377;
 
@@ -14,36 +15,43 @@ export interface HostPort {
   port: number;
 }
 
+const LISTEN_ADDR_ERROR =
+  'listen address must be an IP address or network interface (with optional port number)';
+const ADVERTISE_ADDR_ERROR =
+  'advertise address must be a non-zero IP address or network interface (with optional port number)';
+const DATA_PATH_ADDR_ERROR =
+  'data path address must be a non-zero IP address or network interface (without a port number)';
+
 export function formatHostPort({ host, port }: HostPort): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** Parses `host`, `host:port`, `:port`, `[v6]:port`; the port defaults to `defaultPort`. */
-export function parseHostPort(input: string, defaultPort: number, field: string): HostPort {
+/** Splits `host`, `host:port`, `:port`, `[v6]:port`; undefined when the text has no such shape. */
+function splitHostPort(input: string): { host: string; port: string | undefined } | undefined {
   const text = input.trim();
-  let host = text;
-  let port = defaultPort;
   const bracketed = /^\[([^\]]+)\](?::(\d*))?$/.exec(text);
-  if (bracketed) {
-    host = bracketed[1]!;
-    if (bracketed[2]) port = Number(bracketed[2]);
-  } else if ((text.match(/:/g) ?? []).length === 1) {
-    const [h, p] = text.split(':');
-    host = h!;
-    if (p !== '') {
-      if (!/^\d+$/.test(p!)) throw invalidArgument(`invalid ${field} "${input}": invalid port "${p}"`);
-      port = Number(p);
-    }
+  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] || undefined };
+  const colons = (text.match(/:/g) ?? []).length;
+  if (colons === 0) return { host: text, port: undefined };
+  if (colons === 1) {
+    const [host, port] = text.split(':');
+    return { host: host!, port: port || undefined };
   }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw invalidArgument(`invalid ${field} "${input}": invalid port "${port}"`);
-  }
-  return { host, port };
+  // A bare IPv6 address.
+  return isIP(text) ? { host: text, port: undefined } : undefined;
+}
+
+/** Parses an address with an optional port (default `defaultPort`); throws `message` when malformed. */
+export function parseHostPort(input: string, defaultPort: number, message: string): HostPort {
+  const parts = splitHostPort(input);
+  if (!parts || (parts.port !== undefined && !/^\d+$/.test(parts.port))) throw invalidArgument(message);
+  return { host: parts.host, port: parts.port === undefined ? defaultPort : Number(parts.port) };
 }
 
 const isIPv4 = (s: string): boolean =>
   /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(s) && s.split('.').every((p) => Number(p) <= 255);
 const isIP = (s: string): boolean => isIPv4(s) || (s.includes(':') && /^[0-9a-fA-F:.]+$/.test(s));
+const isUnspecified = (host: string): boolean => host === '0.0.0.0' || host === '::';
 
 /** The IPv4 address of a named interface, if it has exactly one. */
 function interfaceAddress(name: string): string | undefined {
@@ -72,23 +80,40 @@ function defaultRouteInterface(): string | undefined {
   return undefined;
 }
 
-/** Resolves the address other nodes should use, as `docker swarm init/join` does. */
+/** An IP as given, or an interface's address; undefined when it is neither. */
+function resolveHost(host: string): string | undefined {
+  if (isIP(host)) return host;
+  return interfaceAddress(host);
+}
+
+/**
+ * The listen address (`--listen-addr`, which the CLI always sends: `0.0.0.0:2377` by default). A port
+ * out of range is only found when listening in Docker, hence its text and status.
+ */
+export function resolveListenAddr(listen: string | undefined): HostPort {
+  if (!listen) throw invalidArgument('invalid ListenAddr "": invalid empty address');
+  const parsed = parseHostPort(listen, DEFAULT_CLUSTER_PORT, LISTEN_ADDR_ERROR);
+  const host = parsed.host === '' ? '0.0.0.0' : resolveHost(parsed.host);
+  if (host === undefined) throw invalidArgument(LISTEN_ADDR_ERROR);
+  if (parsed.port < 1 || parsed.port > 65535) {
+    throw new ShoalError(
+      'Unknown',
+      `manager stopped: failed to listen on remote API address: listen tcp: address ${parsed.port}: invalid port`,
+    );
+  }
+  return { host, port: parsed.port };
+}
+
+/** The address other nodes should use, as `docker swarm init` resolves it. */
 export function resolveAdvertiseAddr(advertise: string | undefined, listen: HostPort): HostPort {
   if (advertise) {
-    const parsed = parseHostPort(advertise, listen.port, 'AdvertiseAddr');
-    if (isIP(parsed.host)) return parsed;
-    const ip = interfaceAddress(parsed.host);
-    if (!ip)
-      throw invalidArgument(
-        `advertise address must be a non-zero IP address or network interface (with optional port number)`,
-      );
-    return { host: ip, port: parsed.port };
+    const parsed = parseHostPort(advertise, listen.port, ADVERTISE_ADDR_ERROR);
+    const host = resolveHost(parsed.host);
+    if (host === undefined || isUnspecified(host)) throw invalidArgument(ADVERTISE_ADDR_ERROR);
+    // Docker accepts any port here (it is only advertised); so does shoal.
+    return { host, port: parsed.port };
   }
-  if (listen.host && listen.host !== '0.0.0.0' && listen.host !== '::') {
-    if (isIP(listen.host)) return listen;
-    const ip = interfaceAddress(listen.host);
-    if (ip) return { host: ip, port: listen.port };
-  }
+  if (!isUnspecified(listen.host)) return listen;
   const iface = defaultRouteInterface();
   const ip = iface ? interfaceAddress(iface) : undefined;
   if (!ip) {
@@ -99,18 +124,18 @@ export function resolveAdvertiseAddr(advertise: string | undefined, listen: Host
   return { host: ip, port: listen.port };
 }
 
-/** The listen address: an IP or interface name, with port; `0.0.0.0:2377` by default. */
-export function resolveListenAddr(listen: string | undefined): HostPort {
-  const parsed = parseHostPort(
-    listen || `0.0.0.0:${DEFAULT_CLUSTER_PORT}`,
-    DEFAULT_CLUSTER_PORT,
-    'ListenAddr',
-  );
-  if (parsed.host === '') return { host: '0.0.0.0', port: parsed.port };
-  if (isIP(parsed.host)) return parsed;
-  const ip = interfaceAddress(parsed.host);
-  if (!ip) throw invalidArgument(`invalid ListenAddr "${listen}": no such interface`);
-  return { host: ip, port: parsed.port };
+/** `--data-path-addr`: an IP or interface, without a port. Recorded for the overlay networks to come. */
+export function validateDataPathAddr(addr: string | undefined): void {
+  if (!addr) return;
+  const parts = splitHostPort(addr);
+  if (!parts || parts.port !== undefined) throw invalidArgument(DATA_PATH_ADDR_ERROR);
+  const host = resolveHost(parts.host);
+  if (host === undefined || isUnspecified(host)) throw invalidArgument(DATA_PATH_ADDR_ERROR);
+}
+
+/** A manager address given to `swarm join` (`host` or `host:port`, 2377 by default). */
+export function parseRemoteAddr(addr: string): HostPort {
+  return parseHostPort(addr, DEFAULT_CLUSTER_PORT, `invalid remote address "${addr}"`);
 }
 
 /**

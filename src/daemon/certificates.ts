@@ -3,13 +3,14 @@
 // the manager over mutual TLS for a worker, from its own CA for a manager — written atomically, and
 // only then put in use. Nothing running is interrupted.
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { generateNodeKeyAndCsr, type NodeTlsCredentials } from '../api/certs.js';
 import { acceptIssuedCertificate, type NodeCredentials } from '../agent/transport/credentials.js';
 import { CertificateRenewer, type CredentialsHolder } from '../agent/transport/renewer.js';
 import type { Logger } from './logger.js';
-import { writeFileAtomic } from './state.js';
+import { fsyncDirectory, writeFileAtomic } from './state.js';
 
 export function certificatesDir(swarmDir: string): string {
   return join(swarmDir, 'certificates');
@@ -24,12 +25,30 @@ export function readCertificates(swarmDir: string): NodeTlsCredentials {
   };
 }
 
-/** Key first: a crash between the writes leaves a key that matches no certificate only until the retry. */
+/**
+ * Stores a key and its certificate as one unit: they go into a new directory, and the `certificates`
+ * symlink is switched to it with a single rename. A crash at any point leaves the old pair or the new
+ * pair, never a key that does not match its certificate (which no node could recover from on its own).
+ */
 export function writeCertificates(swarmDir: string, credentials: NodeTlsCredentials): void {
-  const dir = certificatesDir(swarmDir);
+  const link = certificatesDir(swarmDir);
+  const dir = `${link}.${Date.now()}-${randomBytes(4).toString('hex')}`;
+  mkdirSync(dir, { mode: 0o700 });
   writeFileAtomic(join(dir, 'swarm-root-ca.crt'), credentials.rootCAPem, 0o644);
   writeFileAtomic(join(dir, 'swarm-node.key'), credentials.keyPem, 0o600);
   writeFileAtomic(join(dir, 'swarm-node.crt'), credentials.certPem, 0o644);
+  const temporaryLink = `${link}.link-${process.pid}`;
+  rmSync(temporaryLink, { force: true });
+  symlinkSync(basename(dir), temporaryLink);
+  renameSync(temporaryLink, link);
+  fsyncDirectory(swarmDir);
+  // Earlier pairs are no longer referenced.
+  for (const name of readdirSync(swarmDir)) {
+    const path = join(swarmDir, name);
+    if (name.startsWith(`${basename(link)}.`) && path !== dir && lstatSync(path).isDirectory()) {
+      rmSync(path, { recursive: true, force: true });
+    }
+  }
 }
 
 export interface RenewalOptions {

@@ -4,11 +4,10 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { EngineServer } from '../engineapi/server.js';
 import { SHOAL_VERSION } from '../version.js';
 import { createLogger } from './logger.js';
-import { acquirePidFile, DataDirInUseError } from './pidfile.js';
+import { DataDirInUseError, lockDataDir } from './pidfile.js';
 import { SwarmNode } from './swarm-node.js';
 import { hostFacts } from './sysinfo.js';
 
@@ -46,7 +45,7 @@ async function main(): Promise<void> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   let releasePidFile: () => void;
   try {
-    releasePidFile = acquirePidFile(join(opts.dataDir, 'shoald.pid'));
+    releasePidFile = await lockDataDir(opts.dataDir);
   } catch (err) {
     if (err instanceof DataDirInUseError) {
       log.error(err.message);

@@ -1,51 +1,49 @@
-// One daemon per data dir: a PID file that is taken atomically and recognised as stale when its
-// process is gone (after a kill -9 the file stays behind).
+// One daemon per data dir. The lock is an abstract unix socket named after the data dir: binding it is
+// atomic, and the kernel releases it when the process dies, so a kill -9 leaves no stale lock and two
+// daemons starting at once cannot both win. The PID file beside it only tells operators (and the error
+// message) who holds the lock.
 
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 
 export class DataDirInUseError extends Error {}
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function lockName(dataDir: string): string {
+  const digest = createHash('sha256').update(realpathSync(dataDir)).digest('hex').slice(0, 32);
+  return `\0shoald-lock-${digest}`;
 }
 
-function isShoald(pid: number): boolean {
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes('shoald') || cmdline.includes('daemon/main');
-  } catch {
-    return false;
-  }
-}
-
-export function acquirePidFile(path: string): () => void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o644);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return () => {
-        try {
-          if (readFileSync(path, 'utf8').trim() === String(process.pid)) rmSync(path);
-        } catch {
-          // already gone
-        }
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid) && isShoald(pid)) {
-        throw new DataDirInUseError(
-          `another shoald (pid ${pid}) is already using this data directory (${path}); stop it first or use --data-dir`,
-        );
+/** Takes the data dir's lock and writes its PID file; resolves with the release function. */
+export async function lockDataDir(dataDir: string): Promise<() => void> {
+  const pidFile = join(dataDir, 'shoald.pid');
+  const server: Server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') return reject(err);
+      let holder = '';
+      try {
+        holder = ` (pid ${readFileSync(pidFile, 'utf8').trim()})`;
+      } catch {
+        // no PID file yet: the other daemon is starting
       }
-      rmSync(path, { force: true });
+      reject(
+        new DataDirInUseError(
+          `another shoald${holder} is already using this data directory (${dataDir}); stop it first or use --data-dir`,
+        ),
+      );
+    });
+    server.listen(lockName(dataDir), () => resolve());
+  });
+  server.unref();
+  writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o644 });
+  return () => {
+    try {
+      if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) rmSync(pidFile);
+    } catch {
+      // already gone
     }
-  }
-  throw new DataDirInUseError(`could not take ${path}`);
+    server.close();
+  };
 }

@@ -47,8 +47,15 @@ export class SwarmStateFile {
     writeFileAtomic(this.path, JSON.stringify(state, null, 2) + '\n', 0o600);
   }
 
-  /** Forgets the swarm: everything under the swarm directory (store, certificates, state). */
+  /**
+   * Forgets the swarm: everything under the swarm directory (store, certificates, state). The state
+   * file goes first, durably: a crash half-way then leaves a node that knows it is in no swarm (and
+   * wipes the rest at its next init or join), never one that thinks it is in a swarm without its
+   * certificates.
+   */
   clear(): void {
+    rmSync(this.path, { force: true });
+    fsyncDirectory(this.swarmDir);
     rmSync(this.swarmDir, { recursive: true, force: true });
   }
 }
@@ -64,10 +71,21 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o60
     closeSync(fd);
   }
   renameSync(tmp, path);
-  const dirFd = openSync(dirname(path), 'r');
+  fsyncDirectory(dirname(path));
+}
+
+/** Makes a rename or unlink in `dir` durable. A missing directory has nothing to make durable. */
+export function fsyncDirectory(dir: string): void {
+  let fd: number;
   try {
-    fsyncSync(dirFd);
+    fd = openSync(dir, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    fsyncSync(fd);
   } finally {
-    closeSync(dirFd);
+    closeSync(fd);
   }
 }

@@ -13,6 +13,7 @@ import {
   ALREADY_IN_SWARM,
   invalidArgument,
   NOT_A_MANAGER,
+  isShoalError,
   NOT_IN_SWARM,
   ShoalError,
   unavailable,
@@ -35,9 +36,10 @@ import { Manager } from '../manager/manager.js';
 import {
   formatHostPort,
   localAddressTowards,
-  parseHostPort,
+  parseRemoteAddr,
   resolveAdvertiseAddr,
   resolveListenAddr,
+  validateDataPathAddr,
 } from './addresses.js';
 import { readCertificates, selfSignedRenewal, startRenewal, writeCertificates } from './certificates.js';
 import type { Logger } from './logger.js';
@@ -60,6 +62,8 @@ export interface SwarmNodeOptions {
 export class SwarmNode implements EngineBackend {
   private readonly stateFile: SwarmStateFile;
   private membership: SwarmMembership | undefined;
+  /** Why this node's swarm components could not start (it still serves the API, to allow a leave). */
+  private startError: string | undefined;
   private manager: Manager | undefined;
   private runtime: NodeRuntime | undefined;
   /** A worker's connection to its manager. */
@@ -94,7 +98,15 @@ export class SwarmNode implements EngineBackend {
         nodeId: this.membership.nodeId,
         role: this.membership.role,
       });
-      await this.startComponents(this.membership);
+      try {
+        await this.startComponents(this.membership);
+        this.startError = undefined;
+      } catch (err) {
+        // Keep serving the API: the operator must be able to see why and to `swarm leave --force`.
+        this.startError = `cannot start the swarm components: ${(err as Error).message}`;
+        this.options.log.error(this.startError, { error: err });
+        await this.stopComponents(false).catch(() => undefined);
+      }
     });
   }
 
@@ -129,7 +141,7 @@ export class SwarmNode implements EngineBackend {
       });
       this.manager = manager;
       await manager.start({
-        listenAddr: parseHostPort(membership.listenAddr, 2377, 'ListenAddr'),
+        listenAddr: resolveListenAddr(membership.listenAddr),
         clusterId: membership.clusterId,
         credentials,
       });
@@ -190,6 +202,16 @@ export class SwarmNode implements EngineBackend {
         RemoteManagers: null,
       };
     }
+    if (this.startError) {
+      return {
+        NodeID: m.nodeId,
+        NodeAddr: '',
+        LocalNodeState: 'error',
+        ControlAvailable: false,
+        Error: this.startError,
+        RemoteManagers: null,
+      };
+    }
     const info: SwarmInfo = {
       NodeID: m.nodeId,
       NodeAddr: m.advertiseAddr.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''),
@@ -231,6 +253,7 @@ export class SwarmNode implements EngineBackend {
 
   control(): ControlBackend {
     if (!this.membership) throw unavailable(NOT_A_MANAGER);
+    if (this.startError) throw unavailable(this.startError);
     if (!this.manager) throw unavailable(WORKER_NOT_MANAGER);
     return this.manager.engineControl();
   }
@@ -238,13 +261,15 @@ export class SwarmNode implements EngineBackend {
   init(request: InitRequest): Promise<string> {
     return this.serialize(async () => {
       if (this.membership) throw unavailable(ALREADY_IN_SWARM);
+      // Docker's order: addresses (400), the spec's name (400), then the rest (500, as Docker finds
+      // those only while creating the swarm — unlike Docker, nothing is left behind when they fail).
       const listen = resolveListenAddr(request.ListenAddr);
       const advertise = resolveAdvertiseAddr(request.AdvertiseAddr, listen);
-      const availability = parseAvailability(request.Availability);
+      validateDataPathAddr(request.DataPathAddr);
       if (request.Spec?.Name && request.Spec.Name !== 'default') {
         throw invalidArgument('swarm spec must be named "default"');
       }
-      const datastore = request.Datastore ?? 'embedded';
+      const datastore = request.Datastore || 'embedded';
       if (datastore === 'etcd') {
         throw unimplemented('the etcd datastore is not supported yet: use --datastore embedded', {
           status: 400,
@@ -253,12 +278,21 @@ export class SwarmNode implements EngineBackend {
       if (datastore !== 'embedded' && datastore !== 'auto') {
         throw invalidArgument(`invalid datastore "${datastore}": use embedded or etcd`);
       }
-      const spec: SwarmSpec = mergeInitSpec(defaultSwarmSpec(), request.Spec);
-      validateSwarmSpec(spec);
-      const { pools, subnetSize } = validateAddressPools(request.DefaultAddrPool, request.SubnetSize);
+      const availability = parseAvailability(request.Availability);
       const dataPathPort = request.DataPathPort || 4789;
       if (dataPathPort < 1024 || dataPathPort > 49151) {
-        throw invalidArgument(`data path port ${dataPathPort} is not in the valid range 1024-49151`);
+        throw new ShoalError(
+          'Unknown',
+          `Datapath port number is not in valid range (1024-49151) : ${dataPathPort}`,
+        );
+      }
+      const { pools, subnetSize } = validateAddressPools(request.DefaultAddrPool, request.SubnetSize);
+      const spec: SwarmSpec = mergeInitSpec(defaultSwarmSpec(), request.Spec);
+      try {
+        validateSwarmSpec(spec);
+      } catch (err) {
+        if (!isShoalError(err)) throw err;
+        throw new ShoalError('Unknown', `error updating cluster settings: ${err.apiMessage()}`);
       }
 
       const nodeId = newId();
@@ -272,6 +306,8 @@ export class SwarmNode implements EngineBackend {
         remoteManagers: [],
         datastore: 'embedded',
       };
+      // Not in a swarm, so anything under the swarm directory is a leftover of a crash mid-init.
+      this.stateFile.clear();
       mkdirSync(this.swarmDir, { recursive: true, mode: 0o700 });
       try {
         const { keyPem, csrPem } = await generateNodeKeyAndCsr();
@@ -329,7 +365,8 @@ export class SwarmNode implements EngineBackend {
     return this.serialize(async () => {
       if (this.membership) throw unavailable(ALREADY_IN_SWARM);
       const listen = resolveListenAddr(request.ListenAddr);
-      const remoteAddrs = (request.RemoteAddrs ?? []).map((addr) => parseHostPort(addr, 2377, 'RemoteAddrs'));
+      validateDataPathAddr(request.DataPathAddr);
+      const remoteAddrs = (request.RemoteAddrs ?? []).map((addr) => parseRemoteAddr(addr));
       if (remoteAddrs.length === 0) throw invalidArgument('at least 1 RemoteAddr is required to join');
       const remotes = remoteAddrs.map(formatHostPort);
       // Without a hint, a joining node advertises the address it reaches its manager from.
@@ -360,6 +397,8 @@ export class SwarmNode implements EngineBackend {
         remoteManagers: remotes,
         datastore: 'embedded',
       };
+      // Not in a swarm, so anything under the swarm directory is a leftover of a crash mid-join.
+      this.stateFile.clear();
       mkdirSync(this.swarmDir, { recursive: true, mode: 0o700 });
       writeCertificates(this.swarmDir, joined);
       this.stateFile.write(membership);
@@ -383,36 +422,38 @@ export class SwarmNode implements EngineBackend {
       await this.stopComponents(true);
       this.stateFile.clear();
       this.membership = undefined;
+      this.startError = undefined;
       this.options.log.info('left the swarm', { nodeId: m.nodeId });
     });
   }
 }
 
+/** `--availability` at init/join; Docker finds a bad value while joining, hence the 500. */
 function parseAvailability(value: string | undefined): NodeAvailability {
   if (value === undefined || value === '') return 'active';
   const lower = value.toLowerCase();
   if (lower === 'active' || lower === 'pause' || lower === 'drain') return lower;
-  throw invalidArgument(`invalid Availability: "${value}"`);
+  throw new ShoalError('Unknown', `invalid Availability: "${value}"`);
 }
 
+/** `--default-addr-pool` and `--default-addr-pool-mask-length`, with libnetwork's checks and texts. */
 function validateAddressPools(
   pools: string[] | null | undefined,
   subnetSize: number | undefined,
 ): { pools: string[] | null; subnetSize: number } {
   const size = subnetSize || 24;
-  if (!Number.isInteger(size) || size < 1 || size > 32) {
-    throw invalidArgument(`invalid subnet size ${subnetSize}: must be between 1 and 32`);
-  }
+  // Docker ignores the subnet size when no pool is given.
   if (!pools || pools.length === 0) return { pools: null, subnetSize: size };
+  if (!Number.isInteger(size) || size < 1 || size > 32) {
+    throw new ShoalError('Unknown', `subnet size is out of range: ${subnetSize}`);
+  }
   for (const pool of pools) {
     const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(pool);
     if (!m || m[1]!.split('.').some((p) => Number(p) > 255) || Number(m[2]) > 32) {
-      throw invalidArgument(`invalid CIDR address: ${pool}`);
+      throw new ShoalError('Unknown', `invalid base pool ${pool}: invalid CIDR address: ${pool}`);
     }
     if (Number(m[2]) > size) {
-      throw invalidArgument(
-        `invalid default address pool ${pool}: subnet size ${size} is larger than the pool`,
-      );
+      throw new ShoalError('Unknown', `invalid CIDR: "${pool}". Subnet size is too small for pool: ${size}`);
     }
   }
   return { pools: [...pools], subnetSize: size };

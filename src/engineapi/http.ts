@@ -61,12 +61,15 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Docker's boolean query parameters: `1`, `true`, `True`… are true; absent, `0`, `false`, `` are false. */
+/**
+ * Docker's boolean query parameters: absent, ``, `0`, `no`, `false` and `none` are false, anything else
+ * true (so `force=bogus` forces, as in Docker; `force=none` does not).
+ */
 export function boolQuery(query: URLSearchParams, name: string): boolean {
   const value = query.get(name);
   if (value === null) return false;
-  const lower = value.toLowerCase();
-  return !(lower === '' || lower === '0' || lower === 'false' || lower === 'no');
+  const lower = value.trim().toLowerCase();
+  return !(lower === '' || lower === '0' || lower === 'false' || lower === 'no' || lower === 'none');
 }
 
 /** The `version` query parameter of update calls, with Docker's error for a missing or bad one. */

@@ -57,10 +57,19 @@ export class Router {
       if (route.method !== method) continue;
       const params: Record<string, string> = {};
       route.names.forEach((name, i) => {
-        params[name] = decodeURIComponent(m[i + 1]!);
+        params[name] = decodePathSegment(m[i + 1]!);
       });
       return { handler: route.handler, params };
     }
     return pathMatched ? 'method' : undefined;
+  }
+}
+
+/** A path segment with its %-escapes decoded; a malformed escape is kept as typed (Go keeps it too). */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }

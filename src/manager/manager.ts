@@ -59,6 +59,7 @@ export class Manager {
   private clusterPort: ClusterApiServer | undefined;
   private portError: string | undefined;
   private portRetry: ReturnType<typeof setTimeout> | undefined;
+  private portOpening: Promise<void> | undefined;
 
   private constructor(
     private readonly kv: SqliteKV,
@@ -141,15 +142,21 @@ export class Manager {
    * tasks keep working meanwhile (only other nodes cannot reach it), and `/info` says why.
    */
   private async openClusterPort(port: ClusterPortOptions): Promise<void> {
+    const attempt = this.clusterPort!.start();
+    // stop() waits for an attempt under way, so that a port opened just then is closed too.
+    this.portOpening = attempt.then(
+      () => undefined,
+      () => undefined,
+    );
     try {
-      await this.clusterPort!.start();
+      await attempt;
       this.portError = undefined;
     } catch (err) {
       const address = `${port.listenAddr.host}:${port.listenAddr.port}`;
       this.portError = `manager stopped: failed to listen on remote API address: ${(err as Error).message}`;
       this.options.log.error('cannot open the cluster port; retrying', { address, error: String(err) });
       this.portRetry = setTimeout(() => {
-        if (this.started) void this.openClusterPort(port);
+        if (this.started && this.clusterPort) void this.openClusterPort(port);
       }, CLUSTER_PORT_RETRY_MS);
       this.portRetry.unref();
     }
@@ -184,6 +191,7 @@ export class Manager {
   async stop(): Promise<void> {
     if (this.started) {
       clearTimeout(this.portRetry);
+      await this.portOpening;
       await this.clusterPort?.stop();
       this.clusterPort = undefined;
       await this.scheduler.stop();

@@ -79,10 +79,7 @@ export async function streamLogs(
       const message = first.value;
       const wanted = message.stream === 'stdout' ? request.stdout : request.stderr;
       if (wanted && !ctx.res.write(frame(message.stream, formatLogLine(message, request)))) {
-        await new Promise<void>((resolve) => {
-          ctx.res.once('drain', resolve);
-          ctx.res.once('close', resolve);
-        });
+        await drainedOrClosed(ctx.res);
       }
       if (ctx.signal.aborted) break;
       first = await iterator.next();
@@ -92,4 +89,17 @@ export async function streamLogs(
     ctx.res.end();
   }
   return { streamed: true };
+}
+
+/** Waits until a slow reader has taken what was written, or went away; leaves no listener behind. */
+function drainedOrClosed(res: NodeJS.WritableStream): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
 }
