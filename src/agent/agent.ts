@@ -10,7 +10,7 @@ import {
   type LogSubscriptionMessage,
   type SessionMessage,
 } from '../api/dispatcher.js';
-import { unavailable } from '../api/errors.js';
+import { isShoalError, unavailable } from '../api/errors.js';
 import type { TaskStatus } from '../api/types.js';
 import type { Executor } from './executor/executor.js';
 import { backoffDelay, nextBackoff } from './backoff.js';
@@ -32,9 +32,18 @@ export interface AgentOptions {
   random?: () => number;
   /** Every SessionMessage (node object, managers, heartbeat period), e.g. to follow role changes. */
   onSessionMessage?: (message: SessionMessage) => void;
+  /**
+   * The managers removed this node from the swarm (`docker node rm`): `message` is their refusal,
+   * `Permission denied: node <id> was removed from swarm`. Called once, as soon as the agent learns it;
+   * by then it has stopped asking for sessions for good, and it is stopping and removing every task as
+   * `leave()` does (`stop()` and `leave()` resolve once that is done). For the daemon to say so in
+   * `/info`.
+   */
+  onRemoved?: (message: string) => void;
 }
 
-type AgentState = 'new' | 'running' | 'stopped';
+/** `removed`: the managers removed this node from the swarm; the agent has let go of everything. */
+type AgentState = 'new' | 'running' | 'removed' | 'stopped';
 
 export class Agent {
   private readonly client: DispatcherClient;
@@ -44,6 +53,7 @@ export class Agent {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly onSessionMessage: ((message: SessionMessage) => void) | undefined;
+  private readonly onRemoved: ((message: string) => void) | undefined;
   private readonly reporter: StatusReporter;
   private readonly publisher: LogPublisher;
   private state: AgentState = 'new';
@@ -53,6 +63,8 @@ export class Agent {
   private sessionLoop: Promise<void> = Promise.resolve();
   private cancelBackoff: (() => void) | undefined;
   private lastMessage: SessionMessage | undefined;
+  /** Letting go of the tasks (stop, leave, or removal from the swarm), once begun. */
+  private release: Promise<void> | undefined;
 
   constructor(options: AgentOptions) {
     this.client = options.client;
@@ -62,6 +74,7 @@ export class Agent {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.onSessionMessage = options.onSessionMessage;
+    this.onRemoved = options.onRemoved;
     this.reporter = new StatusReporter(this.log);
     this.publisher = new LogPublisher({
       tasks: () => this.worker?.tasks() ?? [],
@@ -119,16 +132,42 @@ export class Agent {
   }
 
   private async shutdown(removeTasks: boolean): Promise<void> {
-    if (this.state !== 'running') return;
-    this.state = 'stopped';
-    this.session?.close();
-    this.cancelBackoff?.();
-    await this.sessionLoop;
+    if (this.state === 'running') {
+      this.state = 'stopped';
+      this.session?.close();
+      this.cancelBackoff?.();
+      await this.sessionLoop;
+      this.release ??= this.releaseTasks(removeTasks);
+    }
+    // After a removal from the swarm, the removal's release is already under way.
+    await this.release;
+  }
+
+  /** With the sessions over: leaves the tasks running (daemon shutdown), or stops and removes them. */
+  private async releaseTasks(removeTasks: boolean): Promise<void> {
     this.publisher.closeAll();
     this.reporter.disconnect();
-    if (removeTasks) await this.worker?.removeAll();
-    else await this.worker?.close();
+    if (removeTasks) {
+      await this.worker?.removeAll();
+      await this.purgeExecutor();
+    } else {
+      await this.worker?.close();
+    }
     this.db?.close();
+  }
+
+  /**
+   * The backstop of a leave: whatever the removals one by one missed (a failed removal, a process the
+   * agent never knew of), the executor kills and deletes. Then there is nothing left to remember.
+   */
+  private async purgeExecutor(): Promise<void> {
+    if (!this.executor.purge) return;
+    try {
+      await this.executor.purge();
+      this.db?.clear();
+    } catch (err) {
+      this.log.error('agent: purging the executor failed; tasks may be left behind', { err });
+    }
   }
 
   private async runSessions(): Promise<void> {
@@ -144,6 +183,10 @@ export class Agent {
         this.publisher.closeAll();
         sessionId = end.sessionId ?? sessionId;
         if (this.state !== 'running') return;
+        if (isRemovedFromSwarm(end.err)) {
+          this.removedFromSwarm(end.err.message);
+          return;
+        }
         this.log.warn('agent: session with manager ended', { err: end.err });
       }
       backoffMs = nextBackoff(backoffMs);
@@ -185,6 +228,26 @@ export class Agent {
     return session;
   }
 
+  /**
+   * The managers will never take this node back (a removed node must join again, with a new identity):
+   * asking again would only repeat the refusal, and its tasks have been rescheduled elsewhere, so
+   * keeping them would run them twice.
+   */
+  private removedFromSwarm(message: string): void {
+    this.state = 'removed';
+    this.log.error('agent: this node was removed from the swarm; stopping and removing its tasks', {
+      err: message,
+    });
+    this.release = this.releaseTasks(true).catch((err: unknown) =>
+      this.log.error('agent: removing the tasks of a removed node failed', { err }),
+    );
+    try {
+      this.onRemoved?.(message);
+    } catch (err) {
+      this.log.error('agent: onRemoved failed', { err });
+    }
+  }
+
   private sessionMessage(message: SessionMessage): void {
     this.lastMessage = message;
     this.onSessionMessage?.(message);
@@ -204,4 +267,11 @@ export class Agent {
       };
     });
   }
+}
+
+/** The managers' refusal of a node removed from the swarm (swarmkit's text, from ca/auth). */
+function isRemovedFromSwarm(err: Error | undefined): err is Error {
+  return (
+    isShoalError(err) && err.code === 'PermissionDenied' && err.message.includes('was removed from swarm')
+  );
 }

@@ -1,13 +1,19 @@
 // After a daemon restart: what the agent remembered about a task, reconciled with what the executor
-// found still running or exited. A task whose process survived is re-adopted as RUNNING (its
-// controller re-attaches and waits for it — no restart); one that exited while the daemon was down
-// is reported with its real end.
+// found still running or exited. A task whose process survived is re-adopted (its controller
+// re-attaches and waits for it — no restart): as RUNNING, unless it has a healthcheck and was not yet
+// known to be healthy, in which case it stays STARTING until the controller's start sees a verdict.
+// One that exited while the daemon was down is reported with its real end.
 
 import { isAfter, isBefore, isTerminal } from '../api/taskstate.js';
-import type { TaskStatus } from '../api/types.js';
+import type { Task, TaskStatus } from '../api/types.js';
 import type { RecoveredTask } from './executor/executor.js';
 
 export const MESSAGE_PROCESS_LOST = 'task: process lost while the node agent was down';
+
+export interface ResumeOptions {
+  /** The task has a healthcheck (see hasHealthcheck): it is RUNNING only once found healthy. */
+  healthchecked?: boolean;
+}
 
 /**
  * The status to resume the task from. `known` is the agent's last status (or the manager's, for a
@@ -17,12 +23,19 @@ export function resumeStatus(
   known: TaskStatus,
   found: RecoveredTask | undefined,
   timestamp: string,
+  options: ResumeOptions = {},
 ): TaskStatus {
   if (isTerminal(known.State)) return known;
 
   if (found?.running) {
     if (!isBefore(known.State, 'running')) return known;
-    // Started just before the crash, with RUNNING not yet recorded.
+    // Started just before the crash, with RUNNING not yet recorded. With a healthcheck that may be
+    // because it never became healthy: it stays STARTING, and the controller's start re-adopts the
+    // process and resolves only on a healthy verdict (rolling updates wait for that).
+    if (options.healthchecked) {
+      if (!isBefore(known.State, 'starting')) return known;
+      return { ...known, State: 'starting', Message: 'starting', Timestamp: timestamp };
+    }
     return { ...known, State: 'running', Message: 'started', Timestamp: timestamp };
   }
 
@@ -45,4 +58,13 @@ export function resumeStatus(
     return { ...known, State: 'failed', Err: MESSAGE_PROCESS_LOST, Timestamp: timestamp };
   }
   return known;
+}
+
+/**
+ * Whether the task's healthcheck is on: a test that is not `NONE`. (An empty test means "the image's",
+ * and tasks get no healthcheck from an image here.)
+ */
+export function hasHealthcheck(task: Pick<Task, 'Spec'>): boolean {
+  const test = task.Spec.ContainerSpec?.Healthcheck?.Test ?? [];
+  return test.length > 0 && test[0] !== 'NONE';
 }

@@ -13,7 +13,7 @@ import type { Task } from '../api/types.js';
 import type { Controller, Executor, RecoveredTask } from './executor/executor.js';
 import { FailedController } from './failed-controller.js';
 import type { AgentLog } from './log.js';
-import { resumeStatus } from './recovery.js';
+import { hasHealthcheck, resumeStatus } from './recovery.js';
 import type { StatusReporter } from './reporter.js';
 import type { AgentStateDb } from './state-db.js';
 import { TaskManager } from './task-manager.js';
@@ -41,6 +41,7 @@ export class Worker {
     for (const found of recovered) this.unclaimed.set(found.taskId, found);
     for (const task of remembered) this.adopt(task);
     for (const taskId of this.unclaimed.keys()) {
+      // The managers' first COMPLETE set decides: adopted if it holds the task, removed if not.
       this.options.log.warn('agent: executor recovered a task the agent has no record of', { taskId });
     }
   }
@@ -51,6 +52,57 @@ export class Worker {
       for (const change of message.changes) if (change.action === 'update') assigned.add(change.task.ID);
       for (const taskId of [...this.managers.keys()]) if (!assigned.has(taskId)) this.remove(taskId);
     }
+    this.applyChanges(message);
+    // A COMPLETE set is everything the managers assign to this node. What the executor still has and
+    // neither it nor the state DB claims would otherwise run (or sit on disk) forever, unknown to all.
+    if (message.type === 'complete') this.removeUnclaimed();
+  }
+
+  tasks(): Iterable<TaskManager> {
+    return this.managers.values();
+  }
+
+  /** Every task's current status, for the re-report that follows each registration. */
+  statuses(): TaskStatusUpdate[] {
+    return [...this.managers.values()].map((manager) => statusUpdate(manager));
+  }
+
+  /** Stops driving the tasks and leaves their processes running (daemon shutdown). */
+  async close(): Promise<void> {
+    await Promise.all([...this.managers.values()].map((manager) => manager.close()));
+    this.managers.clear();
+    await Promise.all(this.removals);
+  }
+
+  /**
+   * Stops and removes every task, the unclaimed ones the executor recovered included (the node leaves the
+   * swarm). A task whose removal fails stays in the state DB, so that it is not forgotten while it may
+   * still run: the agent's leave ends with the executor's purge where there is one.
+   */
+  async removeAll(): Promise<void> {
+    const managers = [...this.managers.values()];
+    this.managers.clear();
+    this.removeUnclaimed();
+    await Promise.all(
+      managers.map(async (manager) => {
+        await manager.close();
+        if (!isTerminal(manager.current.Status.State)) {
+          await manager.controller
+            .shutdown()
+            .catch((err: unknown) => this.logFailure('shutdown', manager.id, err));
+        }
+        try {
+          await manager.controller.remove();
+          this.options.db.deleteTask(manager.id);
+        } catch (err) {
+          this.logFailure('remove', manager.id, err);
+        }
+      }),
+    );
+    await Promise.all(this.removals);
+  }
+
+  private applyChanges(message: AssignmentsMessage): void {
     for (const change of message.changes) {
       switch (change.action) {
         case 'update':
@@ -73,41 +125,6 @@ export class Worker {
     }
   }
 
-  tasks(): Iterable<TaskManager> {
-    return this.managers.values();
-  }
-
-  /** Every task's current status, for the re-report that follows each registration. */
-  statuses(): TaskStatusUpdate[] {
-    return [...this.managers.values()].map((manager) => statusUpdate(manager));
-  }
-
-  /** Stops driving the tasks and leaves their processes running (daemon shutdown). */
-  async close(): Promise<void> {
-    await Promise.all([...this.managers.values()].map((manager) => manager.close()));
-    this.managers.clear();
-    await Promise.all(this.removals);
-  }
-
-  /** Stops and removes every task (the node leaves the swarm). */
-  async removeAll(): Promise<void> {
-    const managers = [...this.managers.values()];
-    this.managers.clear();
-    await Promise.all(
-      managers.map(async (manager) => {
-        await manager.close();
-        if (!isTerminal(manager.current.Status.State)) {
-          await manager.controller
-            .shutdown()
-            .catch((err: unknown) => this.logFailure('shutdown', manager.id, err));
-        }
-        await manager.controller.remove().catch((err: unknown) => this.logFailure('remove', manager.id, err));
-      }),
-    );
-    await Promise.all(this.removals);
-    this.options.db.clear();
-  }
-
   private upsert(task: Task): void {
     const manager = this.managers.get(task.ID);
     if (!manager) {
@@ -122,7 +139,9 @@ export class Worker {
   private adopt(task: Task): void {
     const found = this.unclaimed.get(task.ID);
     this.unclaimed.delete(task.ID);
-    const status = resumeStatus(task.Status, found, clockTimestamp(this.options.clock));
+    const status = resumeStatus(task.Status, found, clockTimestamp(this.options.clock), {
+      healthchecked: hasHealthcheck(task),
+    });
     const resumed: Task = { ...task, Status: status };
     const manager = new TaskManager(resumed, {
       controller: this.controllerFor(resumed),
@@ -176,6 +195,33 @@ export class Worker {
         this.logFailure('remove', taskId, err);
       }
     })();
+    this.track(removal);
+  }
+
+  /** Kills and removes what the executor recovered that no one claimed (see apply). */
+  private removeUnclaimed(): void {
+    for (const [taskId, found] of this.unclaimed) {
+      this.unclaimed.delete(taskId);
+      if (this.managers.has(taskId)) continue;
+      this.options.log.warn('agent: removing a task no manager assigns to this node', {
+        taskId,
+        running: found.running,
+      });
+      this.track(
+        (async () => {
+          const controller = this.controllerFor(unclaimedTask(taskId));
+          // Nobody wants it, and its spec (stop signal, grace period) is unknown: killed, not stopped.
+          if (found.running) {
+            await controller.terminate().catch((err: unknown) => this.logFailure('terminate', taskId, err));
+          }
+          await controller.remove().catch((err: unknown) => this.logFailure('remove', taskId, err));
+        })(),
+      );
+    }
+  }
+
+  /** Keeps a removal in `removals` while it runs (close and removeAll wait for them). */
+  private track(removal: Promise<void>): void {
     this.removals.add(removal);
     void removal.finally(() => this.removals.delete(removal));
   }
@@ -183,6 +229,23 @@ export class Worker {
   private logFailure(operation: string, taskId: string, err: unknown): void {
     this.options.log.warn(`agent: ${operation} failed`, { taskId, err });
   }
+}
+
+/**
+ * What the executor needs to make a controller for a task known only by its ID: enough to kill and
+ * remove it (the executor recovered it; no manager or state DB has the rest).
+ */
+function unclaimedTask(taskId: string): Task {
+  return {
+    ID: taskId,
+    Version: { Index: 0 },
+    CreatedAt: '',
+    UpdatedAt: '',
+    Spec: {},
+    ServiceID: '',
+    Status: { Timestamp: '', State: 'orphaned', Message: 'no manager assigns this task to the node' },
+    DesiredState: 'remove',
+  };
 }
 
 function statusUpdate(manager: TaskManager): TaskStatusUpdate {

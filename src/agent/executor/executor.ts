@@ -14,6 +14,12 @@ export interface Executor {
    * so the agent can re-adopt or report them.
    */
   recover(): Promise<RecoveredTask[]>;
+  /**
+   * Optional. Kills and deletes every task this executor runs or remembers, whether the agent knows of it
+   * or not — the backstop of `swarm leave`, after the agent removed its tasks one by one. The executor
+   * need not be usable afterwards.
+   */
+  purge?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -33,12 +33,12 @@ export interface ClusterClientOptions {
   credentials: NodeTlsCredentials;
   /** Deadline of a heartbeat call (swarmkit's 5 s by default). */
   heartbeatTimeoutMs?: number;
-  /** Deadline of the other unary calls. */
+  /** Deadline of the other unary calls (publishLogs has none). */
   callTimeoutMs?: number;
   connection?: Partial<ConnectionSettings>;
 }
 
-/** Status reports are batched and small; log batches may wait while a slow reader catches up. */
+/** Status reports, certificate renewals: small answers that come at once or not at all. */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
 export class ClusterClient implements DispatcherClient {
@@ -128,9 +128,15 @@ export class ClusterClient implements DispatcherClient {
     return this.connection.stream(CLUSTER_API_PATHS.logSubscriptions, body, onMessage, onEnd);
   }
 
+  /**
+   * No deadline: the manager answers once its log queue has room for the batch, which takes as long as
+   * the slowest `service logs -f` reader makes it — the backpressure that keeps the manager's memory
+   * bounded. A deadline would make the agent give up on a follow subscription the manager keeps open.
+   * A lost connection still ends the call (and the session, which the agent opens again).
+   */
   async publishLogs(sessionId: string, message: PublishLogsMessage): Promise<void> {
     const body: PublishLogsRequest = { sessionId, message };
-    await this.connection.unary(CLUSTER_API_PATHS.publishLogs, body, this.callTimeoutMs);
+    await this.connection.unary(CLUSTER_API_PATHS.publishLogs, body);
   }
 
   // ---------------------------------------------------------------- beyond the dispatcher

@@ -1,5 +1,5 @@
 // One node's HTTP/2 connection to a manager's cluster port, and the two kinds of call made over it:
-// unary (JSON in, JSON out, with a deadline) and server streams (newline-delimited frames). The
+// unary (JSON in, JSON out, usually with a deadline) and server streams (newline-delimited frames). The
 // connection is opened on first use and again after it is lost; every call and stream on a lost
 // connection fails at once with Unavailable, and reconnecting is up to the caller (the agent's
 // session loop, with its backoff).
@@ -46,8 +46,12 @@ export class ManagerConnection {
     private readonly settings: ConnectionSettings = DEFAULT_CONNECTION_SETTINGS,
   ) {}
 
-  /** A unary call: resolves with the manager's JSON answer, rejects with its ShoalError. */
-  unary<T>(path: string, body: unknown, timeoutMs: number): Promise<T> {
+  /**
+   * A unary call: resolves with the manager's JSON answer, rejects with its ShoalError. Without
+   * `timeoutMs` the call waits as long as the manager takes; a lost connection still ends it (the
+   * keepalive pings notice a silent one).
+   */
+  unary<T>(path: string, body: unknown, timeoutMs?: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let request: ClientHttp2Stream;
       try {
@@ -57,10 +61,13 @@ export class ManagerConnection {
         return;
       }
       let settled = false;
-      const timer = setTimeout(() => {
-        settle(() => reject(deadlineExceeded(path, timeoutMs)));
-        request.close(CANCEL);
-      }, timeoutMs);
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              settle(() => reject(deadlineExceeded(path, timeoutMs)));
+              request.close(CANCEL);
+            }, timeoutMs);
       const settle = (outcome: () => void): void => {
         if (settled) return;
         settled = true;
@@ -85,6 +92,8 @@ export class ManagerConnection {
       });
       request.on('end', () =>
         settle(() => {
+          // Ended without an answer: the connection went away under the call.
+          if (status === 0) return reject(unavailable(`connection lost during ${path}`));
           const text = Buffer.concat(chunks).toString('utf8');
           if (status !== 200) return reject(errorFromResponse(status, text));
           try {

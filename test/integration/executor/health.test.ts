@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
 import { ExitError } from '../../../src/agent/executor/executor.js';
-import { harness, makeTask, MS, outcome, run, type Harness } from './helpers.js';
+import { newId } from '../../../src/api/ids.js';
+import type { HealthConfig } from '../../../src/api/types.js';
+import { harness, makeTask, MS, outcome, run, withTimeout, type Harness } from './helpers.js';
 
 describe('process executor: health checks', { timeout: 60_000 }, () => {
   let h: Harness;
@@ -131,5 +133,64 @@ describe('process executor: health checks', { timeout: 60_000 }, () => {
       controller.health()!.Log[0]!.Output,
       /exec: "no-such-probe": executable file not found in \$PATH/,
     );
+  });
+
+  it('runs probes with umask 022, like the task itself', async () => {
+    const controller = h.executor.controller(
+      makeTask({
+        Command: ['sleep', '1000'],
+        Healthcheck: { Test: ['CMD-SHELL', 'test "$(umask)" = 0022'], Interval: 100 * MS, Retries: 1 },
+      }),
+    );
+    await run(controller);
+    assert.equal(controller.health()?.Status, 'healthy');
+    await controller.terminate();
+  });
+
+  describe('after a daemon restart', () => {
+    /**
+     * A task an earlier daemon started (before it was found healthy), and the controller a restarted
+     * daemon makes for it with `healthcheck`.
+     */
+    async function startedByEarlierDaemon(healthcheck: HealthConfig) {
+      const id = newId();
+      await run(h.executor.controller(makeTask({ Command: ['sleep', '1000'] }, {}, id)));
+      return h
+        .newExecutor()
+        .controller(makeTask({ Command: ['sleep', '1000'], Healthcheck: healthcheck }, {}, id));
+    }
+
+    it('start() re-adopts the process and resolves once it is healthy', async () => {
+      const controller = await startedByEarlierDaemon({ Test: ['CMD', 'true'], Interval: 100 * MS });
+      await controller.prepare();
+      await controller.start();
+      assert.equal(controller.health()?.Status, 'healthy');
+      await controller.terminate();
+    });
+
+    it('start() fails as a fresh start does when the re-adopted process turns out unhealthy', async () => {
+      const controller = await startedByEarlierDaemon({
+        Test: ['CMD', 'false'],
+        Interval: 100 * MS,
+        Retries: 2,
+      });
+      await controller.prepare();
+      assert.deepEqual(await outcome(controller.start()), {
+        message: 'task: non-zero exit (143): dockerexec: unhealthy container',
+        exitCode: 143,
+      });
+    });
+
+    it('wait() on a task known as running keeps checking its health', async () => {
+      const controller = await startedByEarlierDaemon({
+        Test: ['CMD', 'false'],
+        Interval: 100 * MS,
+        Retries: 2,
+      });
+      assert.deepEqual(await outcome(withTimeout(controller.wait(), 10_000)), {
+        message: 'task: non-zero exit (143): dockerexec: unhealthy container',
+        exitCode: 143,
+      });
+    });
   });
 });

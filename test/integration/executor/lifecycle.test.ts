@@ -2,7 +2,7 @@
 // grace periods, environment, user, working dir, hostname, remove.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -122,6 +122,19 @@ describe('process executor: task lifecycle', { timeout: 60_000 }, () => {
       assert.notEqual(hostname(), 'task-host-1');
     },
   );
+
+  it('runs tasks with umask 022, like Docker containers, while the runner’s own files stay private', async () => {
+    const task = makeTask({ Command: ['sh', '-c', 'umask; touch made-by-task'], Dir: h.dataDir });
+    const controller = h.executor.controller(task);
+    await run(controller);
+    await controller.wait();
+    assert.deepEqual(text(await collectLogs(controller)), ['0022\n']);
+    assert.equal(statSync(join(h.dataDir, 'made-by-task')).mode & 0o777, 0o644);
+    const dir = join(h.dataDir, 'process-executor', 'tasks', task.ID);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    assert.equal(statSync(join(dir, 'state.json')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'log.jsonl')).mode & 0o777, 0o600);
+  });
 
   it('stops with SIGTERM by default', async () => {
     const controller = h.executor.controller(makeTask({ Command: ['sleep', '1000'] }));

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
@@ -194,6 +194,21 @@ describe('process executor: recovery', { timeout: 60_000 }, () => {
       (await a.executor.recover()).map((r) => r.running),
       [true],
     );
+  });
+
+  it('purges for a leave: kills every task and deletes their folders and cgroups, so none is recovered', async (t) => {
+    const h = harness(t);
+    const task = makeTask({ Command: ['sh', '-c', 'sleep 1000 & exec sleep 1000'] });
+    const controller = h.executor.controller(task);
+    await run(controller);
+    const pid = controller.containerStatus().PID!;
+    const { scope } = await h.executor.runnerInfo();
+    const cgroups = taskCgroupDirs(scope, task.ID);
+    await h.executor.purge();
+    await waitFor(() => !isAlive(pid), 2000, 'the task to be gone');
+    assert.equal(existsSync(join(h.dataDir, 'process-executor', 'tasks', task.ID)), false);
+    for (const dir of cgroups) assert.equal(existsSync(dir), false, dir);
+    assert.deepEqual(await h.newExecutor().recover(), []);
   });
 
   it('serves its socket to root only', async (t) => {

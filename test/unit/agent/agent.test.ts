@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 
+import { AgentStateDb } from '../../../src/agent/state-db.js';
+import type { DispatcherClient, StreamHandle } from '../../../src/api/dispatcher.js';
+import { permissionDenied, unavailable } from '../../../src/api/errors.js';
 import type { Task } from '../../../src/api/types.js';
 import { Dispatcher } from '../../../src/manager/dispatcher/dispatcher.js';
 import { getNode, getTask, settle, taskFixture, until, updateTask } from '../dispatcher/helpers.js';
@@ -32,6 +35,16 @@ describe('agent with a dispatcher', () => {
     prepare(executor, created.ID);
     a = await startAgent(h, node, { executor, client: followingClient(() => h.dispatcher, node.ID) });
     return created;
+  }
+
+  /** Remembered tasks in the agent's state DB (read while the agent is stopped). */
+  function rememberedTaskIds(dir: string): string[] {
+    const db = AgentStateDb.open(dir);
+    try {
+      return db.loadTasks().map((task) => task.ID);
+    } finally {
+      db.close();
+    }
   }
 
   it('registers, runs an assigned task and reports RUNNING with the process details', async () => {
@@ -118,6 +131,100 @@ describe('agent with a dispatcher', () => {
     await a!.agent.leave();
     const controller = a!.executor.get(task.ID);
     assert.deepEqual(controller.calls.slice(-2), ['shutdown', 'remove']);
+    a = undefined;
+  });
+
+  it('on leave, keeps the record of a task whose removal failed', async () => {
+    const task = await withTask();
+    await until(h.clock, () => stateOf(task.ID) === 'running');
+    const controller = a!.executor.get(task.ID);
+    controller.remove = async () => {
+      controller.calls.push('remove');
+      throw new Error('device or resource busy');
+    };
+    const { agent, stateDir } = a!;
+    a = undefined;
+    await agent.leave();
+    assert.deepEqual(controller.calls.slice(-2), ['shutdown', 'remove']);
+    // The next start resumes it, and the next swarm's first COMPLETE set removes it again.
+    assert.deepEqual(rememberedTaskIds(stateDir), [task.ID]);
+  });
+
+  it('on leave, finishes with the executor’s purge, after which nothing is remembered', async () => {
+    let purges = 0;
+    const task = await withTask({}, (executor) => {
+      executor.purge = async () => void purges++;
+    });
+    await until(h.clock, () => stateOf(task.ID) === 'running');
+    const controller = a!.executor.get(task.ID);
+    controller.remove = async () => {
+      controller.calls.push('remove');
+      throw new Error('device or resource busy');
+    };
+    const { agent, stateDir } = a!;
+    a = undefined;
+    await agent.leave();
+    assert.equal(purges, 1);
+    assert.deepEqual(rememberedTaskIds(stateDir), []);
+  });
+
+  it('once removed from the swarm: stops its tasks, stops reconnecting and says so', async () => {
+    h = await harness();
+    const node = h.nodes[0]!;
+    const task = taskFixture({ nodeId: node.ID });
+    await h.store.update((tx) => tx.create('task', task));
+    const refusal = `Permission denied: node ${node.ID} was removed from swarm`;
+    const denied = () => permissionDenied(refusal, { rpc: true });
+    // The managers cut the removed node's connections and refuse everything it asks from then on.
+    let removed = false;
+    let sessionCalls = 0;
+    let cutSession: (() => void) | undefined;
+    const inner = h.dispatcher.localClient(node.ID);
+    const client: DispatcherClient = {
+      session: (request, onMessage, onEnd): StreamHandle => {
+        sessionCalls++;
+        if (removed) {
+          queueMicrotask(() => onEnd(denied()));
+          return { close: () => {} };
+        }
+        let ended = false;
+        const end = (err?: Error): void => {
+          if (ended) return;
+          ended = true;
+          onEnd(err);
+        };
+        const handle = inner.session(request, onMessage, end);
+        cutSession = () => {
+          end(unavailable('connection to manager lost'));
+          handle.close();
+        };
+        return handle;
+      },
+      heartbeat: (sessionId) => (removed ? Promise.reject(denied()) : inner.heartbeat(sessionId)),
+      updateTaskStatus: (sessionId, updates) =>
+        removed ? Promise.reject(denied()) : inner.updateTaskStatus(sessionId, updates),
+      assignments: (sessionId, onMessage, onEnd) => inner.assignments(sessionId, onMessage, onEnd),
+      logSubscriptions: (sessionId, onMessage, onEnd) => inner.logSubscriptions(sessionId, onMessage, onEnd),
+      publishLogs: (sessionId, message) => inner.publishLogs(sessionId, message),
+    };
+    const removals: string[] = [];
+    a = await startAgent(h, node, { client, onRemoved: (message) => removals.push(message) });
+    await until(h.clock, () => stateOf(task.ID) === 'running');
+    const controller = a.executor.get(task.ID);
+
+    removed = true;
+    cutSession!();
+    await until(h.clock, () => removals.length > 0);
+    assert.deepEqual(removals, [refusal]);
+    await until(h.clock, () => controller.calls.includes('remove'));
+    assert.deepEqual(controller.calls.slice(-2), ['shutdown', 'remove']);
+    assert.deepEqual(a.agent.taskStatuses(), []);
+
+    const calls = sessionCalls;
+    await h.clock.advance(60_000);
+    assert.equal(sessionCalls, calls, 'a removed node stops asking for sessions');
+    await a.agent.stop(); // the daemon's shutdown still works, and finds nothing left to do
+    assert.deepEqual(rememberedTaskIds(a.stateDir), []);
     a = undefined;
   });
 });

@@ -23,6 +23,8 @@ export class FakeController implements Controller {
   healthState: HealthState | undefined;
   pid = 4242;
   exitCode: number | undefined;
+  /** While set, start() waits for it too, like a real start waiting for the first health verdict. */
+  startGate: Promise<void> | undefined;
   private exited: { code: number } | undefined;
   private exitWaiters: (() => void)[] = [];
 
@@ -50,6 +52,7 @@ export class FakeController implements Controller {
   async start(): Promise<void> {
     this.calls.push('start');
     if (this.failures.start) throw this.failures.start;
+    await this.startGate;
   }
 
   async wait(): Promise<void> {
@@ -112,6 +115,8 @@ export class FakeExecutor implements Executor {
   readonly health = new Map<string, HealthState>();
   /** Output of tasks by ID, as their controllers will report it. */
   readonly output = new Map<string, LogLine[]>();
+  /** Executor.purge, when a test gives the executor one. */
+  purge?: () => Promise<void>;
 
   async describe(): Promise<NodeDescription> {
     return {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 
-import { MESSAGE_PROCESS_LOST, resumeStatus } from '../../../src/agent/recovery.js';
+import { hasHealthcheck, MESSAGE_PROCESS_LOST, resumeStatus } from '../../../src/agent/recovery.js';
 import type { TaskStatus } from '../../../src/api/types.js';
 import { Dispatcher } from '../../../src/manager/dispatcher/dispatcher.js';
 import { getTask, settle, taskFixture, until } from '../dispatcher/helpers.js';
@@ -25,6 +25,29 @@ describe('resuming a task after a restart', () => {
     const started = resumeStatus(status('starting'), { taskId: 'x', running: true }, 't1');
     assert.equal(started.State, 'running');
     assert.equal(started.Message, 'started');
+  });
+
+  it('resumes a started task with a healthcheck at STARTING: RUNNING waits for a health verdict', () => {
+    const alive = { taskId: 'x', running: true };
+    const healthchecked = { healthchecked: true };
+    assert.deepEqual(resumeStatus(status('starting'), alive, 't1', healthchecked), status('starting'));
+    // Known to have passed its healthcheck before the restart: still RUNNING.
+    assert.deepEqual(
+      resumeStatus(status('running', 'started'), alive, 't1', healthchecked),
+      status('running', 'started'),
+    );
+  });
+
+  it('counts a healthcheck only when it has a test that is not NONE', () => {
+    const withTest = (Test?: string[]) => ({
+      Spec: { ContainerSpec: { Image: 'busybox', Healthcheck: Test ? { Test } : {} } },
+    });
+    assert.equal(hasHealthcheck(withTest(['CMD', 'true'])), true);
+    assert.equal(hasHealthcheck(withTest(['CMD-SHELL', 'curl -f localhost'])), true);
+    assert.equal(hasHealthcheck(withTest(['NONE'])), false);
+    assert.equal(hasHealthcheck(withTest([])), false);
+    assert.equal(hasHealthcheck(withTest()), false);
+    assert.equal(hasHealthcheck({ Spec: {} }), false);
   });
 
   it('takes the real end of a process that exited meanwhile', () => {
@@ -133,5 +156,62 @@ describe('agent restart', () => {
     const second = await startAgent(h, node, { stateDir: dir, executor });
     agents.push(second);
     await until(h.clock, () => executor.controllers.get(task.ID)?.calls.includes('remove') ?? false);
+  });
+
+  it('re-adopts a started task with a healthcheck at STARTING, and reports RUNNING once start says healthy', async () => {
+    h = await harness();
+    const node = h.nodes[0]!;
+    const task = taskFixture({ nodeId: node.ID });
+    task.Spec.ContainerSpec!.Healthcheck = { Test: ['CMD', 'true'] };
+    await h.store.update((tx) => tx.create('task', task));
+    const dir = stateDir();
+    const client = followingClient(() => h.dispatcher, node.ID);
+    // The first daemon started the process, but it had not been found healthy yet when the daemon stopped.
+    const firstExecutor = new FakeExecutor();
+    firstExecutor.controller(task).startGate = new Promise(() => {});
+    const first = await startAgent(h, node, { stateDir: dir, client, executor: firstExecutor });
+    await until(h.clock, () => getTask(h.store, task.ID).Status.State === 'starting');
+    await first.agent.stop();
+
+    const executor = new FakeExecutor();
+    executor.recovered = [{ taskId: task.ID, running: true }];
+    let healthy!: () => void;
+    executor.controller(task).startGate = new Promise((resolve) => (healthy = resolve));
+    const second = await startAgent(h, node, { stateDir: dir, client, executor });
+    agents.push(second);
+    await h.clock.advance(10_000);
+    // start() re-adopts the process (no second one) and waits for its first health verdict.
+    assert.deepEqual(executor.get(task.ID).calls, ['start']);
+    assert.equal(getTask(h.store, task.ID).Status.State, 'starting');
+
+    healthy();
+    await until(h.clock, () => getTask(h.store, task.ID).Status.State === 'running');
+    assert.deepEqual(executor.get(task.ID).calls, ['start', 'wait']);
+  });
+
+  it('kills and removes what the executor still runs but nobody claims, once the first COMPLETE set is in', async () => {
+    h = await harness();
+    const node = h.nodes[0]!;
+    const assigned = taskFixture({ nodeId: node.ID });
+    await h.store.update((tx) => tx.create('task', assigned));
+    const orphan = taskFixture({ nodeId: node.ID }).ID; // never stored: no manager knows it
+    const executor = new FakeExecutor();
+    executor.recovered = [
+      { taskId: orphan, running: true },
+      { taskId: assigned.ID, running: true },
+      { taskId: 'exitedorphan0000000000000', running: false, status: { State: 'complete' } },
+    ];
+    const a = await startAgent(h, node, { executor });
+    agents.push(a);
+    await until(h.clock, () => executor.controllers.get(orphan)?.calls.includes('remove') ?? false);
+    assert.deepEqual(executor.get(orphan).calls, ['terminate', 'remove']);
+    await until(
+      h.clock,
+      () => executor.controllers.get('exitedorphan0000000000000')?.calls.includes('remove') ?? false,
+    );
+    assert.deepEqual(executor.get('exitedorphan0000000000000').calls, ['remove']);
+    // The task the managers do assign is re-adopted, not touched.
+    assert.deepEqual(executor.get(assigned.ID).calls, ['wait']);
+    assert.equal(getTask(h.store, assigned.ID).Status.State, 'running');
   });
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Agent } from '../../../src/agent/agent.js';
+import { Agent, type AgentOptions } from '../../../src/agent/agent.js';
 import type { DispatcherClient } from '../../../src/api/dispatcher.js';
 import type { Dispatcher } from '../../../src/manager/dispatcher/dispatcher.js';
 import type { Node } from '../../../src/api/types.js';
@@ -32,7 +32,12 @@ export interface RunningAgent {
 export async function startAgent(
   h: Harness,
   node: Node,
-  options: { executor?: FakeExecutor; stateDir?: string; client?: DispatcherClient } = {},
+  options: {
+    executor?: FakeExecutor;
+    stateDir?: string;
+    client?: DispatcherClient;
+    onRemoved?: AgentOptions['onRemoved'];
+  } = {},
 ): Promise<RunningAgent> {
   const executor = options.executor ?? new FakeExecutor();
   const dir = options.stateDir ?? stateDir();
@@ -42,6 +47,7 @@ export async function startAgent(
     stateDir: dir,
     clock: h.clock,
     random: () => 0.5,
+    ...(options.onRemoved ? { onRemoved: options.onRemoved } : {}),
   });
   await agent.start();
   return { agent, executor, stateDir: dir };

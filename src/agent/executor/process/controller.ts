@@ -17,7 +17,7 @@ import { HealthMonitor, healthSettings, type Clock, type HealthSettings } from '
 import type { ExecutorLog } from './log.js';
 import { readTaskLog } from './logreader.js';
 import { containerIdFor, taskDir, taskLogFile, type ExecutorPaths } from './paths.js';
-import type { LaunchSpec, TaskInfo } from './protocol.js';
+import { isNoSuchTaskError, type LaunchSpec, type StartResult, type TaskInfo } from './protocol.js';
 import { DEFAULT_STOP_SIGNAL, parseSignal } from './signals.js';
 import { parseTimestampMillis } from './timestamps.js';
 import { expandContainerSpec } from './templates.js';
@@ -25,6 +25,9 @@ import { loadExecUser } from './users.js';
 
 /** Docker's default StopGracePeriod. */
 export const DEFAULT_STOP_GRACE_MS = 10_000;
+
+/** Why a start fails after shutdown, terminate or remove (prefixed with `starting container failed: `). */
+const STOPPED_BEFORE_START = 'the task was stopped before its process started';
 
 /** Docker's ErrContainerUnhealthy text. */
 export const UNHEALTHY_CONTAINER = 'dockerexec: unhealthy container';
@@ -53,6 +56,18 @@ export class ProcessController implements Controller {
   private readonly healthCheck: HealthSettings | undefined;
   private unhealthy = false;
   private stopping?: Promise<void>;
+  /** The latest prepare: remove waits for it, or its folder and cgroups could appear after the removal. */
+  private preparing?: Promise<void>;
+  /** The start under way, shared by concurrent callers. */
+  private starting?: Promise<void>;
+  /** The runner's answer to this controller's `start` request, once one has been sent. */
+  private launched?: Promise<StartResult>;
+  /**
+   * shutdown, terminate or remove was called: no `start` request is sent from then on. A stop may overtake
+   * a start (the agent abandons a start when desired state goes to shutdown, without cancelling it), and
+   * a process started after its task was stopped would run with nobody left to stop it.
+   */
+  private stopRequested = false;
   private startAttempted!: () => void;
   private readonly startAttemptedPromise = new Promise<void>((resolve) => (this.startAttempted = resolve));
 
@@ -74,7 +89,12 @@ export class ProcessController implements Controller {
     return this.expandedSpec;
   }
 
-  async prepare(): Promise<void> {
+  prepare(): Promise<void> {
+    this.preparing = this.prepareTask();
+    return this.preparing;
+  }
+
+  private async prepareTask(): Promise<void> {
     const spec = this.spec;
     const argv = commandLine(spec);
     const { paths, cgroups, client } = await this.context.ready();
@@ -99,15 +119,16 @@ export class ProcessController implements Controller {
     await cgroups.create(this.taskId, this.limits());
   }
 
-  async start(): Promise<void> {
-    try {
-      await this.startProcess();
-    } finally {
+  start(): Promise<void> {
+    this.starting ??= this.startProcess().finally(() => {
+      this.starting = undefined;
       this.startAttempted();
-    }
+    });
+    return this.starting;
   }
 
   async wait(): Promise<void> {
+    await this.watchHealthOfAdoptedProcess();
     this.failIfUnsuccessful(await this.exited());
   }
 
@@ -130,6 +151,7 @@ export class ProcessController implements Controller {
     this.monitor?.stop();
     // As Docker's controller does: a task still running is shut down before it is removed.
     await this.shutdown();
+    await this.preparing?.catch(() => undefined);
     await (await this.runner()).request('remove', { taskId: this.taskId });
     this.context.onRemoved(this.taskId);
   }
@@ -161,48 +183,59 @@ export class ProcessController implements Controller {
   }
 
   private async startProcess(): Promise<void> {
+    if (this.stopRequested && !this.info)
+      throw new Error(`starting container failed: ${STOPPED_BEFORE_START}`);
     if (!this.launch && !this.info) await this.prepare();
-    const launch = this.launch;
-    if (this.info || !launch) {
-      // An earlier daemon run started it: re-adopt the process, never start a second one.
-      if (this.info) this.adopt(this.info);
-      return;
-    }
-    let started: TaskInfo & { alreadyStarted: boolean };
+    // Started by an earlier daemon run (prepare found it): re-adopt the process, never start a second one.
+    const info = this.info ?? (await this.launchProcess());
+    if (info.state !== 'running' || !this.healthCheck) return;
+    // With a healthcheck the task counts as running only once healthy (swarm-semantics §2.4). That holds
+    // for a re-adopted process too: its earlier verdicts went with the daemon that watched them, so a task
+    // that was still starting then must be found healthy again before it is reported running.
+    const monitor = this.monitor ?? this.watchHealth(this.healthCheck, info.startedAt);
+    const first = await Promise.race([
+      monitor.firstVerdict(),
+      this.exited().then((ended) => ({ exited: ended })),
+    ]);
+    if (first === 'healthy') return;
+    // Unhealthy (the monitor is shutting the task down) or exited during start: report how it ended.
+    const ended = typeof first === 'object' ? first.exited : await this.exited();
+    this.failIfUnsuccessful(ended);
+  }
+
+  /** Asks the runner to start the prepared process — unless a stop came first. */
+  private async launchProcess(): Promise<StartResult> {
+    const launch = this.launch!;
     try {
       await checkWorkingDir(launch.cwd);
       const [name = '', ...args] = launch.argv;
       const exe = await resolveExecutable(name, launch.env, launch.cwd);
-      started = await (
-        await this.runner()
-      ).request('start', {
+      const client = await this.runner();
+      // No await between this check and sending the request: a stop either sees `launched` (and waits
+      // for the answer before it looks for the process) or has been requested before this point.
+      if (this.stopRequested) throw new Error(STOPPED_BEFORE_START);
+      this.launched = client.request('start', {
         taskId: this.taskId,
         launch: { ...launch, argv: [exe, ...args] },
       });
+      const started = await this.launched;
+      this.info = started;
+      return started;
     } catch (err) {
       throw new Error(`starting container failed: ${(err as Error).message}`);
     }
-    this.info = started;
-    if (started.alreadyStarted || !this.healthCheck) {
-      this.adopt(started);
-      return;
-    }
-    // With a healthcheck the task counts as running only once healthy (swarm-semantics §2.4).
-    const monitor = this.watchHealth(this.healthCheck, started.startedAt);
-    const first = await Promise.race([
-      monitor.firstVerdict(),
-      this.exited().then((info) => ({ exited: info })),
-    ]);
-    if (first === 'healthy') return;
-    // Unhealthy (the monitor is shutting the task down) or exited during start: report how it ended.
-    const info = typeof first === 'object' ? first.exited : await this.exited();
-    this.failIfUnsuccessful(info);
   }
 
-  /** Attaches to a process that is already running (health is watched, but start does not wait for it). */
-  private adopt(info: TaskInfo): void {
-    if (info.state === 'running' && this.healthCheck && !this.monitor)
-      this.watchHealth(this.healthCheck, info.startedAt);
+  /**
+   * After a daemon restart the agent goes straight to wait() for a task it knew as running: its health is
+   * checked from now on, as the daemon that started it did.
+   */
+  private async watchHealthOfAdoptedProcess(): Promise<void> {
+    if (!this.healthCheck || this.monitor) return;
+    const info = this.info ?? (await (await this.runner()).request('inspect', { taskId: this.taskId }));
+    if (!info) return; // not started: exited() reports that
+    this.info = info;
+    if (info.state === 'running' && !this.monitor) this.watchHealth(this.healthCheck, info.startedAt);
   }
 
   private watchHealth(settings: HealthSettings, startedAt: string): HealthMonitor {
@@ -261,9 +294,19 @@ export class ProcessController implements Controller {
   }
 
   private async stopWith(request: () => Promise<TaskInfo>): Promise<void> {
-    const known = this.info ?? (await (await this.runner()).request('inspect', { taskId: this.taskId }));
-    if (!known) return; // never started: nothing to stop
-    this.info = known.state === 'exited' ? known : await request();
+    this.stopRequested = true;
+    // A `start` request already sent may create the process after this stop looked for it: wait for
+    // its answer (success or not) first. Only the request, not the health verdict a start then awaits.
+    await this.launched?.catch(() => undefined);
+    if (this.info?.state === 'exited') return;
+    try {
+      this.info = await request();
+    } catch (err) {
+      // Never started: nothing to stop. The runner now keeps a tombstone for the task ID, so a start
+      // request from anywhere (another controller, a later daemon) will not start it either.
+      if (isNoSuchTaskError(err)) return;
+      throw err;
+    }
   }
 
   private ownHostname(): string | undefined {

@@ -8,6 +8,7 @@
 //   const controller = executor.controller(task); // re-attaches if the runner already has the task
 //   …
 //   await executor.close();                       // the runner and its tasks keep running
+//   await executor.purge();                       // or, leaving the swarm: nothing survives
 
 import { chmod, mkdir } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
@@ -96,12 +97,20 @@ export class ProcessExecutor implements Executor {
 
   /**
    * Stops every task and the runner itself — for `swarm leave` and tests, not for a daemon restart.
-   * `purge` also removes the tasks' cgroups.
+   * `purge` also deletes the tasks' folders (logs and records) and cgroups.
    */
   async shutdownRunner(options: { purge?: boolean } = {}): Promise<void> {
     const { client } = await this.state;
     await client.request('shutdown', { purge: options.purge ?? false });
     client.close();
+  }
+
+  /**
+   * Executor.purge, for `swarm leave`: kills every task, deletes everything they left and stops the
+   * runner. This executor can do nothing more afterwards.
+   */
+  async purge(): Promise<void> {
+    await this.shutdownRunner({ purge: true });
   }
 
   private async setUp(): Promise<ExecutorState> {

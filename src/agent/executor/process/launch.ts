@@ -10,6 +10,26 @@
 
 import type { LaunchSpec } from './protocol.js';
 
+/**
+ * The umask task processes (and their health probes) start with: Docker's, whose containers get 022. The
+ * runner itself runs with 077 and gives its own files explicit modes anyway.
+ */
+export const TASK_UMASK = 0o022;
+
+/**
+ * Runs `spawnProcess` (a synchronous spawn: the child is forked before it returns) with the task umask,
+ * which the child inherits, and restores the runner's own umask right after. Node has no per-spawn
+ * umask; going through a shell for it would cost every task an extra exec.
+ */
+export function withTaskUmask<T>(spawnProcess: () => T): T {
+  const runnerUmask = process.umask(TASK_UMASK);
+  try {
+    return spawnProcess();
+  } finally {
+    process.umask(runnerUmask);
+  }
+}
+
 /** Exit status of the launch steps failing, Docker's "the runtime failed" code. */
 export const LAUNCH_FAILURE_EXIT_CODE = 125;
 

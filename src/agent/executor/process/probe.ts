@@ -4,7 +4,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ProbeResult } from './protocol.js';
-import type { SpawnCommand } from './launch.js';
+import { withTaskUmask, type SpawnCommand } from './launch.js';
 import { exitCodeOf } from './signals.js';
 import { sendSignal } from './procfs.js';
 import { nowTimestampNanos } from './timestamps.js';
@@ -25,12 +25,14 @@ export function runProbeProcess(
   const output = new CappedOutput(PROBE_OUTPUT_LIMIT);
   let child: ChildProcess;
   try {
-    child = spawn(command.file, command.args, {
-      cwd: options.cwd,
-      env: options.env,
-      detached: true, // own process group, so a timeout kills the probe's children too
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = withTaskUmask(() =>
+      spawn(command.file, command.args, {
+        cwd: options.cwd,
+        env: options.env,
+        detached: true, // own process group, so a timeout kills the probe's children too
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
   } catch (err) {
     const end = nowTimestampNanos();
     return { child: undefined, result: Promise.resolve(failed(start, end, (err as Error).message)) };

@@ -78,11 +78,17 @@ export interface RunnerOps {
   hello: { params: NoParams; result: HelloResult };
   list: { params: NoParams; result: TaskInfo[] };
   inspect: { params: { taskId: string }; result: TaskInfo | null };
-  /** Starts the task, or returns the existing record: a task ID is never started twice. */
+  /**
+   * Starts the task, or returns the existing record: a task ID is never started twice. Refused for a task
+   * ID that was stopped, killed or removed before it started (see Runner's tombstones).
+   */
   start: { params: { taskId: string; launch: LaunchSpec }; result: StartResult };
   /** Answers when the task's process has exited. */
   wait: { params: { taskId: string }; result: TaskInfo };
-  /** Sends `signal` to the main process, SIGKILLs everything after `graceMs`; answers once exited. */
+  /**
+   * Sends `signal` to the main process, SIGKILLs everything after `graceMs`; answers once exited. For a
+   * task without a process: fails with NO_SUCH_TASK_PREFIX (as `kill` does), and the task never starts.
+   */
   stop: { params: { taskId: string; signal: string; graceMs: number }; result: TaskInfo };
   /** SIGKILLs every process of the task; answers once exited. */
   kill: { params: { taskId: string }; result: TaskInfo };
@@ -95,6 +101,14 @@ export interface RunnerOps {
 }
 
 export type RunnerOp = keyof RunnerOps;
+
+/** How the runner's answer about a task ID it has no process for begins (Docker's text). */
+export const NO_SUCH_TASK_PREFIX = 'No such container: ';
+
+/** The runner's refusal for a task it has no process for (never started, or removed). */
+export function isNoSuchTaskError(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith(NO_SUCH_TASK_PREFIX);
+}
 
 export interface RequestMessage {
   id: number;

@@ -58,6 +58,7 @@ function acquireLock(scope: string): Promise<Server | undefined> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  // For the runner's own files (which also get explicit modes); tasks get Docker's 022 (see withTaskUmask).
   process.umask(0o077);
   const paths = executorPaths(args.root);
   const lock = await acquireLock(paths.scope);

@@ -7,15 +7,23 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Cgroups } from './cgroups.js';
 import { resolveExecutable } from './command.js';
-import { buildSpawnCommand, type LaunchTools } from './launch.js';
+import { buildSpawnCommand, withTaskUmask, type LaunchTools } from './launch.js';
 import { TaskLogWriter } from './logwriter.js';
 import { containerIdFor, taskDir, taskLogFile, type ExecutorPaths, assertValidTaskId } from './paths.js';
 import { runProbeProcess } from './probe.js';
 import { processStartTime, isSameProcess, sendSignal } from './procfs.js';
-import type { LaunchSpec, ProbeResult, ProbeSpec, StartResult, TaskInfo } from './protocol.js';
+import {
+  NO_SUCH_TASK_PREFIX,
+  type LaunchSpec,
+  type ProbeResult,
+  type ProbeSpec,
+  type StartResult,
+  type TaskInfo,
+} from './protocol.js';
 import { exitCodeOf, parseSignal } from './signals.js';
 import { infoOf, loadTaskStates, writeTaskState, type TaskRecord } from './statefile.js';
 import { nowTimestampNanos } from './timestamps.js';
@@ -26,6 +34,12 @@ const PIPE_DRAIN_TIMEOUT_MS = 2000;
 /** Docker's code for a container whose status was lost while nobody watched it. */
 const EXIT_CODE_UNKNOWN = 255;
 const LOST_WHILE_UNSUPERVISED = 'task runner stopped unexpectedly';
+
+/**
+ * How many tombstones are kept (the oldest go first). A start request lags its task's stop by moments, not
+ * by thousands of later stops; the bound keeps a long-lived runner's memory flat.
+ */
+const MAX_TOMBSTONES = 10_000;
 
 export interface RunnerOptions {
   paths: ExecutorPaths;
@@ -54,6 +68,13 @@ interface RunnerTask {
 
 export class Runner {
   private readonly tasks = new Map<string, RunnerTask>();
+  /**
+   * Task IDs stopped, killed or removed while the runner had no process for them, and removed tasks: a
+   * later `start` of one is refused. A stop can overtake its task's start (the daemon gave up on the
+   * start without cancelling it); started after that, the process would run with nobody to stop it.
+   * A backstop, kept in memory only: the controller itself never sends a start after a stop.
+   */
+  private readonly tombstones = new Set<string>();
 
   constructor(private readonly options: RunnerOptions) {}
 
@@ -129,6 +150,9 @@ export class Runner {
       await existing.persisted;
       return { ...infoOf(existing.record), alreadyStarted: true };
     }
+    if (this.tombstones.has(taskId)) {
+      throw new Error(`task ${taskId} was stopped or removed before it started; it will not be started`);
+    }
     const { paths, cgroups, tools } = this.options;
     mkdirSync(taskDir(paths, taskId), { recursive: true, mode: 0o700 });
     const command = buildSpawnCommand(launch, { joinFiles: cgroups.joinFiles(taskId) }, tools);
@@ -137,12 +161,14 @@ export class Runner {
     );
     let child: ChildProcess;
     try {
-      child = spawn(command.file, command.args, {
-        cwd: launch.cwd,
-        env: envObject(launch.env),
-        detached: true, // own session and process group: the daemon's and runner's signals do not reach it
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      child = withTaskUmask(() =>
+        spawn(command.file, command.args, {
+          cwd: launch.cwd,
+          env: envObject(launch.env),
+          detached: true, // own session and process group: the daemon's and runner's signals do not reach it
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
     } catch (err) {
       await logWriter.close(); // e.g. an argument with a NUL byte: refused before anything ran
       throw err;
@@ -178,7 +204,7 @@ export class Runner {
 
   /** Docker's stop: the stop signal to the main process, then SIGKILL to all of the task's processes. */
   stop(taskId: string, signal: string, graceMs: number): Promise<TaskInfo> {
-    const task = this.get(taskId);
+    const task = this.getOrBury(taskId);
     if (task.record.state !== 'running' || task.mainExited) return task.exited;
     sendSignal(task.record.pid, parseSignal(signal));
     const deadline = Date.now() + Math.max(0, graceMs);
@@ -192,12 +218,12 @@ export class Runner {
   }
 
   kill(taskId: string): Promise<TaskInfo> {
-    const task = this.get(taskId);
+    const task = this.getOrBury(taskId);
     if (task.record.state === 'running') this.killTask(task);
     return task.exited;
   }
 
-  /** Forgets an exited task and deletes its folder (logs included) and cgroups. */
+  /** Forgets an exited task and deletes its folder (logs included) and cgroups; it is never started again. */
   async remove(taskId: string): Promise<void> {
     assertValidTaskId(taskId);
     const task = this.tasks.get(taskId);
@@ -206,6 +232,7 @@ export class Runner {
         `You cannot remove a running container ${containerIdFor(taskId)}. Stop the container before attempting removal or force remove`,
       );
     }
+    this.bury(taskId);
     if (task) {
       await task.exited;
       await task.persisted;
@@ -249,21 +276,50 @@ export class Runner {
     }
   }
 
-  /** Kills every running task and waits for them; `purge` also deletes all cgroups of this scope. */
+  /**
+   * Kills every running task and waits for them. `purge` (the node leaves the swarm) also deletes every
+   * task's folder and all cgroups of this scope, so that nothing of the tasks survives, not even a record
+   * for the next runner to report.
+   */
   async shutdown(purge: boolean): Promise<void> {
     const running = [...this.tasks.values()].filter((task) => task.record.state === 'running');
     for (const task of running) this.killTask(task);
     await Promise.all(running.map((task) => task.exited));
     if (!purge) return;
-    const { cgroups } = this.options;
+    await Promise.all([...this.tasks.values()].map((task) => task.persisted));
+    for (const taskId of this.tasks.keys()) this.bury(taskId);
+    this.tasks.clear();
+    const { cgroups, paths } = this.options;
+    const folders = await readdir(paths.tasksDir).catch(() => []);
+    await Promise.all(
+      folders.map((name) => rm(join(paths.tasksDir, name), { recursive: true, force: true })),
+    );
     for (const taskId of cgroups.taskIds()) await cgroups.remove(taskId);
     cgroups.removeScope();
   }
 
   private get(taskId: string): RunnerTask {
     const task = this.tasks.get(taskId);
-    if (!task) throw new Error(`No such container: ${containerIdFor(taskId)} (task ${taskId})`);
+    if (!task) throw noSuchTask(taskId);
     return task;
+  }
+
+  /** The task, or — for a task ID without a process — a tombstone and the "no such container" error. */
+  private getOrBury(taskId: string): RunnerTask {
+    const task = this.tasks.get(taskId);
+    if (task) return task;
+    assertValidTaskId(taskId);
+    this.bury(taskId);
+    throw noSuchTask(taskId);
+  }
+
+  private bury(taskId: string): void {
+    this.tombstones.delete(taskId); // re-inserted as the newest
+    this.tombstones.add(taskId);
+    if (this.tombstones.size > MAX_TOMBSTONES) {
+      const oldest = this.tombstones.values().next().value;
+      if (oldest !== undefined) this.tombstones.delete(oldest);
+    }
   }
 
   private track(record: TaskRecord): RunnerTask {
@@ -339,6 +395,10 @@ export class Runner {
     await this.persist(task);
     task.markExited(infoOf(task.record));
   }
+}
+
+function noSuchTask(taskId: string): Error {
+  return new Error(`${NO_SUCH_TASK_PREFIX}${containerIdFor(taskId)} (task ${taskId})`);
 }
 
 /** SIGKILL to the task's process group (its pid is the group's id: tasks are spawned detached). */
