@@ -17,6 +17,8 @@ export interface NodeRuntimeOptions {
   engineLabels: Record<string, string>;
   serverVersion: string;
   dispatcher: DispatcherClient | undefined;
+  /** Called once if the managers removed this node from the swarm (its tasks are being stopped). */
+  onRemoved?: (message: string) => void;
 }
 
 export class NodeRuntime {
@@ -37,6 +39,7 @@ export class NodeRuntime {
           executor: this.executor,
           stateDir: join(options.dataDir, 'swarm', 'agent'),
           log: options.log,
+          onRemoved: options.onRemoved,
           onSessionMessage: () => {
             this.registered = true;
             for (const wake of this.sessionWaiters) wake();

@@ -184,6 +184,12 @@ export class SwarmNode implements EngineBackend {
       engineLabels: this.options.engineLabels,
       serverVersion: this.options.serverVersion,
       dispatcher,
+      onRemoved: (message) => {
+        // Removed by the managers (`node rm`): the agent stops this node's tasks; the node stays in
+        // error until it leaves, as Docker's does.
+        this.startError = message;
+        log.error('this node was removed from the swarm', { message });
+      },
     });
     await this.runtime.start();
   }

@@ -292,6 +292,13 @@ describe('one manager and three workers', { timeout: 300_000 }, () => {
       const nodes = await cluster.manager.apiOk<NodeRow[]>('GET', '/nodes');
       assert.ok(!nodes.some((n) => n.ID === ids.get('worker3')), 'the removed node did not come back');
       assert.match(await cluster.daemon('worker3').logs(), /was removed from swarm/);
+      const info = await cluster
+        .daemon('worker3')
+        .apiOk<{ Swarm: { LocalNodeState: string; Error: string } }>('GET', '/info');
+      assert.equal(info.Swarm.LocalNodeState, 'error');
+      assert.match(info.Swarm.Error, /was removed from swarm/);
+      assert.deepEqual(processesOn('worker3', 'sleep 3800'), [], 'a removed node stops its tasks');
+      assert.equal((await cluster.daemon('worker3').cli(['swarm', 'leave'])).code, 0, 'and can leave');
     });
   });
 });
