@@ -1,5 +1,5 @@
-// The HTTP/2 side of one call on the cluster port: reading the JSON request body (bounded), answering
-// a unary call, and writing a server stream as newline-delimited JSON frames.
+// The HTTP/2 side of one call on the cluster port: reading the JSON request body (bounded in size and
+// time), answering a unary call, and writing a server stream as newline-delimited JSON frames.
 
 import { constants, type ServerHttp2Stream } from 'node:http2';
 import { JSON_CONTENT_TYPE, STREAM_CONTENT_TYPE, type StreamFrame } from '../../api/dispatcher.js';
@@ -42,8 +42,29 @@ export function readJsonBody(stream: ServerHttp2Stream, limitBytes: number): Pro
       }
     });
     stream.on('error', (err) => fail(err));
-    stream.on('close', () => fail(new ShoalError('Unavailable', 'request cancelled by the client')));
+    // The client cancelled, the connection went, or the request deadline reset the stream.
+    stream.on('close', () =>
+      fail(new ShoalError('Unavailable', 'stream closed before the request was complete')),
+    );
   });
+}
+
+/**
+ * Gives the client `deadlineMs` from now to send the rest of its request (its body, up to the end of
+ * its side of the stream). A stream whose request is still incomplete then is reset with CANCEL, which
+ * drops whatever part of the body the server holds: a client sending slowly, or starting a body and
+ * never finishing it, cannot pin the stream and its memory. The request counts as complete once the
+ * body has been read to its end (readJsonBody) or the stream has closed; what happens after (the
+ * handler, the answer, a long-lived server stream) is not limited here.
+ */
+export function enforceRequestDeadline(stream: ServerHttp2Stream, deadlineMs: number): void {
+  if (stream.destroyed || stream.closed) return;
+  const timer = setTimeout(() => {
+    if (!stream.destroyed && !stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+  }, deadlineMs);
+  const done = (): void => clearTimeout(timer);
+  stream.once('end', done);
+  stream.once('close', done);
 }
 
 /** Whether the response can still be started on this stream. */

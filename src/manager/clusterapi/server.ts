@@ -5,15 +5,29 @@
 // node has none yet. Every call is therefore authorized on its own, from the verified peer
 // certificate only (authorize(): role by OU, cluster by O, removed nodes by the blacklist): only the
 // two CA bootstrap calls answer a caller without a certificate. Identity never comes from a body.
+//
+// Since anyone who reaches the port can connect, what a connection may hold depends on whether it
+// presented a verified certificate of a node of this cluster (see ClusterApiLimits for the numbers):
+// - every connection counts against `maxConnections`, and one IP address may have only so many in
+//   their TLS handshake at once;
+// - a connection without such a certificate is for joining only (fetch the root CA, then trade the
+//   token for a certificate, one connection each): one IP address may hold only so many, each may
+//   have only a few calls open at once (more are refused with REFUSED_STREAM), each call must have
+//   sent its request within a short deadline, and the connection is closed once a CA call on it is
+//   done, and after a fixed time in any case. The manager does not ping it: keepalive must not keep
+//   it open;
+// - a node's connection keeps the generous limits it needs, pings included, but a call's request must
+//   still arrive within a (longer) deadline, so a broken node cannot pin the manager's memory.
 
 import http2, {
+  constants,
   type Http2SecureServer,
   type Http2Session,
   type IncomingHttpHeaders,
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { serverTlsOptions, type CertificateIdentity, type NodeTlsCredentials } from '../../api/certs.js';
 import type { StreamHandle } from '../../api/dispatcher.js';
 import { ShoalError, unimplemented } from '../../api/errors.js';
@@ -22,10 +36,14 @@ import { authorize } from '../ca/auth.js';
 import type { DispatcherLog } from '../dispatcher/log.js';
 import { silentLog } from '../dispatcher/log.js';
 import type { DispatcherServer } from '../dispatcher/server.js';
-import { FrameWriter, readJsonBody, respondError, respondJson } from './exchange.js';
+import { IpQuota, type Release } from './admission.js';
+import { enforceRequestDeadline, FrameWriter, readJsonBody, respondError, respondJson } from './exchange.js';
 import { keepSessionAlive, type KeepaliveOptions } from '../../api/keepalive.js';
 import { NodeCertificateAuthority } from './node-ca.js';
 import { clusterApiRoutes, type Access, type Caller, type Route } from './routes.js';
+
+/** Roles whose verified certificates make a node's connection. */
+const NODE_ROLES = ['worker', 'manager'] as const;
 
 export interface ListenAddress {
   host: string;
@@ -38,12 +56,30 @@ export interface ClusterApiLimits {
   maxRequestBytes: number;
   /** Largest request body accepted from a caller without a certificate (a CSR and a description). */
   maxAnonymousRequestBytes: number;
-  /** Calls one connection may have open at once (a node needs a handful). */
+  /** Calls a node's connection may have open at once (a node needs a handful). */
   maxConcurrentStreams: number;
+  /** Calls a connection without a verified certificate may have open at once; more are refused. */
+  maxAnonymousConcurrentStreams: number;
+  /** A node must have sent a call's whole request (its body) within this time, else the call is reset. */
+  requestBodyTimeoutMs: number;
+  /** The same for a caller without a verified certificate. */
+  anonymousRequestBodyTimeoutMs: number;
+  /**
+   * A connection without a verified certificate is closed this long after it was set up, whatever it
+   * does (it is closed sooner once a CA call on it is done).
+   */
+  anonymousConnectionTimeoutMs: number;
+  /** Connections (TCP, in any state) open at once; more are refused as they arrive. */
+  maxConnections: number;
+  /** Connections from one IP address that may be in their TLS handshake at once; more are refused. */
+  maxHandshakesPerIp: number;
+  /** Connections without a verified certificate one IP address may hold at once; more are refused. */
+  maxAnonymousConnectionsPerIp: number;
   /** Output a stream's peer may leave unread before it is cut off. */
   maxStreamBufferBytes: number;
   /** A TLS handshake must finish within this time. */
   handshakeTimeoutMs: number;
+  /** Pings on nodes' connections (connections without a certificate are not pinged: they end by the rules above). */
   keepalive: KeepaliveOptions;
 }
 
@@ -51,10 +87,29 @@ export const DEFAULT_CLUSTER_API_LIMITS: ClusterApiLimits = {
   maxRequestBytes: 16 * 2 ** 20,
   maxAnonymousRequestBytes: 64 * 2 ** 10,
   maxConcurrentStreams: 128,
+  maxAnonymousConcurrentStreams: 4,
+  requestBodyTimeoutMs: 60_000,
+  anonymousRequestBodyTimeoutMs: 10_000,
+  anonymousConnectionTimeoutMs: 30_000,
+  maxConnections: 4096,
+  maxHandshakesPerIp: 32,
+  maxAnonymousConnectionsPerIp: 32,
   maxStreamBufferBytes: 64 * 2 ** 20,
   handshakeTimeoutMs: 10_000,
   keepalive: { intervalMs: 10_000, timeoutMs: 20_000 },
 };
+
+/** What the cluster port holds right now. */
+export interface ClusterApiStats {
+  /** Established HTTP/2 connections. */
+  connections: number;
+  /** …of which without a verified node certificate. */
+  anonymousConnections: number;
+  /** TCP connections still in their TLS handshake. */
+  handshakes: number;
+  /** Calls open on all connections. */
+  streams: number;
+}
 
 export interface ClusterApiServerOptions {
   listenAddr: ListenAddress;
@@ -79,8 +134,13 @@ export class ClusterApiServer {
   private readonly routes: ReadonlyMap<string, Route>;
   private credentials: NodeTlsCredentials;
   private server: Http2SecureServer | undefined;
-  /** Open connections, with the node ID once one of its calls proved who it is. */
-  private readonly sessions = new Map<Http2Session, string | undefined>();
+  /** Established connections. */
+  private readonly sessions = new Map<Http2Session, Connection>();
+  /** TCP connections in their TLS handshake, by `address|port`, with their slot of `handshakesPerIp`. */
+  private readonly handshakes = new Map<string, { socket: Socket; release: Release }>();
+  private readonly handshakesPerIp: IpQuota;
+  private readonly anonymousPerIp: IpQuota;
+  private openStreams = 0;
   private unwatch: (() => void) | undefined;
 
   constructor(options: ClusterApiServerOptions) {
@@ -95,6 +155,8 @@ export class ClusterApiServer {
       now: options.now,
     });
     this.routes = clusterApiRoutes(options.dispatcher, this.ca);
+    this.handshakesPerIp = new IpQuota(this.limits.maxHandshakesPerIp);
+    this.anonymousPerIp = new IpQuota(this.limits.maxAnonymousConnectionsPerIp);
   }
 
   /** Starts listening; resolves with the address actually bound. */
@@ -104,8 +166,12 @@ export class ClusterApiServer {
       ...serverTlsOptions(this.credentials),
       handshakeTimeout: this.limits.handshakeTimeoutMs,
       allowHTTP1: false,
-      settings: { maxConcurrentStreams: this.limits.maxConcurrentStreams },
+      // What every connection is offered first; a node's connection is offered its own number as soon
+      // as its certificate is known (onSession), before any of its calls is read.
+      settings: { maxConcurrentStreams: this.limits.maxAnonymousConcurrentStreams },
     });
+    server.maxConnections = this.limits.maxConnections;
+    server.on('connection', (socket: Socket) => this.onConnection(socket));
     server.on('session', (session: ServerHttp2Session) => this.onSession(session));
     server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
       this.onStream(stream, headers),
@@ -152,23 +218,103 @@ export class ClusterApiServer {
     this.unwatch?.();
     this.unwatch = undefined;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const { socket } of this.handshakes.values()) socket.destroy();
     for (const session of this.sessions.keys()) session.destroy();
     this.sessions.clear();
     await closed;
   }
 
+  /** What the port holds open right now (for tests: none of it may outlive the rules above). */
+  stats(): ClusterApiStats {
+    let anonymous = 0;
+    for (const connection of this.sessions.values()) if (connection.anonymous) anonymous++;
+    return {
+      connections: this.sessions.size,
+      anonymousConnections: anonymous,
+      handshakes: this.handshakes.size,
+      streams: this.openStreams,
+    };
+  }
+
   // ---------------------------------------------------------------- connections
 
-  private onSession(session: ServerHttp2Session): void {
-    this.sessions.set(session, undefined);
-    session.on('error', (err) => this.log.debug('cluster API: connection error', { err }));
-    session.once('close', () => this.sessions.delete(session));
-    keepSessionAlive(session, this.limits.keepalive, () => {
-      this.log.debug('cluster API: peer stopped answering pings; dropping the connection', {
-        node: this.sessions.get(session),
+  /** A TCP connection, before TLS: one more handshake for its address, if it may have one. */
+  private onConnection(socket: Socket): void {
+    const address = socket.remoteAddress;
+    const release = address === undefined ? undefined : this.handshakesPerIp.acquire(peerIp(address));
+    if (!release) {
+      this.log.debug('cluster API: too many handshakes from one address; connection refused', {
+        addr: peerIp(address),
       });
+      socket.destroy();
+      return;
+    }
+    const key = connectionKey(socket);
+    this.handshakes.set(key, { socket, release });
+    // The raw socket closes with the connection, whether the handshake failed or it was served.
+    socket.once('close', () => this.endHandshake(key, socket));
+  }
+
+  private endHandshake(key: string, socket?: Socket): void {
+    const handshake = this.handshakes.get(key);
+    if (!handshake || (socket !== undefined && handshake.socket !== socket)) return;
+    this.handshakes.delete(key);
+    handshake.release();
+  }
+
+  /** A connection after its TLS handshake: a node's, or one without a verified certificate. */
+  private onSession(session: ServerHttp2Session): void {
+    const socket = session.socket;
+    this.endHandshake(connectionKey(socket));
+    session.on('error', (err) => this.log.debug('cluster API: connection error', { err }));
+    const nodeId = this.verifiedNode(socket);
+    if (nodeId !== undefined) {
+      this.sessions.set(session, { nodeId, anonymous: false });
+      session.once('close', () => this.sessions.delete(session));
+      if (!session.destroyed) session.settings({ maxConcurrentStreams: this.limits.maxConcurrentStreams });
+      keepSessionAlive(session, this.limits.keepalive, () => {
+        this.log.debug('cluster API: peer stopped answering pings; dropping the connection', {
+          node: this.sessions.get(session)?.nodeId,
+        });
+        session.destroy();
+      });
+      return;
+    }
+
+    const addr = peerIp(socket.remoteAddress);
+    const release = this.anonymousPerIp.acquire(addr);
+    if (!release) {
+      this.log.debug('cluster API: too many connections without a certificate from one address; refused', {
+        addr,
+      });
+      const refusal = new Error(`too many connections without a certificate from ${addr}`);
+      session.destroy(refusal, constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      return;
+    }
+    this.sessions.set(session, { anonymous: true });
+    // Not pinged, and closed at this time whatever it does: joining takes two short calls.
+    const expiry = setTimeout(() => {
+      this.log.debug('cluster API: closing a connection without a certificate at its time limit', { addr });
       session.destroy();
+    }, this.limits.anonymousConnectionTimeoutMs);
+    session.once('close', () => {
+      clearTimeout(expiry);
+      release();
+      this.sessions.delete(session);
     });
+  }
+
+  /** The node ID of a verified certificate of a node of this cluster that was not removed. */
+  private verifiedNode(socket: Socket): string | undefined {
+    try {
+      return authorize(socket, {
+        allowedRoles: NODE_ROLES,
+        clusterId: this.options.clusterId,
+        blacklist: this.ca.blacklist(),
+      }).nodeId;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Cuts the connections of nodes that were just removed; their next connection is refused anyway. */
@@ -177,7 +323,7 @@ export class ClusterApiServer {
       if (event.kind !== 'cluster' || event.action === 'delete') continue;
       if (event.object.ID !== this.options.clusterId) continue;
       const blacklist = event.object.RootCA?.BlacklistedCertificates ?? {};
-      for (const [session, nodeId] of this.sessions) {
+      for (const [session, { nodeId }] of this.sessions) {
         if (nodeId !== undefined && Object.hasOwn(blacklist, nodeId)) {
           this.log.info('cluster API: disconnecting removed node', { node: nodeId });
           session.destroy();
@@ -191,10 +337,33 @@ export class ClusterApiServer {
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     // A peer resetting its stream is routine (a closed session, a cancelled call).
     stream.on('error', (err) => this.log.debug('cluster API: stream error', { err }));
-    this.serve(stream, headers).catch((err: unknown) => respondError(stream, err));
+    const session = stream.session;
+    const connection = session && this.sessions.get(session);
+    if (!session || !connection) {
+      // A connection refused in onSession: nothing of it is served.
+      stream.close(constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    this.openStreams++;
+    stream.once('close', () => this.openStreams--);
+    const { anonymous } = connection;
+    enforceRequestDeadline(
+      stream,
+      anonymous ? this.limits.anonymousRequestBodyTimeoutMs : this.limits.requestBodyTimeoutMs,
+    );
+    if (anonymous && this.routes.get(headers[':path'] ?? '')?.access === 'anyone') {
+      // The CA call this connection was for is done (answered, refused or reset): no more on it. Calls
+      // already open finish; the client makes its next call on a new connection.
+      stream.once('close', () => session.close());
+    }
+    this.serve(stream, headers, anonymous).catch((err: unknown) => respondError(stream, err));
   }
 
-  private async serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+  private async serve(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    anonymous: boolean,
+  ): Promise<void> {
     const path = headers[':path'] ?? '';
     const route = this.routes.get(path);
     if (!route) throw unimplemented(`unknown method ${path}`, { rpc: true });
@@ -203,7 +372,8 @@ export class ClusterApiServer {
     }
     // Before the body is read: an unauthenticated caller gets nothing, not even a parse error.
     const caller = this.authorizeCaller(stream.session, route.access);
-    const limit = caller.identity ? this.limits.maxRequestBytes : this.limits.maxAnonymousRequestBytes;
+    const limit =
+      caller.identity && !anonymous ? this.limits.maxRequestBytes : this.limits.maxAnonymousRequestBytes;
     const body = await readJsonBody(stream, limit);
     if (route.kind === 'unary') {
       const result = await route.call(caller, body);
@@ -246,9 +416,23 @@ export class ClusterApiServer {
       clusterId: this.options.clusterId,
       blacklist: this.ca.blacklist(),
     });
-    this.sessions.set(session, identity.nodeId);
+    const connection = this.sessions.get(session);
+    if (connection) connection.nodeId = identity.nodeId;
     return { addr, identity };
   }
+}
+
+/** An established connection on the cluster port. */
+interface Connection {
+  /** The node it belongs to, by its verified certificate (or, without one, by a call that proved it). */
+  nodeId?: string;
+  /** Without a verified certificate of a node of this cluster: for joining only, under tight limits. */
+  anonymous: boolean;
+}
+
+/** Names one TCP connection, the same before TLS (raw socket) and after (the session's TLS socket). */
+function connectionKey(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
 }
 
 /** The peer's IP as the store records it: IPv4 peers of a dual-stack socket without the `::ffff:` prefix. */

@@ -1,6 +1,6 @@
-// A server stream over a real HTTP/2 connection on loopback (plaintext: TLS is not the subject here):
-// frames arrive in order and end with a status; a peer that stops reading is cut off instead of
-// making the manager buffer without bound.
+// A call over a real HTTP/2 connection on loopback (plaintext: TLS is not the subject here): frames
+// arrive in order and end with a status; a peer that stops reading is cut off instead of making the
+// manager buffer without bound; a request that does not arrive in time is reset.
 
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
@@ -10,7 +10,13 @@ import { describe, it } from 'node:test';
 import { FrameDecoder } from '../../../src/agent/transport/frames.js';
 import type { StreamFrame } from '../../../src/api/dispatcher.js';
 import { ShoalError } from '../../../src/api/errors.js';
-import { FrameWriter } from '../../../src/manager/clusterapi/exchange.js';
+import {
+  enforceRequestDeadline,
+  FrameWriter,
+  readJsonBody,
+  respondError,
+  respondJson,
+} from '../../../src/manager/clusterapi/exchange.js';
 
 async function withServer(
   onStream: (stream: http2.ServerHttp2Stream) => void,
@@ -79,5 +85,74 @@ describe('server streams', () => {
         session.close();
       },
     );
+  });
+});
+
+/** Answers with the body it read, unless the request misses its deadline; `delayMs` before answering. */
+function echoWithin(deadlineMs: number, delayMs = 0): (stream: http2.ServerHttp2Stream) => void {
+  return (stream) => {
+    enforceRequestDeadline(stream, deadlineMs);
+    readJsonBody(stream, 1 << 20).then(
+      (body) => setTimeout(() => respondJson(stream, 200, body), delayMs),
+      (err: unknown) => respondError(stream, err),
+    );
+  };
+}
+
+interface Outcome {
+  status?: number;
+  body: string;
+  rstCode?: number;
+}
+
+function outcomeOf(request: http2.ClientHttp2Stream): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const outcome: Outcome = { body: '' };
+    request.setEncoding('utf8');
+    request.on('response', (headers) => (outcome.status = Number(headers[':status'])));
+    request.on('data', (chunk: string) => (outcome.body += chunk));
+    request.on('error', () => {});
+    request.on('close', () => resolve({ ...outcome, rstCode: request.rstCode }));
+  });
+}
+
+describe('request deadlines', () => {
+  it('resets a request whose body is still coming at the deadline', async () => {
+    await withServer(echoWithin(100), async (url) => {
+      const session = http2.connect(url);
+      const request = session.request({ ':method': 'POST', ':path': '/' });
+      const done = outcomeOf(request);
+      request.write('{"a": ');
+      const drip = setInterval(() => request.write(' '), 10);
+      const outcome = await done;
+      clearInterval(drip);
+      session.close();
+      assert.equal(outcome.rstCode, http2.constants.NGHTTP2_CANCEL);
+      assert.equal(outcome.status, undefined);
+    });
+  });
+
+  it('resets a request that never sends its body', async () => {
+    await withServer(echoWithin(100), async (url) => {
+      const session = http2.connect(url);
+      const request = session.request({ ':method': 'POST', ':path': '/' });
+      const outcome = await outcomeOf(request);
+      session.close();
+      assert.equal(outcome.rstCode, http2.constants.NGHTTP2_CANCEL);
+    });
+  });
+
+  it('limits the request only: an answer may take longer than the deadline', async () => {
+    await withServer(echoWithin(50, 200), async (url) => {
+      const session = http2.connect(url);
+      const request = session.request({ ':method': 'POST', ':path': '/' });
+      const done = outcomeOf(request);
+      request.end('{"a": 1}');
+      const outcome = await done;
+      session.close();
+      assert.equal(outcome.status, 200);
+      assert.deepEqual(JSON.parse(outcome.body), { a: 1 });
+      assert.equal(outcome.rstCode, http2.constants.NGHTTP2_NO_ERROR);
+    });
   });
 });
