@@ -6,6 +6,7 @@
 // certificate, or the ID bound to an in-process client), so a node cannot speak for another one.
 
 import type { ErrorCode } from './errors.js';
+import { formatTimestamp } from './time.js';
 import { setLongTimeout } from './timers.js';
 import type { HealthState, Node, NodeAvailability, NodeDescription, Task, TaskStatus } from './types.js';
 
@@ -270,7 +271,7 @@ export const systemClock: Clock = {
 };
 
 /** `Clock.now()` as an Engine API timestamp. */
-export const clockTimestamp = (clock: Clock): string => new Date(clock.now()).toISOString();
+export const clockTimestamp = (clock: Clock): string => formatTimestamp(clock.now());
 
 // ---------------------------------------------------------------- comparisons both ends agree on
 

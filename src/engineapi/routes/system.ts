@@ -1,5 +1,6 @@
 // `/_ping`, `/version`, `/info`: what every docker CLI invocation asks first.
 
+import { nowTimestamp } from '../../api/time.js';
 import { goArch } from '../../api/platform.js';
 import { hostname } from 'node:os';
 import type { EngineBackend, SwarmInfo, SystemInfo } from '../backend.js';
@@ -105,7 +106,7 @@ function infoBody(sys: SystemInfo, swarm: SwarmInfo): Record<string, unknown> {
     NFd: 0,
     OomKillDisable: false,
     NGoroutines: 0,
-    SystemTime: new Date().toISOString(),
+    SystemTime: nowTimestamp(),
     LoggingDriver: 'json-file',
     CgroupDriver: 'cgroupfs',
     CgroupVersion: '',

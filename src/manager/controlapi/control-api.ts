@@ -2,6 +2,7 @@
 // The Engine API calls it on managers; it is the only writer of specs.
 
 import { invalidArgument, notFound, outOfSequence, ShoalError } from '../../api/errors.js';
+import { nowTimestamp } from '../../api/time.js';
 import type { Filters } from '../../api/filters.js';
 import type { Cluster, Node, NodeSpec, Service, ServiceSpec, SwarmSpec, Task } from '../../api/types.js';
 import type { ObjectStore, ReadTx } from '../../store/objects.js';
@@ -152,7 +153,7 @@ export class ControlAPI {
           ...next.Status,
           State: 'orphaned',
           Message: 'Task belonged to a node that has been deleted',
-          Timestamp: new Date().toISOString(),
+          Timestamp: nowTimestamp(),
         };
         tx.update('task', next);
       }
@@ -160,7 +161,7 @@ export class ControlAPI {
       if (cluster.RootCA) {
         cluster.RootCA.BlacklistedCertificates = {
           ...(cluster.RootCA.BlacklistedCertificates ?? {}),
-          [node.ID]: new Date().toISOString(),
+          [node.ID]: nowTimestamp(),
         };
         tx.update('cluster', cluster);
       }

@@ -1,13 +1,14 @@
 // Timestamps and durations as the orchestrators use them: objects carry RFC 3339 strings and integer
 // nanoseconds (as on the wire); the cores compute in milliseconds since the epoch.
 
+import { formatTimestamp } from '../../api/time.js';
 import type { Task } from '../../api/types.js';
 
 export const NANOS_PER_MILLI = 1_000_000;
 
 export const nanosToMillis = (nanos: number): number => Math.floor(nanos / NANOS_PER_MILLI);
 
-export const toTimestamp = (millis: number): string => new Date(millis).toISOString();
+export const toTimestamp = (millis: number): string => formatTimestamp(millis);
 
 /** Milliseconds since the epoch, or undefined for a missing or unreadable timestamp. */
 export function parseTimestamp(value: string | undefined): number | undefined {

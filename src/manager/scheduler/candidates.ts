@@ -49,7 +49,10 @@ export function groupKey(task: Task): string {
 /** Oldest first, so that a long-waiting task is not starved by newer ones when resources are short. */
 export function byAge(a: Task, b: Task): number {
   return (
-    compareStrings(a.CreatedAt, b.CreatedAt) || (a.Slot ?? 0) - (b.Slot ?? 0) || compareStrings(a.ID, b.ID)
+    // Parsed, not compared as text: RFC 3339 with trimmed fractions (`.64Z`, `.645Z`) does not sort.
+    (Date.parse(a.CreatedAt) || 0) - (Date.parse(b.CreatedAt) || 0) ||
+    (a.Slot ?? 0) - (b.Slot ?? 0) ||
+    compareStrings(a.ID, b.ID)
   );
 }
 

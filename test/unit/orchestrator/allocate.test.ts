@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { allocateTasks, PENDING_MESSAGE } from '../../../src/manager/orchestrator/allocate.js';
-import { makeService, makeTask, ms } from './support/fixtures.js';
+import { at, makeService, makeTask, ms } from './support/fixtures.js';
 
 describe('allocate', () => {
   const web = makeService('web');
@@ -18,7 +18,7 @@ describe('allocate', () => {
         from: 'new',
         state: 'pending',
         message: PENDING_MESSAGE,
-        timestamp: new Date(ms(1)).toISOString(),
+        timestamp: at(1),
       },
     ]);
   });

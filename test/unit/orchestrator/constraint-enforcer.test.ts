@@ -10,7 +10,7 @@ import {
   REJECTED_MESSAGE,
 } from '../../../src/manager/orchestrator/constraint-enforcer.js';
 import { snapshotOf } from '../../../src/manager/orchestrator/snapshot.js';
-import { makeNode, makeService, makeTask, ms } from './support/fixtures.js';
+import { at, makeNode, makeService, makeTask, ms } from './support/fixtures.js';
 
 const eastOnly = makeService('web', {
   taskTemplate: { ContainerSpec: { Image: 'x' }, Placement: { Constraints: ['node.labels.zone==east'] } },
@@ -38,7 +38,7 @@ describe('constraint enforcer', () => {
       state: 'rejected',
       message: REJECTED_MESSAGE,
       err: REJECTED_ERROR,
-      timestamp: new Date(ms(5)).toISOString(),
+      timestamp: at(5),
     });
   });
 

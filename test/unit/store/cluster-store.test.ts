@@ -151,7 +151,7 @@ describe('ClusterStore', () => {
           const objects = [tx.get('service', web.ID)!, ...tasks.map((t) => tx.get('task', t.ID)!)];
           for (const object of objects) {
             assert.equal(object.Version.Index, revision);
-            assert.ok(object.CreatedAt >= before);
+            assert.ok(Date.parse(object.CreatedAt) >= Date.parse(before));
             assert.equal(object.UpdatedAt, object.CreatedAt);
           }
         });
@@ -176,7 +176,7 @@ describe('ClusterStore', () => {
         const updated = store.view((tx) => tx.get('service', web.ID)!);
         assert.ok(updated.Version.Index > stored.Version.Index);
         assert.equal(updated.CreatedAt, stored.CreatedAt);
-        assert.ok(updated.UpdatedAt >= stored.UpdatedAt);
+        assert.ok(Date.parse(updated.UpdatedAt) >= Date.parse(stored.UpdatedAt));
         assert.deepEqual(updated.Spec.Labels, { tier: 'front' });
 
         await assert.rejects(

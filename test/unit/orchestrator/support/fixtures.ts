@@ -1,6 +1,7 @@
 // Builders for the orchestrator tests: nodes, services and tasks in the shapes the control API, the
 // scheduler and the agents leave in the store, plus a readable summary of a core's actions.
 
+import { formatTimestamp } from '../../../../src/api/time.js';
 import type {
   Cluster,
   Node,
@@ -19,7 +20,7 @@ import {
 
 /** The tests' epoch; times are given as seconds after it. */
 export const T0 = Date.parse('2024-05-01T12:00:00.000Z');
-export const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
+export const at = (seconds: number): string => formatTimestamp(T0 + seconds * 1000);
 export const ms = (seconds: number): number => T0 + seconds * 1000;
 export const SECOND_NS = 1_000_000_000;
 
