@@ -62,8 +62,11 @@ export interface SwarmNodeOptions {
 export class SwarmNode implements EngineBackend {
   private readonly stateFile: SwarmStateFile;
   private membership: SwarmMembership | undefined;
-  /** Why this node's swarm components could not start (it still serves the API, to allow a leave). */
-  private startError: string | undefined;
+  /**
+   * Why this node cannot take part in its swarm (its components failed to start, or the managers removed
+   * it): `/info` shows it with LocalNodeState `error`, and only `swarm leave` is left to do.
+   */
+  private nodeError: string | undefined;
   private manager: Manager | undefined;
   private runtime: NodeRuntime | undefined;
   /** A worker's connection to its manager. */
@@ -100,11 +103,11 @@ export class SwarmNode implements EngineBackend {
       });
       try {
         await this.startComponents(this.membership);
-        this.startError = undefined;
+        this.nodeError = undefined;
       } catch (err) {
         // Keep serving the API: the operator must be able to see why and to `swarm leave --force`.
-        this.startError = `cannot start the swarm components: ${(err as Error).message}`;
-        this.options.log.error(this.startError, { error: err });
+        this.nodeError = `cannot start the swarm components: ${(err as Error).message}`;
+        this.options.log.error(this.nodeError, { error: err });
         await this.stopComponents(false).catch(() => undefined);
       }
     });
@@ -187,7 +190,7 @@ export class SwarmNode implements EngineBackend {
       onRemoved: (message) => {
         // Removed by the managers (`node rm`): the agent stops this node's tasks; the node stays in
         // error until it leaves, as Docker's does.
-        this.startError = message;
+        this.nodeError = message;
         log.error('this node was removed from the swarm', { message });
       },
     });
@@ -208,13 +211,13 @@ export class SwarmNode implements EngineBackend {
         RemoteManagers: null,
       };
     }
-    if (this.startError) {
+    if (this.nodeError) {
       return {
         NodeID: m.nodeId,
         NodeAddr: '',
         LocalNodeState: 'error',
         ControlAvailable: false,
-        Error: this.startError,
+        Error: this.nodeError,
         RemoteManagers: null,
       };
     }
@@ -259,7 +262,7 @@ export class SwarmNode implements EngineBackend {
 
   control(): ControlBackend {
     if (!this.membership) throw unavailable(NOT_A_MANAGER);
-    if (this.startError) throw unavailable(this.startError);
+    if (this.nodeError) throw unavailable(this.nodeError);
     if (!this.manager) throw unavailable(WORKER_NOT_MANAGER);
     return this.manager.engineControl();
   }
@@ -428,7 +431,7 @@ export class SwarmNode implements EngineBackend {
       await this.stopComponents(true);
       this.stateFile.clear();
       this.membership = undefined;
-      this.startError = undefined;
+      this.nodeError = undefined;
       this.options.log.info('left the swarm', { nodeId: m.nodeId });
     });
   }
