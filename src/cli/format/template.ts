@@ -427,17 +427,22 @@ class Lexer {
   }
 
   private lexChar(): (() => unknown) | null {
+    return this.lexDelimited("'", T.CharConstant, 'unterminated character constant');
+  }
+
+  /** The rest of a quoted item up to `close` (escapes allowed, no newline), emitted as `token`. */
+  private lexDelimited(close: string, token: T, unterminated: string): (() => unknown) | null {
     for (;;) {
       const r = this.next();
       if (r === '\\') {
         const e = this.next();
         if (e !== undefined && e !== '\n') continue;
-        return this.errorf('unterminated character constant');
+        return this.errorf(unterminated);
       }
-      if (r === undefined || r === '\n') return this.errorf('unterminated character constant');
-      if (r === "'") break;
+      if (r === undefined || r === '\n') return this.errorf(unterminated);
+      if (r === close) break;
     }
-    this.emit(T.CharConstant);
+    this.emit(token);
     return () => this.lexInsideAction();
   }
 
@@ -500,18 +505,7 @@ class Lexer {
   }
 
   private lexQuote(): (() => unknown) | null {
-    for (;;) {
-      const r = this.next();
-      if (r === '\\') {
-        const e = this.next();
-        if (e !== undefined && e !== '\n') continue;
-        return this.errorf('unterminated quoted string');
-      }
-      if (r === undefined || r === '\n') return this.errorf('unterminated quoted string');
-      if (r === '"') break;
-    }
-    this.emit(T.String);
-    return () => this.lexInsideAction();
+    return this.lexDelimited('"', T.String, 'unterminated quoted string');
   }
 
   private lexRawQuote(): (() => unknown) | null {
