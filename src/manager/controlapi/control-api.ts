@@ -1,7 +1,7 @@
 // The manager's control API: every cluster read and write a client can ask for, over the store.
 // The Engine API calls it on managers; it is the only writer of specs.
 
-import { invalidArgument, notFound, outOfSequence, ShoalError } from '../../api/errors.js';
+import { invalidArgument, notFound, outOfSequence, ShoalError, unimplemented } from '../../api/errors.js';
 import { nowTimestamp } from '../../api/time.js';
 import type { Filters } from '../../api/filters.js';
 import type { Cluster, Node, NodeSpec, Service, ServiceSpec, SwarmSpec, Task } from '../../api/types.js';
@@ -82,14 +82,22 @@ export class ControlAPI {
   }
 
   async updateSwarm(version: number, spec: SwarmSpec, flags: SwarmUpdateOptions): Promise<void> {
+    // Docker's daemon checks the name before anything else; an empty name means `default`.
+    if (spec.Name && spec.Name !== 'default') throw invalidArgument('swarm spec must be named "default"');
     validateSwarmSpec(spec);
     if (flags.rotateManagerUnlockKey) throw autolockNotSupported();
     await this.store.update((tx) => {
       const current = this.cluster(tx);
-      if ((spec.Name ?? 'default') !== (current.Spec.Name ?? 'default')) {
-        throw invalidArgument('modification of cluster name is not allowed', { rpc: true });
-      }
       if (current.Version.Index !== version) throw outOfSequence();
+      const ca = spec.CAConfig ?? {};
+      if (
+        (ca.ForceRotate ?? 0) !== (current.Spec.CAConfig?.ForceRotate ?? 0) ||
+        ca.SigningCACert ||
+        ca.SigningCAKey
+      ) {
+        // Without this refusal `docker swarm ca --rotate` would wait forever for a rotation.
+        throw unimplemented('root CA rotation is not supported yet by shoal', { status: 400 });
+      }
       const next = structuredClone(current);
       next.Spec = { ...structuredClone(spec), Name: current.Spec.Name ?? 'default' };
       const rootCA = current.RootCA?.CACert ?? current.TLSInfo.TrustRoot;

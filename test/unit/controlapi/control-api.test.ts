@@ -364,6 +364,25 @@ describe('control API', () => {
       assert.equal(updated.JoinTokens.Manager, 'SWMTKN-1-m');
     });
 
+    it('refuses another cluster name and a root CA rotation it cannot do', async () => {
+      const cluster = await api.inspectSwarm();
+      const flags = { rotateWorkerToken: false, rotateManagerToken: false, rotateManagerUnlockKey: false };
+      await rejects(
+        api.updateSwarm(cluster.Version.Index, { ...cluster.Spec, Name: 'other' }, flags),
+        400,
+        'swarm spec must be named "default"',
+      );
+      await rejects(
+        api.updateSwarm(
+          cluster.Version.Index,
+          { ...cluster.Spec, CAConfig: { ...cluster.Spec.CAConfig, ForceRotate: 1 } },
+          flags,
+        ),
+        400,
+        'root CA rotation is not supported yet by shoal',
+      );
+    });
+
     it('refuses a certificate expiry below one hour and a negative heartbeat', async () => {
       const cluster = await api.inspectSwarm();
       const flags = { rotateWorkerToken: false, rotateManagerToken: false, rotateManagerUnlockKey: false };
