@@ -7,6 +7,7 @@ import {
   type AssignmentsMessage,
   type Clock,
   type TaskStatusUpdate,
+  type Timer,
 } from '../api/dispatcher.js';
 import { isTerminal } from '../api/taskstate.js';
 import type { Task } from '../api/types.js';
@@ -28,13 +29,45 @@ export interface WorkerOptions {
   onTaskChanged?: (task: TaskManager) => void;
 }
 
+/** How often running tasks' health is looked at, to report changes that come without a state change. */
+export const HEALTH_REPORT_INTERVAL_MS = 2_000;
+
 export class Worker {
   private readonly managers = new Map<string, TaskManager>();
+  /** What was last reported of each task's health (status, streak, newest probe), to send only changes. */
+  private readonly reportedHealth = new Map<string, string>();
+  private healthTimer: Timer | undefined;
   /** Processes the executor found at start-up whose task the agent has not seen yet. */
   private readonly unclaimed = new Map<string, RecoveredTask>();
   private readonly removals = new Set<Promise<void>>();
 
-  constructor(private readonly options: WorkerOptions) {}
+  constructor(private readonly options: WorkerOptions) {
+    this.scheduleHealthReport();
+  }
+
+  /**
+   * Health changes while a task keeps running (a probe failing once, then passing again) change no task
+   * state, so they would never reach `docker inspect` of the task; this sends them on their own.
+   */
+  private scheduleHealthReport(): void {
+    this.healthTimer = this.options.clock.setTimer(HEALTH_REPORT_INTERVAL_MS, () => {
+      for (const manager of this.managers.values()) {
+        let health;
+        try {
+          health = manager.controller.health();
+        } catch {
+          continue;
+        }
+        if (!health) continue;
+        const fingerprint = `${health.Status}/${health.FailingStreak}/${health.Log.at(-1)?.End ?? ''}`;
+        if (this.reportedHealth.get(manager.id) === fingerprint) continue;
+        this.reportedHealth.set(manager.id, fingerprint);
+        this.options.reporter.report(statusUpdate(manager));
+      }
+      for (const id of this.reportedHealth.keys()) if (!this.managers.has(id)) this.reportedHealth.delete(id);
+      this.scheduleHealthReport();
+    });
+  }
 
   /** Resumes the tasks remembered from before a restart; they keep running without a manager. */
   resume(remembered: Task[], recovered: RecoveredTask[]): void {
@@ -69,6 +102,7 @@ export class Worker {
 
   /** Stops driving the tasks and leaves their processes running (daemon shutdown). */
   async close(): Promise<void> {
+    this.healthTimer?.cancel();
     await Promise.all([...this.managers.values()].map((manager) => manager.close()));
     this.managers.clear();
     await Promise.all(this.removals);
@@ -80,6 +114,7 @@ export class Worker {
    * still run: the agent's leave ends with the executor's purge where there is one.
    */
   async removeAll(): Promise<void> {
+    this.healthTimer?.cancel();
     const managers = [...this.managers.values()];
     this.managers.clear();
     this.removeUnclaimed();

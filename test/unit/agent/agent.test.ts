@@ -75,6 +75,21 @@ describe('agent with a dispatcher', () => {
     assert.equal(getTask(h.store, task.ID).Health?.Status, 'healthy');
   });
 
+  it('reports health changes that come without a state change', async () => {
+    const task = await withTask({}, (executor, id) =>
+      executor.health.set(id, { Status: 'healthy', FailingStreak: 0, Log: [] }),
+    );
+    await until(h.clock, () => stateOf(task.ID) === 'running');
+    a!.executor.get(task.ID).healthState = {
+      Status: 'healthy',
+      FailingStreak: 1,
+      Log: [{ Start: 'a', End: 'b', ExitCode: 1, Output: 'probe failed once' }],
+    };
+    await until(h.clock, () => getTask(h.store, task.ID).Health?.FailingStreak === 1);
+    assert.equal(getTask(h.store, task.ID).Status.State, 'running');
+    assert.equal(getTask(h.store, task.ID).Health?.Log[0]?.Output, 'probe failed once');
+  });
+
   it('shuts a task down on desired SHUTDOWN, and removes it only when it leaves the assignments', async () => {
     const task = await withTask();
     await until(h.clock, () => stateOf(task.ID) === 'running');
