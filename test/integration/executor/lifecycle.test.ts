@@ -141,7 +141,8 @@ describe('process executor: task lifecycle', { timeout: 60_000 }, () => {
     await run(controller);
     const started = Date.now();
     await controller.shutdown();
-    assert.ok(Date.now() - started < 2000);
+    // Well before the default 10 s grace period: SIGTERM stopped it, no SIGKILL was needed.
+    assert.ok(Date.now() - started < 9000);
     assert.deepEqual(await outcome(controller.wait()), {
       message: 'task: non-zero exit (143)',
       exitCode: 143,
@@ -158,7 +159,8 @@ describe('process executor: task lifecycle', { timeout: 60_000 }, () => {
     const started = Date.now();
     await controller.shutdown();
     const took = Date.now() - started;
-    assert.ok(took >= 650 && took < 3000, `shutdown took ${took} ms`);
+    // The grace period was waited out (the trap ignores SIGTERM), and then the task was killed.
+    assert.ok(took >= 650 && took < 9000, `shutdown took ${took} ms`);
     assert.deepEqual(await outcome(controller.wait()), {
       message: 'task: non-zero exit (137)',
       exitCode: 137,

@@ -134,7 +134,9 @@ describe('one manager and three workers', { timeout: 300_000 }, () => {
       description: 'worker1 down',
     });
     const downAfter = Date.now() - killedAt;
-    assert.ok(downAfter < (3 * HEARTBEAT_S + 2) * 1000, `down after ${downAfter} ms`);
+    // "Within about three heartbeat periods" (bench/failover measures it precisely; this only guards
+    // against a regression to much later, with room for a loaded machine).
+    assert.ok(downAfter < (3 * HEARTBEAT_S + 5) * 1000, `down after ${downAfter} ms`);
     await eventually(
       async () => {
         const counts = await runningByNode('spread');
