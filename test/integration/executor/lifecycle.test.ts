@@ -17,6 +17,7 @@ import {
   run,
   taskCgroupDirs,
   text,
+  waitFor,
   type Harness,
 } from './helpers.js';
 
@@ -193,6 +194,7 @@ describe('process executor: task lifecycle', { timeout: 60_000 }, () => {
     assert.ok(isAlive(child));
     await controller.terminate();
     assert.equal((await outcome(controller.wait())).exitCode, 137);
+    await waitFor(() => !isAlive(child), 5000);
     assert.equal(isAlive(child), false);
   });
 
@@ -202,6 +204,8 @@ describe('process executor: task lifecycle', { timeout: 60_000 }, () => {
     await controller.wait();
     const child = Number(text(await collectLogs(controller))[0]);
     assert.ok(child > 0);
+    // SIGKILL went to the whole task before the exit was reported; its delivery is asynchronous.
+    await waitFor(() => !isAlive(child), 5000);
     assert.equal(isAlive(child), false);
   });
 
