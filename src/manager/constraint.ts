@@ -34,11 +34,6 @@ export function parseConstraints(expressions: readonly string[] | undefined): Co
   return (expressions ?? []).map(parseConstraint);
 }
 
-/** Validates without keeping the result; throws ShoalError with Docker's message. */
-export function validateConstraints(expressions: readonly string[] | undefined): void {
-  parseConstraints(expressions);
-}
-
 /** The node's value for a constraint key, or undefined for keys that never match. */
 function nodeValue(node: Node, key: string): string | undefined {
   const lower = key.toLowerCase();

@@ -22,10 +22,6 @@ export function parseSignal(value: string): NodeJS.Signals {
   return name as NodeJS.Signals;
 }
 
-export function signalNumber(name: string): number | undefined {
-  return SIGNALS[name];
-}
-
 /** Docker's exit code for a process that ended with `code` or was killed by `signal`. */
 export function exitCodeOf(code: number | null, signal: string | null): number {
   if (code !== null) return code;
