@@ -159,25 +159,34 @@ const updateCommand = leaf({
   },
 });
 
+/** `node promote` / `node demote`: sets the role, skipping nodes that already have it, as Docker does. */
+async function changeRole(
+  cli: Cli,
+  refs: string[],
+  role: 'manager' | 'worker',
+  changed: (ref: string) => string,
+): Promise<void> {
+  await updateNodes(
+    cli,
+    refs,
+    (node) => {
+      if (node.Spec.Role === role) {
+        cli.out.write(`Node ${node.ID} is already a ${role}.\n`);
+        return 'skip';
+      }
+      node.Spec.Role = role;
+    },
+    (ref) => cli.out.write(changed(ref)),
+  );
+}
+
 const promoteCommand = leaf({
   use: 'promote NODE [NODE...]',
   short: 'Promote one or more nodes to manager in the swarm',
   args: minArgs(1),
   flags: () => ({}),
-  run: async ({ cli }, _opts, args) => {
-    await updateNodes(
-      cli,
-      args,
-      (node) => {
-        if (node.Spec.Role === 'manager') {
-          cli.out.write(`Node ${node.ID} is already a manager.\n`);
-          return 'skip';
-        }
-        node.Spec.Role = 'manager';
-      },
-      (ref) => cli.out.write(`Node ${ref} promoted to a manager in the swarm.\n`),
-    );
-  },
+  run: async ({ cli }, _opts, args) =>
+    changeRole(cli, args, 'manager', (ref) => `Node ${ref} promoted to a manager in the swarm.\n`),
 });
 
 const demoteCommand = leaf({
@@ -185,20 +194,8 @@ const demoteCommand = leaf({
   short: 'Demote one or more nodes from manager in the swarm',
   args: minArgs(1),
   flags: () => ({}),
-  run: async ({ cli }, _opts, args) => {
-    await updateNodes(
-      cli,
-      args,
-      (node) => {
-        if (node.Spec.Role === 'worker') {
-          cli.out.write(`Node ${node.ID} is already a worker.\n`);
-          return 'skip';
-        }
-        node.Spec.Role = 'worker';
-      },
-      (ref) => cli.out.write(`Manager ${ref} demoted in the swarm.\n`),
-    );
-  },
+  run: async ({ cli }, _opts, args) =>
+    changeRole(cli, args, 'worker', (ref) => `Manager ${ref} demoted in the swarm.\n`),
 });
 
 const rmCommand = leaf({
