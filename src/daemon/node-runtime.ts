@@ -50,12 +50,8 @@ export class NodeRuntime {
   }
 
   /** What this node offers, for the node object created at `swarm init` (before any agent runs). */
-  static async describe(options: {
-    dataDir: string;
-    engineLabels: Record<string, string>;
-    serverVersion: string;
-  }): Promise<NodeDescription> {
-    return describeNode({ engineLabels: options.engineLabels });
+  static describe(engineLabels: Record<string, string>): NodeDescription {
+    return describeNode({ engineLabels });
   }
 
   async start(): Promise<void> {

@@ -264,7 +264,7 @@ export class SwarmNode implements EngineBackend {
     if (!this.membership) throw unavailable(NOT_A_MANAGER);
     if (this.nodeError) throw unavailable(this.nodeError);
     if (!this.manager) throw unavailable(WORKER_NOT_MANAGER);
-    return this.manager.engineControl();
+    return this.manager.controlApi;
   }
 
   init(request: InitRequest): Promise<string> {
@@ -327,11 +327,7 @@ export class SwarmNode implements EngineBackend {
           log: this.options.log.with({ component: 'manager' }),
         });
         try {
-          const description = await NodeRuntime.describe({
-            dataDir: this.options.dataDir,
-            engineLabels: this.options.engineLabels,
-            serverVersion: this.options.serverVersion,
-          });
+          const description = NodeRuntime.describe(this.options.engineLabels);
           const { rootCACertPem, nodeCertPem } = await bootstrapCluster(manager.store, {
             clusterId,
             nodeId,
@@ -385,11 +381,7 @@ export class SwarmNode implements EngineBackend {
           : { host: await localAddressTowards(remoteAddrs[0]!), port: listen.port };
       const availability = parseAvailability(request.Availability);
       parseJoinToken(request.JoinToken ?? '');
-      const description = await NodeRuntime.describe({
-        dataDir: this.options.dataDir,
-        engineLabels: this.options.engineLabels,
-        serverVersion: this.options.serverVersion,
-      });
+      const description = NodeRuntime.describe(this.options.engineLabels);
       const joined = await joinCluster({
         managerAddr: remotes[0]!,
         token: request.JoinToken!,

@@ -6,7 +6,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DispatcherClient } from '../api/dispatcher.js';
 import type { Service, Task } from '../api/types.js';
-import type { ControlBackend, LogMessage, LogsRequest } from '../engineapi/backend.js';
 import { ClusterStore } from '../store/cluster-store.js';
 import { KeyFileSealer } from '../store/sealer.js';
 import { SqliteKV } from '../store/sqlite.js';
@@ -75,6 +74,8 @@ export class Manager {
         return !isTaskDirty(service, task, node);
       },
       newJoinToken: (rootCA) => generateJoinToken(rootCA),
+      subscribeLogs: (target, request, signal) =>
+        this.logBroker.subscribe(target, logStreamOptions(request), signal),
     });
     this.orchestrator = new Orchestrator(store, {
       onError: (error) => log.error('orchestrator pass failed', { error: String(error) }),
@@ -226,41 +227,5 @@ export class Manager {
 
   localDispatcherClient(nodeId: string): DispatcherClient {
     return this.dispatcher.localClient(nodeId);
-  }
-
-  /** The control API as the Engine API needs it, logs included. */
-  engineControl(): ControlBackend {
-    const api = this.controlApi;
-    return {
-      inspectSwarm: () => api.inspectSwarm(),
-      updateSwarm: (version, spec, flags) => api.updateSwarm(version, spec, flags),
-      unlockKey: () => api.unlockKey(),
-      listNodes: (filters) => api.listNodes(filters),
-      getNode: (ref) => api.getNode(ref),
-      updateNode: (ref, version, spec) => api.updateNode(ref, version, spec),
-      removeNode: (ref, force) => api.removeNode(ref, force),
-      listServices: (filters, status) => api.listServices(filters, status),
-      getService: (ref, insertDefaults) => api.getService(ref, insertDefaults),
-      createService: (spec) => api.createService(spec),
-      updateService: (ref, version, spec, options) => api.updateService(ref, version, spec, options),
-      removeService: (ref) => api.removeService(ref),
-      listTasks: (filters) => api.listTasks(filters),
-      getTask: (ref) => api.getTask(ref),
-      serviceLogs: (ref, request, signal) => this.logs({ serviceRef: ref }, request, signal),
-      taskLogs: (ref, request, signal) => this.logs({ taskRef: ref }, request, signal),
-    };
-  }
-
-  private async *logs(
-    selector: { serviceRef?: string; taskRef?: string },
-    request: LogsRequest,
-    signal: AbortSignal,
-  ): AsyncIterable<LogMessage> {
-    // Resolve before the first line so that an unknown service or task is a 404, not a broken stream.
-    const target =
-      selector.serviceRef !== undefined
-        ? { serviceId: this.controlApi.resolveServiceId(selector.serviceRef) }
-        : { taskIds: [this.controlApi.resolveTaskRef(selector.taskRef!).ID] };
-    yield* this.logBroker.subscribe(target, logStreamOptions(request), signal);
   }
 }

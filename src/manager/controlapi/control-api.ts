@@ -5,6 +5,7 @@ import { invalidArgument, notFound, outOfSequence, ShoalError, unimplemented } f
 import { nowTimestamp } from '../../api/time.js';
 import type { Filters } from '../../api/filters.js';
 import type { Cluster, Node, NodeSpec, Service, ServiceSpec, SwarmSpec, Task } from '../../api/types.js';
+import type { LogMessage, LogsRequest } from '../../engineapi/backend.js';
 import type { ObjectStore, ReadTx } from '../../store/objects.js';
 import { autolockNotSupported, infoCluster, publicCluster, validateSwarmSpec } from './cluster.js';
 import { applyNodeUpdate, checkNodeRemovable, nodeMatchesFilters, validateNodeFilters } from './nodes.js';
@@ -22,6 +23,12 @@ export interface ControlAPIOptions {
   isTaskUpToDate(task: Task, service: Service): boolean;
   /** A new join token for the cluster's root CA (same digest, new secret). */
   newJoinToken(rootCACertPem: string): string;
+  /** The log broker: lines of the selected tasks, from whichever nodes run them. */
+  subscribeLogs(
+    target: { serviceId: string } | { taskIds: string[] },
+    request: LogsRequest,
+    signal: AbortSignal,
+  ): AsyncIterable<LogMessage>;
 }
 
 export interface SwarmUpdateOptions {
@@ -245,12 +252,16 @@ export class ControlAPI {
     return this.store.view((tx) => presentTask(resolveTask(tx, ref)));
   }
 
-  /** Internal (unpresented) lookups for the log broker and the CLI-facing layers. */
-  resolveServiceId(ref: string): string {
-    return this.store.view((tx) => resolveService(tx, ref).ID);
+  // -------------------------------------------------------------- logs
+
+  // Resolved before the first line, so that an unknown service or task is a 404, not a broken stream.
+  serviceLogs(ref: string, request: LogsRequest, signal: AbortSignal): AsyncIterable<LogMessage> {
+    const serviceId = this.store.view((tx) => resolveService(tx, ref).ID);
+    return this.options.subscribeLogs({ serviceId }, request, signal);
   }
 
-  resolveTaskRef(ref: string): Task {
-    return this.store.view((tx) => resolveTask(tx, ref));
+  taskLogs(ref: string, request: LogsRequest, signal: AbortSignal): AsyncIterable<LogMessage> {
+    const taskId = this.store.view((tx) => resolveTask(tx, ref).ID);
+    return this.options.subscribeLogs({ taskIds: [taskId] }, request, signal);
   }
 }

@@ -44,6 +44,8 @@ describe('control API', () => {
       localNodeId: NODE_ID,
       isTaskUpToDate: (task, service) => task.SpecVersion?.Index === service.SpecVersion?.Index,
       newJoinToken: () => 'SWMTKN-1-rotated',
+      // Logs go through the log broker; these tests do not read any.
+      subscribeLogs: async function* () {},
     });
     const node: Node = {
       ID: NODE_ID,
