@@ -5,8 +5,15 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import type { ServiceSpec, Task } from '../../../src/api/types.js';
-import { imageOf, liveTasks, SECOND_NS, serviceSpec, UpdateHarness } from './support/update-harness.js';
+import type { Task } from '../../../src/api/types.js';
+import {
+  imageOf,
+  liveTasks,
+  SECOND_NS,
+  serviceSpec,
+  toImage,
+  UpdateHarness,
+} from './support/update-harness.js';
 
 let h: UpdateHarness;
 
@@ -17,12 +24,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.close();
 });
-
-const toImage =
-  (image: string) =>
-  (spec: ServiceSpec): void => {
-    spec.TaskTemplate!.ContainerSpec!.Image = image;
-  };
 
 /** Images that exit at once: their tasks fail as soon as an agent starts them. */
 function failing(...images: string[]): void {

@@ -5,13 +5,14 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import type { ServiceSpec, Task } from '../../../src/api/types.js';
+import type { Task } from '../../../src/api/types.js';
 import {
   imageOf,
   liveTasks,
   runningTasks,
   SECOND_NS,
   serviceSpec,
+  toImage,
   UpdateHarness,
 } from './support/update-harness.js';
 
@@ -24,12 +25,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.close();
 });
-
-const toImage =
-  (image: string) =>
-  (spec: ServiceSpec): void => {
-    spec.TaskTemplate!.ContainerSpec!.Image = image;
-  };
 
 const stateOf = (serviceId: string) => (): string | undefined => h.service(serviceId).UpdateStatus?.State;
 

@@ -11,6 +11,7 @@ import {
   runningTasks,
   SECOND_NS,
   serviceSpec,
+  toImage,
   UpdateHarness,
 } from './support/update-harness.js';
 
@@ -23,12 +24,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.close();
 });
-
-const toImage =
-  (image: string) =>
-  (spec: { TaskTemplate?: { ContainerSpec?: { Image?: string } } }): void => {
-    spec.TaskTemplate!.ContainerSpec!.Image = image;
-  };
 
 describe('rolling update: parallelism and delay', () => {
   it('10 replicas, parallelism 2, delay 1 s: two tasks at a time, 1 s between batches', async () => {

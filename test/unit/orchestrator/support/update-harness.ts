@@ -35,6 +35,13 @@ export function serviceSpec(name: string, options: ServiceOptions = {}): Service
 
 export const imageOf = (task: Task): string | undefined => task.Spec.ContainerSpec?.Image;
 
+/** A spec change that moves the service to `image` (what `docker service update --image` sends). */
+export const toImage =
+  (image: string) =>
+  (spec: ServiceSpec): void => {
+    spec.TaskTemplate!.ContainerSpec!.Image = image;
+  };
+
 /** Tasks meant to run (desired RUNNING, or READY while they wait to be started). */
 export const liveTasks = (tasks: readonly Task[]): Task[] =>
   tasks.filter((t) => t.DesiredState === 'running' || t.DesiredState === 'ready');
