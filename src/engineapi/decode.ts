@@ -36,8 +36,10 @@
 //   errors are the scanner's `invalid character 'x' looking for beginning of value` etc. Number literals
 //   keep their text, so `1.0` into an integer field fails as it does in Go.
 //
-// Known simplifications: integers beyond ±2^53 are returned as (rounded) JS numbers; float32 values are
-// range-checked as float32 but kept as parsed; invalid UTF-8 is replaced per WHATWG rather than per byte.
+// Known simplifications: integers beyond ±(2^53−1), which a JS number cannot hold exactly, are refused
+// with Go's out-of-range error for the field (Go would take them into int64/uint64 fields) — never stored
+// rounded; float32 values are range-checked as float32 but kept as parsed; invalid UTF-8 is replaced per
+// WHATWG rather than per byte.
 
 import { isAscii } from 'node:buffer';
 import { invalidArgument } from '../api/errors.js';
@@ -507,9 +509,15 @@ function parseInteger(node: IntNode, text: string, ctx: ErrorContext): number {
     return n + 0; // -0 → 0
   }
   const big = BigInt(text);
-  if (big < node.min || big > node.max) typeError(ctx, `number ${text}`, node.goType);
+  // Beyond ±(2^53−1) a JS number is no longer exact: such a value is refused with the error Go gives for
+  // a number its field cannot hold, rather than stored rounded (see "Known simplifications" above).
+  if (big < node.min || big > node.max || big > MAX_EXACT || big < -MAX_EXACT) {
+    typeError(ctx, `number ${text}`, node.goType);
+  }
   return Number(big);
 }
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 function decodeBytes(node: BytesNode, v: unknown, ctx: ErrorContext): string {
   if (typeof v === 'string') {

@@ -20,6 +20,7 @@ import { LogBroker } from './logbroker/broker.js';
 import { logStreamOptions } from './logbroker/options.js';
 import { isTaskDirty } from './orchestrator/dirty.js';
 import { Orchestrator } from './orchestrator/orchestrator.js';
+import type { ObjectFailure } from './isolation.js';
 import { Scheduler } from './scheduler/scheduler.js';
 
 const CLUSTER_PORT_RETRY_MS = 5_000;
@@ -79,9 +80,11 @@ export class Manager {
     });
     this.orchestrator = new Orchestrator(store, {
       onError: (error) => log.error('orchestrator pass failed', { error: String(error) }),
+      onObjectError: objectErrorLogger(log, 'orchestrator'),
     });
     this.scheduler = new Scheduler(store, {
       onError: (error) => log.error('scheduler pass failed', { error: String(error) }),
+      onObjectError: objectErrorLogger(log, 'scheduler'),
     });
     this.logBroker = new LogBroker({ store, log });
     this.dispatcher = new Dispatcher({
@@ -228,4 +231,24 @@ export class Manager {
   localDispatcherClient(nodeId: string): DispatcherClient {
     return this.dispatcher.localClient(nodeId);
   }
+}
+
+/**
+ * A control loop's failure on one object: the first in a row is an error with the stack (a bug or a spec
+ * nothing anticipated), the retries that fail again are debug lines.
+ */
+function objectErrorLogger(
+  log: ManagerLog,
+  loop: string,
+): (failure: ObjectFailure, retryAt: number, first: boolean) => void {
+  return (failure, retryAt, first) => {
+    const error = failure.error instanceof Error ? failure.error : new Error(String(failure.error));
+    const fields = {
+      [failure.kind === 'node' ? 'nodeId' : 'serviceId']: failure.id,
+      error: first ? (error.stack ?? error.message) : error.message,
+      retryAt: new Date(retryAt).toISOString(),
+    };
+    if (first) log.error(`${loop}: ${failure.kind} set aside after a failure; others carry on`, fields);
+    else log.debug(`${loop}: ${failure.kind} failed again`, fields);
+  };
 }

@@ -3,9 +3,11 @@
 
 import { invalidArgument, unimplemented, ShoalError } from '../../api/errors.js';
 import type { Cluster, SwarmSpec } from '../../api/types.js';
+import { validateLimitLabels } from '../limits.js';
 
 export const NANOS_PER_SECOND = 1_000_000_000;
 export const DEFAULT_HEARTBEAT_PERIOD = 5 * NANOS_PER_SECOND;
+export const MIN_HEARTBEAT_PERIOD = NANOS_PER_SECOND;
 export const DEFAULT_NODE_CERT_EXPIRY = 90 * 24 * 3600 * NANOS_PER_SECOND;
 export const MIN_NODE_CERT_EXPIRY = 3600 * NANOS_PER_SECOND;
 export const DEFAULT_TASK_HISTORY = 5;
@@ -77,6 +79,12 @@ export function validateSwarmSpec(spec: SwarmSpec): void {
   if (heartbeat !== undefined && heartbeat < 0) {
     throw invalidArgument('heartbeat time period cannot be a negative duration', { rpc: true });
   }
+  // Docker accepts any period down to 1ns; below a second, heartbeats cannot keep up (each is a round
+  // trip, and a node is down after three missed periods), so healthy nodes are marked down.
+  if (heartbeat !== undefined && heartbeat > 0 && heartbeat < MIN_HEARTBEAT_PERIOD) {
+    throw invalidArgument('heartbeat time period cannot be less than 1s', { rpc: true });
+  }
+  validateLimitLabels(spec);
   if (spec.EncryptionConfig?.AutoLockManagers) throw autolockNotSupported();
   if ((spec.CAConfig?.ExternalCAs?.length ?? 0) > 0) {
     throw unimplemented('external CAs are not supported yet by shoal');

@@ -14,6 +14,7 @@ import { resolveNode, resolveService, resolveTask } from './resolve.js';
 import { interpolateDefaults } from './service-spec.js';
 import { createService, serviceMatchesFilters, serviceStatus, updateService } from './services.js';
 import { listTasks } from './tasks.js';
+import { checkSpecSize } from '../limits.js';
 
 export interface ControlAPIOptions {
   store: ObjectStore;
@@ -91,6 +92,7 @@ export class ControlAPI {
   async updateSwarm(version: number, spec: SwarmSpec, flags: SwarmUpdateOptions): Promise<void> {
     // Docker's daemon checks the name before anything else; an empty name means `default`.
     if (spec.Name && spec.Name !== 'default') throw invalidArgument('swarm spec must be named "default"');
+    checkSpecSize(spec, 'swarm');
     validateSwarmSpec(spec);
     if (flags.rotateManagerUnlockKey) throw autolockNotSupported();
     await this.store.update((tx) => {
@@ -143,6 +145,7 @@ export class ControlAPI {
   }
 
   async updateNode(ref: string, version: number, spec: NodeSpec): Promise<void> {
+    checkSpecSize(spec, 'node');
     await this.store.update((tx) => {
       const current = resolveNode(tx, ref, this.options.localNodeId);
       const managers = tx.list('node').filter((n) => n.Spec.Role === 'manager').length;

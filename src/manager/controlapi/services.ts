@@ -13,6 +13,7 @@ import { randomName } from '../../api/names.js';
 import { nowTimestamp } from '../../api/time.js';
 import type { Service, ServiceSpec, Task } from '../../api/types.js';
 import type { ReadTx, WriteTx } from '../../store/objects.js';
+import { checkServiceTaskCounts, checkSpecSize, requestedTasks, taskLimits } from '../limits.js';
 import { isJob, modeKind, normalizeServiceSpec, validateServiceSpec } from './service-spec.js';
 
 export function serviceMatchesFilters(service: Service, filters: Filters): boolean {
@@ -86,14 +87,36 @@ function checkPortConflicts(tx: ReadTx, spec: ServiceSpec, serviceId: string | u
   }
 }
 
+/**
+ * The task limits (src/manager/limits.ts) for a spec being written. An update that asks for no more tasks
+ * than the service had is always allowed, so a service above a lowered limit can still be scaled down.
+ */
+function checkTaskCounts(tx: ReadTx, spec: ServiceSpec, current: Service | undefined): void {
+  const nodeCount = tx.list('node').length;
+  let others = 0;
+  for (const service of tx.list('service')) {
+    if (service.ID !== current?.ID) others += requestedTasks(service.Spec, nodeCount);
+  }
+  const limits = taskLimits(tx.list('cluster')[0]);
+  const growing = !current || requestedTasks(spec, nodeCount) > requestedTasks(current.Spec, nodeCount);
+  checkServiceTaskCounts({
+    spec,
+    limits: growing ? limits : { ...limits, total: Number.POSITIVE_INFINITY },
+    nodeCount,
+    otherServicesTasks: others,
+  });
+}
+
 function nameConflict(name: string | undefined): ShoalError {
   return alreadyExists(`name conflicts with an existing object: service ${name ?? ''} already exists`);
 }
 
 export function createService(tx: WriteTx, input: ServiceSpec): Service {
+  checkSpecSize(input);
   const spec = normalizeServiceSpec(input);
   if (!spec.Name) spec.Name = randomName();
   validateServiceSpec(spec);
+  checkTaskCounts(tx, spec, undefined);
   checkPortConflicts(tx, spec, undefined);
   checkReferences(tx, spec);
   if (tx.getByName('service', spec.Name!)) throw nameConflict(spec.Name);
@@ -118,12 +141,14 @@ export function updateService(
   input: ServiceSpec,
   rollback: boolean,
 ): Service {
+  checkSpecSize(input);
   const spec = normalizeServiceSpec(input);
   // Docker answers a missing or different name with its rename error before validating the name.
   if (spec.Name !== current.Spec.Name) {
     throw new ShoalError('Unimplemented', 'renaming services is not supported', { rpc: true });
   }
   validateServiceSpec(spec);
+  if (!rollback) checkTaskCounts(tx, spec, current);
   if (spec.EndpointSpec && JSON.stringify(spec.EndpointSpec) !== JSON.stringify(current.Spec.EndpointSpec)) {
     checkPortConflicts(tx, spec, current.ID);
   }

@@ -131,3 +131,56 @@ function isSameUpdate(service: Readonly<Service>, expected: UpdateGuard): boolea
     service.UpdateStatus?.State === expected.state
   );
 }
+
+/** Store writes per transaction when a plan is applied in pieces (see splitForApply). */
+export const ACTIONS_PER_TRANSACTION = 1_000;
+
+/**
+ * Cuts a plan into transactions of at most `max` actions, so a big change (a scale to thousands) never
+ * holds the store or the event loop for long. Every action is safe to apply late (actions.ts), so the
+ * order across transactions only has to keep two things: a service's update status or rollback goes last,
+ * after the tasks created on the plan's premise — which the create guard (the service not written since
+ * the plan) would otherwise refuse — and the notes for the loop's memory go with the last transaction, when
+ * the tasks they refer to exist.
+ */
+export function splitForApply(
+  actions: readonly OrchestratorAction[],
+  max = ACTIONS_PER_TRANSACTION,
+): OrchestratorAction[][] {
+  const tasks: OrchestratorAction[] = [];
+  const last: OrchestratorAction[] = [];
+  for (const action of actions) {
+    if (isServiceWrite(action) || action.kind === 'scheduleStart' || action.kind === 'trackRollout') {
+      last.push(action);
+    } else {
+      tasks.push(action);
+    }
+  }
+  const chunks: OrchestratorAction[][] = [];
+  for (let at = 0; at < tasks.length; at += max) chunks.push(tasks.slice(at, at + max));
+  if (last.length > 0 || chunks.length === 0) chunks.push(last);
+  return chunks;
+}
+
+const isServiceWrite = (action: OrchestratorAction): boolean =>
+  action.kind === 'setUpdateStatus' || action.kind === 'rollBackService';
+
+/** The service an action belongs to, for isolating a failed transaction per service. */
+export function serviceOfAction(tx: ReadTx, action: OrchestratorAction): string | undefined {
+  switch (action.kind) {
+    case 'createTask':
+      return action.task.ServiceID;
+    case 'setUpdateStatus':
+    case 'rollBackService':
+    case 'trackRollout':
+      return action.serviceId;
+    case 'scheduleStart':
+      return action.start.serviceId;
+    case 'setDesiredState':
+    case 'setTaskState':
+    case 'deleteTask':
+      return tx.get('task', action.taskId)?.ServiceID;
+    default:
+      return assertNever(action);
+  }
+}

@@ -9,15 +9,24 @@
 //
 // The loop's memory — delayed starts and rollouts — is only ever what the cores asked it to keep, and
 // only once the transaction that went with the request committed.
+//
+// Big changes are paced: a pass creates a bounded number of tasks (orchestrate.ts) and writes in
+// transactions of bounded size (apply.ts splitForApply), yielding to the event loop in between, so the
+// API and the dispatcher keep answering while a service scales to thousands. A service or node whose work
+// throws — in planning or in its transaction — is set aside with backoff (src/manager/quarantine.ts) and
+// reported through `onObjectError`, while every other one keeps converging.
 
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { ObjectEventBatch, ObjectStore } from '../../store/objects.js';
+import { Quarantine } from '../quarantine.js';
 import { isMemoryNote, type OrchestratorAction, type PendingStart } from './actions.js';
 import { allocateTasks } from './allocate.js';
-import { applyActions, startsToRemember } from './apply.js';
+import { applyActions, serviceOfAction, splitForApply, startsToRemember } from './apply.js';
 import { systemClock, type Clock } from './clock.js';
 import { emptyScope, noteEvent, type PendingScope } from './events.js';
 import { fullScope, orchestrate, type ReconcileScope } from './orchestrate.js';
 import { evaluatePendingStarts, settledStarts } from './restart/delayed-start.js';
+import type { ObjectFailure } from '../isolation.js';
 import { snapshotOfReadTx, type Snapshot } from './snapshot.js';
 import { reapTasks } from './task-reaper.js';
 import type { Rollout } from './update/rollout.js';
@@ -31,6 +40,11 @@ export interface OrchestratorOptions {
   readonly retryDelayMs?: number;
   /** Called when a pass fails; it is retried. Defaults to console.error. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Called when the work for one service or node fails; it is set aside until `retryAt` (ms since the
+   * epoch) while the others go on. `first` is true for the first failure in a row. Defaults to console.error.
+   */
+  readonly onObjectError?: (failure: ObjectFailure, retryAt: number, first: boolean) => void;
 }
 
 export class Orchestrator {
@@ -38,6 +52,8 @@ export class Orchestrator {
   private readonly batchWindowMs: number;
   private readonly retryDelayMs: number;
   private readonly onError: (error: unknown) => void;
+  private readonly onObjectError: NonNullable<OrchestratorOptions['onObjectError']>;
+  private readonly quarantine = new Quarantine();
   private readonly pendingStarts = new Map<string, PendingStart>();
   private readonly rollouts = new Map<string, Rollout>();
   private scope: PendingScope = emptyScope();
@@ -57,6 +73,9 @@ export class Orchestrator {
     this.batchWindowMs = options.batchWindowMs ?? 5;
     this.retryDelayMs = options.retryDelayMs ?? 1000;
     this.onError = options.onError ?? ((error) => console.error('orchestrator: pass failed:', error));
+    this.onObjectError =
+      options.onObjectError ??
+      ((failure) => console.error(`orchestrator: ${failure.kind} ${failure.id} failed:`, failure.error));
   }
 
   /** Starts watching the store and reconciles everything once; resolves when that first pass is done. */
@@ -99,6 +118,11 @@ export class Orchestrator {
   /** Rolling updates in progress, one per service. */
   get rollingUpdates(): readonly Rollout[] {
     return [...this.rollouts.values()];
+  }
+
+  /** Services and nodes set aside after a failure, with their next retry time. */
+  get setAside(): readonly { id: string; retryAt: number; failures: number }[] {
+    return this.quarantine.entries();
   }
 
   private get active(): boolean {
@@ -149,10 +173,20 @@ export class Orchestrator {
     if (!this.active) return;
     const now = this.clock.now();
     const planRevision = this.store.revision;
+    const isHeld = (kind: ObjectFailure['kind'], id: string, version: number): boolean =>
+      this.quarantine.isHeld(`${kind}/${id}`, version, now);
+    // Objects set aside whose retry time has come are looked at again.
+    for (const key of this.quarantine.due(now)) {
+      const [kind, id] = splitKey(key);
+      (kind === 'node' ? pending.nodes : pending.services).add(id);
+    }
     const plan = this.store.view((tx) => {
       const snapshot = snapshotOfReadTx(tx);
-      return orchestrate(snapshot, scopeOf(pending, snapshot), this.pendingStarts, now, this.rollouts);
+      return orchestrate(snapshot, scopeOf(pending, snapshot), this.pendingStarts, now, this.rollouts, {
+        isHeld,
+      });
     });
+    this.setAsideFailed(plan.failures, now);
     await this.write(plan.actions, planRevision);
     // Tasks created above are allocated at once rather than a batch window later.
     const allocations = this.store.view((tx) =>
@@ -162,12 +196,81 @@ export class Orchestrator {
       ),
     );
     await this.write(allocations);
-    const reaped = this.store.view((tx) => reapTasks(snapshotOfReadTx(tx), plan.services));
+    const reapFailures: ObjectFailure[] = [];
+    const reaped = this.store.view((tx) => reapTasks(snapshotOfReadTx(tx), plan.services, reapFailures));
+    this.setAsideFailed(reapFailures, now);
     await this.write(reaped);
+    const failed = new Set([...plan.failures, ...reapFailures].map((f) => `${f.kind}/${f.id}`));
+    for (const id of plan.services) if (!failed.has(`service/${id}`)) this.quarantine.clear(`service/${id}`);
+    for (const id of pending.nodes) {
+      const version = this.store.view((tx) => tx.get('node', id)?.Version.Index ?? 0);
+      if (!failed.has(`node/${id}`) && !isHeld('node', id, version)) this.quarantine.clear(`node/${id}`);
+    }
+    if (plan.budgetExhausted) {
+      // More tasks to create: another pass follows at once, after whatever the event loop has waiting.
+      for (const id of plan.services) this.scope.services.add(id);
+      this.rerun = true;
+    }
     this.rearmTimers();
   }
 
+  private setAsideFailed(failures: readonly ObjectFailure[], now: number): void {
+    for (const failure of failures) {
+      const { retryAt, first } = this.quarantine.fail(`${failure.kind}/${failure.id}`, failure.version, now);
+      this.onObjectError(failure, retryAt, first);
+    }
+  }
+
+  /**
+   * Applies a plan in transactions of bounded size, yielding to the event loop between them. If one fails,
+   * its actions are tried again service by service: a service whose own transaction fails is set aside and
+   * the others are written. When every service fails alike, the store is at fault (a full disk…), not the
+   * services: the error fails the pass, which is retried.
+   */
   private async write(actions: readonly OrchestratorAction[], planRevision?: number): Promise<void> {
+    const chunks = splitForApply(actions);
+    for (let i = 0; i < chunks.length; i++) {
+      if (i > 0) await yieldToEventLoop();
+      if (!this.active) return;
+      const chunk = chunks[i]!;
+      try {
+        await this.writeChunk(chunk, planRevision);
+      } catch (error) {
+        await this.writePerService(chunk, planRevision, error);
+      }
+    }
+  }
+
+  private async writePerService(
+    actions: readonly OrchestratorAction[],
+    planRevision: number | undefined,
+    chunkError: unknown,
+  ): Promise<void> {
+    const byService = this.store.view((tx) => {
+      const groups = new Map<string, OrchestratorAction[]>();
+      for (const action of actions) {
+        const id = serviceOfAction(tx, action) ?? '';
+        const group = groups.get(id);
+        if (group) group.push(action);
+        else groups.set(id, [action]);
+      }
+      return groups;
+    });
+    if (byService.size < 2) throw chunkError;
+    const failures: ObjectFailure[] = [];
+    for (const [serviceId, serviceActions] of byService) {
+      try {
+        await this.writeChunk(serviceActions, planRevision);
+      } catch (error) {
+        const version = this.store.view((tx) => tx.get('service', serviceId)?.Version.Index ?? 0);
+        failures.push({ kind: 'service', id: serviceId, version, error });
+      }
+    }
+    if (failures.length === byService.size) throw chunkError;
+    this.setAsideFailed(failures, this.clock.now());
+  }
+
+  private async writeChunk(actions: readonly OrchestratorAction[], planRevision?: number): Promise<void> {
     if (actions.length === 0 || !this.active) return;
     let starts: readonly PendingStart[];
     if (actions.every(isMemoryNote)) {
@@ -207,6 +310,8 @@ export class Orchestrator {
       });
       let due = evaluation.actions.length > 0;
       let wakeAt = evaluation.wakeAt;
+      const retryAt = this.quarantine.nextRetryAt(now);
+      if (retryAt !== undefined) wakeAt = wakeAt === undefined ? retryAt : Math.min(wakeAt, retryAt);
       for (const rollout of this.rollouts.values()) {
         if (rollout.wakeAt === undefined) continue;
         if (rollout.wakeAt <= now) due = true;
@@ -246,4 +351,10 @@ function mergeScope(into: PendingScope, from: PendingScope): void {
   for (const id of from.services) into.services.add(id);
   for (const id of from.nodes) into.nodes.add(id);
   into.everything ||= from.everything;
+}
+
+/** `service/<id>` → ['service', '<id>']. */
+function splitKey(key: string): [string, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
 }

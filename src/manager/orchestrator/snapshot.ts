@@ -29,6 +29,12 @@ export interface ReconcileContext {
   readonly pendingStarts: ReadonlyMap<string, PendingStart>;
   /** Rolling updates in progress, by service ID. */
   readonly rollouts: ReadonlyMap<string, Rollout>;
+  /**
+   * How many tasks the reconcile may create to fill empty slots of replicated services and jobs (the
+   * pass's remaining budget); unlimited when absent. Restarts and updates replace existing tasks and
+   * are not counted.
+   */
+  readonly maxNewTasks?: number;
 }
 
 export function snapshotOfReadTx(tx: ReadTx): Snapshot {

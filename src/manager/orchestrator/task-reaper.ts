@@ -5,6 +5,7 @@
 import { rank } from '../../api/taskstate.js';
 import type { Cluster, Service, Task } from '../../api/types.js';
 import { deleteTask, type OrchestratorAction } from './actions.js';
+import { isolate, type ObjectFailure } from '../isolation.js';
 import { groupByInstance } from './slots.js';
 import { isJobMode, serviceModeKind } from './service-mode.js';
 import type { Snapshot } from './snapshot.js';
@@ -33,26 +34,45 @@ const isRemovedForGood = (task: Readonly<Task>): boolean =>
 const isDeletableHistory = (task: Readonly<Task>): boolean =>
   hasStopped(task) || (neverAssigned(task) && !isRunnable(task));
 
-export function reapTasks(snapshot: Snapshot, serviceIds: Iterable<string>): OrchestratorAction[] {
+/**
+ * The deletions due for the given services. With a `failures` list, the work for each service is isolated:
+ * one that throws is reported there and the others are reaped regardless.
+ */
+export function reapTasks(
+  snapshot: Snapshot,
+  serviceIds: Iterable<string>,
+  failures?: ObjectFailure[],
+): OrchestratorAction[] {
   const actions: OrchestratorAction[] = [];
   for (const serviceId of serviceIds) {
-    const tasks = snapshot.tasksOfService(serviceId);
-    const service = snapshot.service(serviceId);
-    const remaining: Readonly<Task>[] = [];
-    for (const task of tasks) {
-      if (isRemovedForGood(task) || (!service && task.Status.State === 'orphaned'))
-        actions.push(deleteTask(task));
-      else remaining.push(task);
-    }
-    if (!service) continue;
-    const mode = serviceModeKind(service);
-    // Jobs keep their history; only their removed iterations go (above).
-    if (isJobMode(mode)) continue;
-    const limit = taskHistoryLimit(snapshot.cluster(), service);
-    if (limit < 0) continue;
-    for (const instance of groupByInstance(remaining, mode).values()) {
-      actions.push(...trimHistory(instance, limit));
-    }
+    const version = snapshot.service(serviceId)?.Version.Index ?? 0;
+    actions.push(
+      ...isolate({ kind: 'service', id: serviceId, version }, failures, () =>
+        reapService(snapshot, serviceId),
+      ),
+    );
+  }
+  return actions;
+}
+
+function reapService(snapshot: Snapshot, serviceId: string): OrchestratorAction[] {
+  const actions: OrchestratorAction[] = [];
+  const tasks = snapshot.tasksOfService(serviceId);
+  const service = snapshot.service(serviceId);
+  const remaining: Readonly<Task>[] = [];
+  for (const task of tasks) {
+    if (isRemovedForGood(task) || (!service && task.Status.State === 'orphaned'))
+      actions.push(deleteTask(task));
+    else remaining.push(task);
+  }
+  if (!service) return actions;
+  const mode = serviceModeKind(service);
+  // Jobs keep their history; only their removed iterations go (above).
+  if (isJobMode(mode)) return actions;
+  const limit = taskHistoryLimit(snapshot.cluster(), service);
+  if (limit < 0) return actions;
+  for (const instance of groupByInstance(remaining, mode).values()) {
+    actions.push(...trimHistory(instance, limit));
   }
   return actions;
 }

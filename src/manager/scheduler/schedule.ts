@@ -1,8 +1,10 @@
 // The scheduler's pure core: from a snapshot of nodes and tasks to a decision for every task that waits
 // for a node. No IO, no clock (the snapshot carries `now`), no randomness: the same snapshot always gives
-// the same decisions.
+// the same decisions. Given a list to report failures to, the work for each service is isolated: a group
+// (or a pre-assigned task) whose placement throws is reported there and left pending, the rest is placed.
 
 import type { Task } from '../../api/types.js';
+import { isolate, type ObjectFailure } from '../isolation.js';
 import { byAge, groupKey, taskRole } from './candidates.js';
 import { RecentFailures } from './failures.js';
 import { DEFAULT_FILTERS, type Filter } from './filters.js';
@@ -17,10 +19,22 @@ import {
   type SchedulingSnapshot,
 } from './snapshot.js';
 
+export interface ScheduleOptions {
+  /** Where a service whose placement throws is reported; without it, the error propagates. */
+  readonly failures?: ObjectFailure[];
+  /** Services set aside after a failure: their pending tasks wait (they still hold what they hold). */
+  readonly isHeld?: (serviceId: string) => boolean;
+}
+
 export function scheduleTasks(
   snapshot: SchedulingSnapshot,
   filters: readonly Filter[] = DEFAULT_FILTERS,
+  options: ScheduleOptions = {},
 ): SchedulingDecision[] {
+  const { failures, isHeld = () => false } = options;
+  const versions = new Map(snapshot.services.map((s) => [s.ID, s.Version.Index]));
+  const serviceOf = (task: Task) =>
+    ({ kind: 'service', id: task.ServiceID, version: versions.get(task.ServiceID) ?? 0 }) as const;
   const nodes = new Map<string, NodeInfo>();
   for (const node of snapshot.nodes) nodes.set(node.ID, new NodeInfo(node));
 
@@ -34,10 +48,10 @@ export function scheduleTasks(
         nodes.get(role.nodeId)?.charge(task);
         break;
       case 'preassigned':
-        preassigned.push(task);
+        if (!isHeld(task.ServiceID)) preassigned.push(task);
         break;
       case 'unassigned':
-        unassigned.push(task);
+        if (!isHeld(task.ServiceID)) unassigned.push(task);
         break;
       case 'outdated':
         decisions.push({ kind: 'shutdown', taskId: task.ID });
@@ -53,14 +67,26 @@ export function scheduleTasks(
 
   // Pre-assigned (global) tasks first: they can run on one node only, so they get its room before
   // replicated tasks, which could go elsewhere, take it.
+  const failed = new Set<string>();
   for (const task of preassigned.sort(byAge)) {
-    const decision = confirmPreassigned(task, nodes, filters);
-    if (decision) decisions.push(decision);
+    if (failed.has(task.ServiceID)) continue;
+    const count = failures?.length ?? 0;
+    decisions.push(
+      ...isolate(serviceOf(task), failures, () => {
+        const decision = confirmPreassigned(task, nodes, filters);
+        return decision ? [decision] : [];
+      }),
+    );
+    if ((failures?.length ?? 0) > count) failed.add(task.ServiceID);
   }
 
-  const failures = new RecentFailures(snapshot.failures, snapshot.now);
+  const recent = new RecentFailures(snapshot.failures, snapshot.now);
   for (const group of groupTasks(unassigned)) {
-    decisions.push(...placeGroup(group, nodes, failures, filters));
+    const sample = group[0]!;
+    if (failed.has(sample.ServiceID)) continue;
+    const count = failures?.length ?? 0;
+    decisions.push(...isolate(serviceOf(sample), failures, () => placeGroup(group, nodes, recent, filters)));
+    if ((failures?.length ?? 0) > count) failed.add(sample.ServiceID);
   }
   return decisions;
 }

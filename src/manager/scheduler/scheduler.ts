@@ -1,9 +1,17 @@
 // The scheduler's thin loop: watch the store, debounce, take a snapshot, ask the pure core
-// (schedule.ts) for decisions, write them back in one transaction. It runs on the leader only; the
-// leadership component constructs it with the store and calls start() and stop().
+// (schedule.ts) for decisions, write them back. It runs on the leader only; the leadership component
+// constructs it with the store and calls start() and stop().
+//
+// Decisions are written in transactions of bounded size, yielding to the event loop in between, so that
+// placing tens of thousands of tasks never keeps the API or the dispatcher waiting. A service whose
+// placement throws is set aside with backoff (src/manager/quarantine.ts) and reported through
+// `onObjectError`; the others are placed as usual.
 
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { nowTimestamp } from '../../api/time.js';
 import type { ObjectEventBatch, ObjectStore } from '../../store/objects.js';
+import type { ObjectFailure } from '../isolation.js';
+import { Quarantine } from '../quarantine.js';
 import { applyDecisions, type ApplyOutcome } from './apply.js';
 import { Debouncer } from './debounce.js';
 import { FailureHistory } from './failures.js';
@@ -24,6 +32,13 @@ export interface SchedulerOptions {
   readonly filters?: readonly Filter[];
   /** Called when a pass fails; it is retried after `retryDelayMs`. Defaults to console.error. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Called when placing one service's tasks fails; they wait until `retryAt` (ms since the epoch) while
+   * the others are placed. `first` is true for the first failure in a row. Defaults to console.error.
+   */
+  readonly onObjectError?: (failure: ObjectFailure, retryAt: number, first: boolean) => void;
+  /** Decisions written per transaction (default 1,000). */
+  readonly decisionsPerTransaction?: number;
 }
 
 export interface PassOutcome extends ApplyOutcome {
@@ -40,6 +55,10 @@ export class Scheduler {
   private readonly filters: readonly Filter[];
   private readonly retryDelayMs: number;
   private readonly onError: (error: unknown) => void;
+  private readonly onObjectError: NonNullable<SchedulerOptions['onObjectError']>;
+  private readonly decisionsPerTransaction: number;
+  private readonly quarantine = new Quarantine();
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
   /** A pass was asked for while one was running. */
@@ -54,6 +73,10 @@ export class Scheduler {
     this.filters = options.filters ?? DEFAULT_FILTERS;
     this.retryDelayMs = options.retryDelayMs ?? 1000;
     this.onError = options.onError ?? ((error) => console.error('scheduler: pass failed:', error));
+    this.onObjectError =
+      options.onObjectError ??
+      ((failure) => console.error(`scheduler: ${failure.kind} ${failure.id} failed:`, failure.error));
+    this.decisionsPerTransaction = options.decisionsPerTransaction ?? 1_000;
     this.debouncer = new Debouncer(() => this.requestPass(), {
       quietMs: options.quietMs ?? 5,
       // Bounded close behind the first commit: a steady stream of commits (a rolling update, a big
@@ -75,6 +98,8 @@ export class Scheduler {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.debouncer.cancel();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.rerun = false;
     await this.running;
     this.notifyIfIdle();
@@ -101,12 +126,49 @@ export class Scheduler {
     }));
     if (!snapshot.tasks.some((t) => t.Status.State === 'pending')) return NOTHING_DONE;
 
-    const decisions = scheduleTasks(snapshot, this.filters);
+    const versions = new Map(snapshot.services.map((s) => [s.ID, s.Version.Index]));
+    const failures: ObjectFailure[] = [];
+    const decisions = scheduleTasks(snapshot, this.filters, {
+      failures,
+      isHeld: (serviceId) => this.quarantine.isHeld(serviceId, versions.get(serviceId) ?? 0, now),
+    });
+    for (const failure of failures) {
+      const { retryAt, first } = this.quarantine.fail(failure.id, failure.version, now);
+      this.onObjectError(failure, retryAt, first);
+    }
+    for (const { id } of this.quarantine.entries()) {
+      const version = versions.get(id);
+      const placedNow = !failures.some((f) => f.id === id) && !this.quarantine.isHeld(id, version ?? 0, now);
+      if (version === undefined || placedNow) this.quarantine.clear(id);
+    }
+    this.armRetry(now);
     const news = withoutRepeats(decisions, snapshot);
     if (news.length === 0) return { ...NOTHING_DONE, decisions: decisions.length };
     const seenNodes = new Map(snapshot.nodes.map((n) => [n.ID, n]));
-    const outcome = await this.store.update((tx) => applyDecisions(tx, news, seenNodes, nowTimestamp()));
+    const outcome = { assigned: 0, unschedulable: 0, shutdown: 0, stale: 0 };
+    for (let at = 0; at < news.length; at += this.decisionsPerTransaction) {
+      if (at > 0) await yieldToEventLoop();
+      const chunk = news.slice(at, at + this.decisionsPerTransaction);
+      const written = await this.store.update((tx) => applyDecisions(tx, chunk, seenNodes, nowTimestamp()));
+      outcome.assigned += written.assigned;
+      outcome.unschedulable += written.unschedulable;
+      outcome.shutdown += written.shutdown;
+      outcome.stale += written.stale;
+    }
     return { ...outcome, decisions: decisions.length };
+  }
+
+  /** Wakes the loop when the earliest service set aside may be tried again. */
+  private armRetry(now: number): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const retryAt = this.quarantine.nextRetryAt(now);
+    if (retryAt === undefined || !this.unsubscribe) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.debouncer.poke();
+    }, retryAt - now);
+    this.retryTimer.unref();
   }
 
   private onCommit(batch: ObjectEventBatch): void {

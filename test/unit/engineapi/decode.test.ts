@@ -405,24 +405,42 @@ describe('decodeBody: numbers', () => {
   const replicasError = (n: string): string =>
     `json: cannot unmarshal number ${n} into Go struct field ReplicatedService.Mode.Replicated.Replicas of type uint64`;
 
-  it('uint64 refuses negatives, fractions, exponents and -0, and takes its whole range', () => {
+  it('uint64 refuses negatives, fractions, exponents and -0, and is exact or refused', () => {
     for (const n of ['-1', '1.5', '1.0', '1e2', '1E2', '-0', '18446744073709551616', '0.0']) {
       fails(replicas(n), ServiceSpecSchema, replicasError(n));
     }
     assert.deepEqual(decode(replicas('0'), ServiceSpecSchema), { Mode: { Replicated: { Replicas: 0 } } });
-    assert.deepEqual(decode(replicas('18446744073709551615'), ServiceSpecSchema), {
-      // Beyond 2^53 the value is the nearest double (the documented simplification).
-      Mode: { Replicated: { Replicas: Number(18446744073709551615n) } },
+    assert.deepEqual(decode(replicas('9007199254740991'), ServiceSpecSchema), {
+      Mode: { Replicated: { Replicas: 9007199254740991 } },
     });
+    // A JS number cannot hold these exactly: refused, never stored rounded (…993 would read back …992).
+    for (const n of ['9007199254740992', '9007199254740993', '18446744073709551615']) {
+      fails(replicas(n), ServiceSpecSchema, replicasError(n));
+    }
+  });
+
+  it('every integer that decodes reads back exactly as written', () => {
+    const maxAttempts = (n: string): string => `{"TaskTemplate":{"RestartPolicy":{"MaxAttempts":${n}}}}`;
+    for (const n of ['0', '1', '4294967296', '999999999999999', '1000000000000000', '9007199254740991']) {
+      const decoded = decode(maxAttempts(n), ServiceSpecSchema) as {
+        TaskTemplate: { RestartPolicy: { MaxAttempts: number } };
+      };
+      assert.equal(String(decoded.TaskTemplate.RestartPolicy.MaxAttempts), n);
+    }
+    fails(
+      maxAttempts('9007199254740993'),
+      ServiceSpecSchema,
+      'json: cannot unmarshal number 9007199254740993 into Go struct field RestartPolicy.TaskTemplate.RestartPolicy.MaxAttempts of type uint64',
+    );
   });
 
   it('int64 and time.Duration: range and literal checks', () => {
     const expiry = (n: string): string => `{"CAConfig":{"NodeCertExpiry":${n}}}`;
-    assert.deepEqual(decode(expiry('-9223372036854775808'), SwarmSpecSchema), {
-      CAConfig: { NodeCertExpiry: -9223372036854775808 },
+    assert.deepEqual(decode(expiry('-9007199254740991'), SwarmSpecSchema), {
+      CAConfig: { NodeCertExpiry: -9007199254740991 },
     });
     assert.deepEqual(decode(expiry('-0'), SwarmSpecSchema), { CAConfig: { NodeCertExpiry: 0 } });
-    for (const n of ['9223372036854775808', '1.5', '5e9']) {
+    for (const n of ['9223372036854775808', '-9223372036854775808', '-9007199254740992', '1.5', '5e9']) {
       fails(
         expiry(n),
         SwarmSpecSchema,

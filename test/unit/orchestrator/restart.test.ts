@@ -89,11 +89,11 @@ describe('delayed start', () => {
     evaluatePendingStarts(contextOf({ nodes: [nodeA, makeNode('b')], services: [web], tasks }, now, [start]));
 
   it('waits for the restart delay', () => {
-    assert.deepEqual(evaluate([old, replacement], 12), { actions: [], wakeAt: ms(15) });
+    assert.deepEqual(evaluate([old, replacement], 12), { actions: [], wakeAt: ms(15), failures: [] });
   });
 
   it('then waits for the old task to stop', () => {
-    assert.deepEqual(evaluate([old, replacement], 16), { actions: [], wakeAt: ms(70) });
+    assert.deepEqual(evaluate([old, replacement], 16), { actions: [], wakeAt: ms(70), failures: [] });
   });
 
   it('starts once the old task stopped', () => {
@@ -122,7 +122,7 @@ describe('delayed start', () => {
 
   it('a replacement that failed while waiting is not raised (the orchestrator restarts it)', () => {
     const failed = { ...replacement, Status: { ...replacement.Status, State: 'failed' as const } };
-    assert.deepEqual(evaluate([failed], 80), { actions: [], wakeAt: undefined });
+    assert.deepEqual(evaluate([failed], 80), { actions: [], wakeAt: undefined, failures: [] });
   });
 
   it('after a leader change, resumes with what is left of the delay, counted from creation', () => {

@@ -67,6 +67,7 @@ export function reconcileReplicatedJob(
   const wanted = Math.min(
     maxConcurrent - running,
     totalCompletions - progress.completed.size - running - progress.givenUp.size,
+    ctx.maxNewTasks ?? Number.POSITIVE_INFINITY,
   );
   const occupied = new Set([...progress.completed, ...progress.active.keys(), ...progress.givenUp]);
   for (const slot of lowestFreeSlots(occupied, Math.max(0, wanted), 0)) {

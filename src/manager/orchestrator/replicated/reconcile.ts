@@ -55,7 +55,8 @@ export function reconcileReplicatedService(
     kept = keep;
   } else {
     kept = [...occupied.keys()];
-    for (const number of lowestFreeSlots(new Set(occupied.keys()), replicas - occupied.size)) {
+    const missing = Math.min(replicas - occupied.size, ctx.maxNewTasks ?? Number.POSITIVE_INFINITY);
+    for (const number of lowestFreeSlots(new Set(occupied.keys()), missing)) {
       if (dead.has(number)) reusedDeadSlots.add(number);
       actions.push({
         kind: 'createTask',

@@ -5,6 +5,7 @@
 
 import type { Task } from '../../../api/types.js';
 import { setDesiredState, type OrchestratorAction, type PendingStart } from '../actions.js';
+import { isolate, type ObjectFailure } from '../../isolation.js';
 import { runTarget, serviceModeKind } from '../service-mode.js';
 import type { ReconcileContext, Snapshot } from '../snapshot.js';
 import { hasStopped, isLostNode, isRunnable } from '../task-rules.js';
@@ -19,6 +20,8 @@ export interface StartEvaluation {
   readonly actions: readonly OrchestratorAction[];
   /** When to look again (ms since the epoch): the earliest delay or stop deadline still ahead. */
   readonly wakeAt: number | undefined;
+  /** Services whose start could not be evaluated (it threw); their starts are left for now. */
+  readonly failures: readonly ObjectFailure[];
 }
 
 /** Which pending starts are due, and when the next one may be. */
@@ -28,24 +31,29 @@ export function evaluatePendingStarts(ctx: ReconcileContext): StartEvaluation {
   const wakeNoLaterThan = (at: number): void => {
     wakeAt = wakeAt === undefined ? at : Math.min(wakeAt, at);
   };
+  const failures: ObjectFailure[] = [];
   for (const start of ctx.pendingStarts.values()) {
     const task = ctx.snapshot.task(start.taskId);
     const service = ctx.snapshot.service(start.serviceId);
     if (!task || !service || task.DesiredState !== 'ready') continue;
-    if (ctx.now < start.notBefore) {
-      wakeNoLaterThan(start.notBefore);
-      continue;
-    }
-    // A replacement that failed while waiting is not raised: once its delay is over, the service's
-    // reconcile restarts it (swarmkit: a restart waits for the pending delayed start, then retries).
-    if (hasStopped(task)) continue;
-    if (ctx.now < start.stopDeadline && !predecessorsStopped(ctx.snapshot, start)) {
-      wakeNoLaterThan(start.stopDeadline);
-      continue;
-    }
-    actions.push(setDesiredState(task.ID, runTarget(serviceModeKind(service))));
+    const object = { kind: 'service', id: service.ID, version: service.Version.Index } as const;
+    const evaluated = isolate(object, failures, () => {
+      if (ctx.now < start.notBefore) {
+        wakeNoLaterThan(start.notBefore);
+        return [];
+      }
+      // A replacement that failed while waiting is not raised: once its delay is over, the service's
+      // reconcile restarts it (swarmkit: a restart waits for the pending delayed start, then retries).
+      if (hasStopped(task)) return [];
+      if (ctx.now < start.stopDeadline && !predecessorsStopped(ctx.snapshot, start)) {
+        wakeNoLaterThan(start.stopDeadline);
+        return [];
+      }
+      return [setDesiredState(task.ID, runTarget(serviceModeKind(service)))];
+    });
+    actions.push(...evaluated);
   }
-  return { actions, wakeAt };
+  return { actions, wakeAt, failures };
 }
 
 /** The replacement may start once the tasks it replaces have stopped or their node is down or gone. */
