@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DispatcherClient } from '../api/dispatcher.js';
+import { isShoalError } from '../api/errors.js';
 import type { Service, Task } from '../api/types.js';
 import { ClusterStore } from '../store/cluster-store.js';
 import { KeyFileSealer } from '../store/sealer.js';
@@ -243,9 +244,11 @@ function objectErrorLogger(
 ): (failure: ObjectFailure, retryAt: number, first: boolean) => void {
   return (failure, retryAt, first) => {
     const error = failure.error instanceof Error ? failure.error : new Error(String(failure.error));
+    // A refusal (a service above the limits) explains itself; anything else is a bug worth its stack.
+    const expected = isShoalError(error);
     const fields = {
       [failure.kind === 'node' ? 'nodeId' : 'serviceId']: failure.id,
-      error: first ? (error.stack ?? error.message) : error.message,
+      error: first && !expected ? (error.stack ?? error.message) : error.message,
       retryAt: new Date(retryAt).toISOString(),
     };
     if (first) log.error(`${loop}: ${failure.kind} set aside after a failure; others carry on`, fields);

@@ -132,8 +132,12 @@ function isSameUpdate(service: Readonly<Service>, expected: UpdateGuard): boolea
   );
 }
 
-/** Store writes per transaction when a plan is applied in pieces (see splitForApply). */
-export const ACTIONS_PER_TRANSACTION = 1_000;
+/**
+ * Store writes per transaction when a plan is applied in pieces (see splitForApply). A commit of 250 task
+ * writes takes a few tens of milliseconds here; with 1,000 the API answered in up to 1.1 s while 50,000
+ * replicas were created, with 250 in at most 0.27 s, for about the same total time.
+ */
+export const ACTIONS_PER_TRANSACTION = 250;
 
 /**
  * Cuts a plan into transactions of at most `max` actions, so a big change (a scale to thousands) never

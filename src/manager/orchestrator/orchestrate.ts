@@ -9,6 +9,7 @@
 // between), and the work for each service and node is isolated (isolation.ts): one that throws is
 // reported in `failures` and left out, the others go on.
 
+import { failedPrecondition } from '../../api/errors.js';
 import { serviceOverLimits, taskLimits } from '../limits.js';
 import { assertNever, type OrchestratorAction, type PendingStart } from './actions.js';
 import { enforceConstraints } from './constraint-enforcer.js';
@@ -120,7 +121,7 @@ export function reconcileService(serviceId: string, ctx: ReconcileContext): Orch
     taskLimits(ctx.snapshot.cluster()),
     ctx.snapshot.nodes().length,
   );
-  if (overLimits !== undefined) throw new Error(`service is not orchestrated: ${overLimits}`);
+  if (overLimits !== undefined) throw failedPrecondition(`service is not orchestrated: ${overLimits}`);
   const mode = serviceModeKind(service);
   switch (mode) {
     case 'replicated':
