@@ -1,7 +1,7 @@
 // Docker's `filters` query parameter: URL-encoded JSON `{"key":{"value":true}}` (or the legacy
 // `{"key":["value"]}`), validated against the keys each endpoint accepts.
 
-import { invalidArgument, ShoalError } from './errors.js';
+import { invalidArgument } from './errors.js';
 
 export class Filters {
   private constructor(private readonly terms: Map<string, Set<string>>) {}
@@ -18,10 +18,12 @@ export class Filters {
       try {
         parsed = JSON.parse(raw);
       } catch {
-        // Docker's daemon reports unparseable filters as an internal error (500).
-        throw new ShoalError('Unknown', `invalid filter: ${raw}`);
+        // The Engine API checks the JSON first (src/engineapi/filters.ts), with Go's message.
+        throw invalidArgument(`invalid filter: ${raw}`);
       }
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      // `null` decodes to an empty map in Go: no filters.
+      if (parsed === null) parsed = {};
+      if (typeof parsed !== 'object' || Array.isArray(parsed)) {
         throw invalidArgument(`invalid filter: ${raw}`);
       }
       for (const [key, values] of Object.entries(parsed as Record<string, unknown>)) {

@@ -1,7 +1,7 @@
 // `/nodes…`: list, inspect, update, remove.
 
 import type { EngineBackend } from '../backend.js';
-import { Filters } from '../../api/filters.js';
+import { filtersQuery } from '../filters.js';
 import { readBodyAs } from '../decode.js';
 import { boolQuery, empty, json, versionQuery } from '../http.js';
 import { NodeSpecSchema } from '../schemas.js';
@@ -12,7 +12,7 @@ export const NODE_FILTERS = ['id', 'label', 'name', 'node.label', 'membership', 
 export function registerNodeRoutes(router: Router, backend: EngineBackend): void {
   router.get('/nodes', async (ctx) => {
     const control = backend.control();
-    const filters = Filters.parse(ctx.query.get('filters'), NODE_FILTERS);
+    const filters = filtersQuery(ctx.query, NODE_FILTERS);
     return json(await control.listNodes(filters));
   });
 

@@ -1,7 +1,7 @@
 // `/services…`: create, list, inspect, update, remove, logs.
 
 import type { EngineBackend } from '../backend.js';
-import { Filters } from '../../api/filters.js';
+import { filtersQuery } from '../filters.js';
 import { readBodyAs } from '../decode.js';
 import { boolQuery, empty, json, versionQuery } from '../http.js';
 import { ServiceSpecSchema } from '../schemas.js';
@@ -13,7 +13,7 @@ export const SERVICE_FILTERS = ['id', 'label', 'mode', 'name'] as const;
 export function registerServiceRoutes(router: Router, backend: EngineBackend): void {
   router.get('/services', async (ctx) => {
     const control = backend.control();
-    const filters = Filters.parse(ctx.query.get('filters'), SERVICE_FILTERS);
+    const filters = filtersQuery(ctx.query, SERVICE_FILTERS);
     return json(await control.listServices(filters, boolQuery(ctx.query, 'status')));
   });
 

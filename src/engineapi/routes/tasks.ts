@@ -1,7 +1,7 @@
 // `/tasks…`: list (with the CLI's hidden `_up-to-date` filter), inspect, logs.
 
 import type { EngineBackend } from '../backend.js';
-import { Filters } from '../../api/filters.js';
+import { filtersQuery } from '../filters.js';
 import { json, jsonList } from '../http.js';
 import type { Router } from '../router.js';
 import { parseLogsRequest, streamLogs } from './logs.js';
@@ -19,7 +19,7 @@ export const TASK_FILTERS = [
 export function registerTaskRoutes(router: Router, backend: EngineBackend): void {
   router.get('/tasks', async (ctx) => {
     const control = backend.control();
-    const filters = Filters.parse(ctx.query.get('filters'), TASK_FILTERS);
+    const filters = filtersQuery(ctx.query, TASK_FILTERS);
     return jsonList(await control.listTasks(filters));
   });
 

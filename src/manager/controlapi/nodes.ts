@@ -1,20 +1,20 @@
 // Node calls of the control API: list with filters, update (availability, labels, role), remove.
 
-import { failedPrecondition, invalidArgument, outOfSequence, ShoalError } from '../../api/errors.js';
+import { failedPrecondition, invalidArgument, outOfSequence } from '../../api/errors.js';
 import type { Filters } from '../../api/filters.js';
 import type { Node, NodeSpec } from '../../api/types.js';
 
 const ROLES = ['worker', 'manager'];
 const AVAILABILITIES = ['active', 'pause', 'drain'];
 
-/** Docker's texts, and its status: a bad filter value is a 500 there. */
+/** Docker's texts; a bad value is a client error (400), as in engines after 20.10 (which said 500). */
 export function validateNodeFilters(filters: Filters): void {
   for (const role of filters.values('role')) {
-    if (!ROLES.includes(role)) throw new ShoalError('Unknown', `Invalid role filter: '${role}'`);
+    if (!ROLES.includes(role)) throw invalidArgument(`Invalid role filter: '${role}'`);
   }
   for (const membership of filters.values('membership')) {
     if (membership !== 'accepted' && membership !== 'pending') {
-      throw new ShoalError('Unknown', `Invalid membership filter: '${membership}'`);
+      throw invalidArgument(`Invalid membership filter: '${membership}'`);
     }
   }
 }

@@ -1,7 +1,7 @@
 // Task listing for the control API. It must stay cheap: the CLI's converge display polls it every
 // 200 ms and `stack rm` in a tight loop, so filters use the store's indexes before scanning.
 
-import { ShoalError } from '../../api/errors.js';
+import { invalidArgument } from '../../api/errors.js';
 import type { Filters } from '../../api/filters.js';
 import { TASK_STATE_RANK } from '../../api/taskstate.js';
 import type { Service, Task, TaskState } from '../../api/types.js';
@@ -24,8 +24,9 @@ export interface TaskListContext {
 export function listTasks(tx: ReadTx, filters: Filters, ctx: TaskListContext): Task[] {
   const desired = filters.values('desired-state').map((s) => s.toLowerCase());
   for (const state of desired) {
-    if (!(state in TASK_STATE_RANK))
-      throw new ShoalError('Unknown', `Invalid desired-state filter: '${state}'`);
+    // A bad value is a client error (400), as in engines after 20.10 (which said 500).
+    if (!Object.hasOwn(TASK_STATE_RANK, state))
+      throw invalidArgument(`Invalid desired-state filter: '${state}'`);
   }
   const serviceIds = new Set(filters.values('service').map((ref) => resolveService(tx, ref).ID));
   const nodeIds = new Set(filters.values('node').map((ref) => resolveNode(tx, ref, ctx.localNodeId).ID));
