@@ -22,19 +22,19 @@
 // exact and costs microseconds.
 //
 // History retention. The history is compacted automatically so the file does not grow forever: it keeps at
-// most the newest `historyRevisions` revisions (default 10,000) and at most `historyBytes` of values (default
-// 64 MiB), whichever is less — a revision holds the full value of every key it changed, so a few huge objects
-// would otherwise make a huge history. The revision bound is trimmed once the history exceeds it by a tenth
-// and the byte bound back to nine tenths of itself, so the cost is amortized over many commits; the newest
-// revision is always kept. The byte count lives in the file (`history_sizes`, one row per revision, and a
-// running total in `state`), so every connection to the file enforces the same bound. A watcher asking for
-// an older revision gets `CompactedError` and must resynchronize from a fresh `range`.
+// most the newest `historyRevisions` revisions (default 10,000) and at most `historyBytes` of values
+// (default 64 MiB), whichever is less — a revision holds the full value of every key it changed, so a few
+// huge objects would otherwise make a huge history. The revision bound is trimmed once the history exceeds
+// it by a tenth and the byte bound back to nine tenths of itself, so the cost is amortized over many
+// commits; the newest revision is always kept. The byte count lives in the file (`history_sizes`, one row
+// per revision, and a running total in `state`), so every connection to the file enforces the same bound.
+// A watcher asking for an older revision gets `CompactedError` and must resynchronize from a fresh `range`.
 //
 // Space. The file is in `auto_vacuum = INCREMENTAL` mode (a file made before that is converted once, with a
 // VACUUM, when it is opened), so pages freed by deletes and compactions can be given back to the filesystem.
 // That happens off the commit path: after commits, a maintenance pass (a timer) looks at the freelist, and
-// when it is large returns it with `PRAGMA incremental_vacuum` a few MiB per event-loop turn, so no single
-// step holds the event loop for long; then, or whenever the WAL has grown past its limit (a large
+// when it is large returns it with `PRAGMA incremental_vacuum`, 256 pages (1 MiB) per event-loop turn, so
+// no single step holds the event loop for long; then, or whenever the WAL has grown past its limit (a large
 // transaction), a TRUNCATE checkpoint shrinks the WAL back to nothing.
 //
 // Errors. A write that fails because of the disk (SQLITE_FULL, SQLITE_IOERR_*) is reported as a ShoalError
@@ -96,7 +96,7 @@ const MAINTENANCE_RETRY_MS = 5_000;
 /** Free pages are given back once there are at least this many, and they are at least 1/8 of the file. */
 const VACUUM_MIN_FREE_PAGES = 1_024;
 /** Pages given back per step, one step per event-loop turn: a few milliseconds each. */
-const VACUUM_STEP_PAGES = 512;
+const VACUUM_STEP_PAGES = 256;
 /** Modes of the store file and of its -wal and -shm files (SQLite gives those the main file's mode). */
 const FILE_MODE = 0o600;
 
@@ -761,7 +761,7 @@ export class SqliteKV implements KV {
     if (cut > state.compact_revision) this.trimHistory(cut);
   }
 
-  /** The oldest revision to keep so that the history holds at most `target` bytes (the newest always kept). */
+  /** The oldest revision to keep for the history to hold at most `target` bytes (the newest always is). */
   private byteBoundCut(newest: number, target: number): number {
     let cut = newest;
     let kept = 0;
