@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { generateNodeKeyAndCsr, parseJoinToken, type NodeTlsCredentials } from '../api/certs.js';
 import type { DispatcherClient } from '../api/dispatcher.js';
 import { ClusterClient } from '../agent/transport/cluster-client.js';
+import { AGENT_DB_FILE, agentDbProblem } from '../agent/state-db.js';
 import { joinCluster } from '../agent/transport/join.js';
 import type { CertificateRenewer, CredentialsHolder } from '../agent/transport/renewer.js';
 import {
@@ -33,6 +34,7 @@ import type {
 import { bootstrapCluster } from '../manager/bootstrap.js';
 import { defaultSwarmSpec, mergeInitSpec, validateSwarmSpec } from '../manager/controlapi/cluster.js';
 import { Manager } from '../manager/manager.js';
+import { DamagedStateError } from '../store/file-errors.js';
 import {
   formatHostPort,
   localAddressTowards,
@@ -41,8 +43,6 @@ import {
   resolveListenAddr,
   validateDataPathAddr,
 } from './addresses.js';
-import { AGENT_DB_FILE, agentDbProblem } from '../agent/state-db.js';
-import { DamagedStateError } from '../store/file-errors.js';
 import { readCertificates, selfSignedRenewal, startRenewal, writeCertificates } from './certificates.js';
 import type { Logger } from './logger.js';
 import { NodeRuntime } from './node-runtime.js';

@@ -117,7 +117,9 @@ export class Manager {
       const store = await ClusterStore.open(kv, {
         sealer,
         onHandlerError: (err) =>
-          options.log.error('a cluster store watch handler failed', { error: String(err) }),
+          options.log.error('a cluster store watch handler failed', {
+            error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+          }),
       }).catch((err: unknown) => {
         if (!(err instanceof SealedDataError)) throw err;
         throw new DamagedStateError(

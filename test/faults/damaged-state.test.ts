@@ -5,6 +5,7 @@
 // First, the state at rest itself: private files, and no join token in clear in the store.
 
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import {
   existsSync,
   lstatSync,
@@ -73,6 +74,12 @@ const DAMAGES: Damage[] = [
     file: 'swarm/manager/store.key',
     damage: (path) => rmSync(path),
     problem: /^ is missing: the cluster's secrets, CA key and join tokens cannot be read; /,
+  },
+  {
+    name: 'store.key replaced by another key',
+    file: 'swarm/manager/store.key',
+    damage: (path) => writeFileSync(path, randomBytes(32)),
+    problem: /^ does not open the sealed data in the cluster store \S+store\.db: /,
   },
   {
     name: 'the node key removed',
