@@ -3,12 +3,13 @@
 // the manager over mutual TLS for a worker, from its own CA for a manager — written atomically, and
 // only then put in use. Nothing running is interrupted.
 
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { generateNodeKeyAndCsr, type NodeTlsCredentials } from '../api/certs.js';
 import { acceptIssuedCertificate, type NodeCredentials } from '../agent/transport/credentials.js';
 import { CertificateRenewer, type CredentialsHolder } from '../agent/transport/renewer.js';
+import { DamagedStateError, fileWriteError, isDiskError } from '../store/file-errors.js';
 import type { Logger } from './logger.js';
 import { fsyncDirectory, writeFileAtomic } from './state.js';
 
@@ -16,13 +17,59 @@ export function certificatesDir(swarmDir: string): string {
   return join(swarmDir, 'certificates');
 }
 
+/**
+ * The node's certificates as stored. A file that is missing, empty or unparseable, or a key that does not
+ * belong to the certificate, is a `DamagedStateError` naming the file: the node cannot resume without it,
+ * and only `swarm leave --force` may remove what is left.
+ */
 export function readCertificates(swarmDir: string): NodeTlsCredentials {
   const dir = certificatesDir(swarmDir);
-  return {
-    rootCAPem: readFileSync(join(dir, 'swarm-root-ca.crt'), 'utf8'),
-    certPem: readFileSync(join(dir, 'swarm-node.crt'), 'utf8'),
-    keyPem: readFileSync(join(dir, 'swarm-node.key'), 'utf8'),
-  };
+  const rootCA = readPem(join(dir, 'swarm-root-ca.crt'), "the swarm's root CA certificate");
+  const cert = readPem(join(dir, 'swarm-node.crt'), 'the node certificate');
+  const key = readPem(join(dir, 'swarm-node.key'), 'the node key');
+  parseCertificate(rootCA);
+  const nodeCert = parseCertificate(cert);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key.text);
+  } catch (err) {
+    throw damaged(key, `is not a valid private key (${(err as Error).message})`, err);
+  }
+  if (!nodeCert.checkPrivateKey(privateKey)) {
+    throw damaged(key, `does not belong to the node certificate ${cert.path}`);
+  }
+  return { rootCAPem: rootCA.text, certPem: cert.text, keyPem: key.text };
+}
+
+interface PemFile {
+  path: string;
+  what: string;
+  text: string;
+}
+
+function readPem(path: string, what: string): PemFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    // Other errors (EIO…) say nothing about the file's content and may pass: the caller retries.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    throw damaged({ path, what }, 'is missing');
+  }
+  if (text.trim() === '') throw damaged({ path, what }, 'is empty');
+  return { path, what, text };
+}
+
+function parseCertificate(file: PemFile): X509Certificate {
+  try {
+    return new X509Certificate(file.text);
+  } catch (err) {
+    throw damaged(file, `is not a valid certificate (${(err as Error).message})`, err);
+  }
+}
+
+function damaged(file: Pick<PemFile, 'path' | 'what'>, problem: string, cause?: unknown): DamagedStateError {
+  return new DamagedStateError({ kind: 'certificate', what: file.what, file: file.path, problem }, { cause });
 }
 
 /**
@@ -33,14 +80,22 @@ export function readCertificates(swarmDir: string): NodeTlsCredentials {
 export function writeCertificates(swarmDir: string, credentials: NodeTlsCredentials): void {
   const link = certificatesDir(swarmDir);
   const dir = `${link}.${Date.now()}-${randomBytes(4).toString('hex')}`;
-  mkdirSync(dir, { mode: 0o700 });
-  writeFileAtomic(join(dir, 'swarm-root-ca.crt'), credentials.rootCAPem, 0o644);
-  writeFileAtomic(join(dir, 'swarm-node.key'), credentials.keyPem, 0o600);
-  writeFileAtomic(join(dir, 'swarm-node.crt'), credentials.certPem, 0o644);
-  const temporaryLink = `${link}.link-${process.pid}`;
-  rmSync(temporaryLink, { force: true });
-  symlinkSync(basename(dir), temporaryLink);
-  renameSync(temporaryLink, link);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+    // Private like everything under the swarm directory, certificates included: nobody else needs them.
+    writeFileAtomic(join(dir, 'swarm-root-ca.crt'), credentials.rootCAPem, 0o600);
+    writeFileAtomic(join(dir, 'swarm-node.key'), credentials.keyPem, 0o600);
+    writeFileAtomic(join(dir, 'swarm-node.crt'), credentials.certPem, 0o600);
+    const temporaryLink = `${link}.link-${process.pid}`;
+    rmSync(temporaryLink, { force: true });
+    symlinkSync(basename(dir), temporaryLink);
+    renameSync(temporaryLink, link);
+  } catch (err) {
+    // The pair in use is untouched; what was written of the new one goes.
+    rmSync(dir, { recursive: true, force: true });
+    if (isDiskError(err)) throw fileWriteError('the node certificates', dir, err);
+    throw err;
+  }
   fsyncDirectory(swarmDir);
   // Earlier pairs are no longer referenced.
   for (const name of readdirSync(swarmDir)) {

@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { EngineServer } from '../engineapi/server.js';
 import { SHOAL_VERSION } from '../version.js';
-import { createLogger } from './logger.js';
+import { createLogger, protectStdio, writeStderr } from './logger.js';
 import { DataDirInUseError, lockDataDir } from './pidfile.js';
 import { SwarmNode } from './swarm-node.js';
 import { hostFacts } from './sysinfo.js';
@@ -21,6 +21,8 @@ function parseLabel(value: string, previous: Record<string, string>): Record<str
 }
 
 async function main(): Promise<void> {
+  // Before anything can write to them: a failed write to stdout or stderr must not end the daemon.
+  protectStdio();
   const program = new Command('shoald')
     .description('The shoal node daemon: Docker Swarm mode, rebuilt')
     .version(SHOAL_VERSION, '-v, --version', 'Print version information and quit')
@@ -45,7 +47,9 @@ async function main(): Promise<void> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   let releasePidFile: () => void;
   try {
-    releasePidFile = await lockDataDir(opts.dataDir);
+    releasePidFile = await lockDataDir(opts.dataDir, {
+      onPidFileError: (err) => log.warn('cannot write the PID file; carrying on without it', { error: err }),
+    });
   } catch (err) {
     if (err instanceof DataDirInUseError) {
       log.error(err.message);
@@ -113,6 +117,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`shoald: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  writeStderr(`shoald: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

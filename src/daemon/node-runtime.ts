@@ -8,6 +8,7 @@ import type { NodeDescription } from '../api/types.js';
 import { Agent } from '../agent/agent.js';
 import { describeNode } from '../agent/executor/process/describe.js';
 import { ProcessExecutor } from '../agent/executor/process/executor.js';
+import { AgentStateDb } from '../agent/state-db.js';
 import type { Logger } from './logger.js';
 
 export interface NodeRuntimeOptions {
@@ -37,7 +38,7 @@ export class NodeRuntime {
       ? new Agent({
           client: options.dispatcher,
           executor: this.executor,
-          stateDir: join(options.dataDir, 'swarm', 'agent'),
+          stateDir: NodeRuntime.stateDir(options.dataDir),
           log: options.log,
           onRemoved: options.onRemoved,
           onSessionMessage: () => {
@@ -47,6 +48,40 @@ export class NodeRuntime {
           },
         })
       : undefined;
+  }
+
+  /** Where the agent keeps what it must remember across restarts (its task DB). */
+  static stateDir(dataDir: string): string {
+    return join(dataDir, 'swarm', 'agent');
+  }
+
+  /**
+   * Creates the agent's state at `swarm init` and `join`, before the state file makes the membership
+   * real: from then on a node whose agent DB is missing has lost it, rather than never had it.
+   */
+  static createState(dataDir: string): void {
+    AgentStateDb.open(NodeRuntime.stateDir(dataDir)).close();
+  }
+
+  /**
+   * Kills and deletes every task the node's task runner still has, without an agent: how a node whose
+   * swarm components could not start leaves its swarm. A failure is logged; leaving goes on.
+   */
+  static async purgeTasks(
+    options: Pick<NodeRuntimeOptions, 'dataDir' | 'engineLabels' | 'log'>,
+  ): Promise<void> {
+    const executor = new ProcessExecutor({
+      dataDir: options.dataDir,
+      engineLabels: options.engineLabels,
+      log: options.log.with({ component: 'executor' }),
+    });
+    try {
+      await executor.purge();
+    } catch (err) {
+      options.log.error('cannot remove the tasks of this node; some may be left behind', { error: err });
+    } finally {
+      await executor.close().catch(() => undefined);
+    }
   }
 
   /** What this node offers, for the node object created at `swarm init` (before any agent runs). */

@@ -1,5 +1,6 @@
 // What a node remembers about its swarm membership between runs, kept in `<data-dir>/swarm/state.json`.
-// Written atomically (temp file, fsync, rename) so a kill -9 leaves either the old or the new state.
+// Written atomically (temp file, fsync, rename) so a kill -9 leaves either the old or the new state. A file
+// that is there but empty or unreadable is a `DamagedStateError`, never taken for "not in a swarm".
 
 import {
   closeSync,
@@ -13,6 +14,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { NodeRole } from '../api/types.js';
+import { DamagedStateError, fileWriteError, isDiskError } from '../store/file-errors.js';
 
 export interface SwarmMembership {
   nodeId: string;
@@ -34,17 +36,55 @@ export class SwarmStateFile {
     this.path = join(swarmDir, 'state.json');
   }
 
+  /**
+   * The membership, or undefined when the node is in no swarm (no file: it is written last at init and
+   * removed first at leave). Errors reading the file are thrown as they are: they may pass.
+   */
   read(): SwarmMembership | undefined {
+    let text: string;
     try {
-      return JSON.parse(readFileSync(this.path, 'utf8')) as SwarmMembership;
+      text = readFileSync(this.path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
+    const damaged = (problem: string, cause?: unknown) =>
+      new DamagedStateError(
+        { kind: 'swarm-state', what: 'the swarm state file', file: this.path, problem },
+        { cause },
+      );
+    if (text.trim() === '') throw damaged('is empty');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw damaged(`is not valid JSON (${(err as Error).message})`, err);
+    }
+    const state = parsed as Partial<Record<keyof SwarmMembership, unknown>>;
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) throw damaged('holds no object');
+    for (const field of ['nodeId', 'clusterId', 'advertiseAddr', 'listenAddr'] as const) {
+      if (typeof state[field] !== 'string' || state[field] === '') throw damaged(`has no valid "${field}"`);
+    }
+    if (state.role !== 'manager' && state.role !== 'worker') throw damaged('has no valid "role"');
+    const remotes = state.remoteManagers ?? [];
+    if (!Array.isArray(remotes) || remotes.some((addr) => typeof addr !== 'string')) {
+      throw damaged('has no valid "remoteManagers"');
+    }
+    if (state.role === 'worker' && remotes.length === 0) throw damaged('names no manager to connect to');
+    return {
+      ...(state as SwarmMembership),
+      remoteManagers: remotes as string[],
+      datastore: state.datastore === 'etcd' ? 'etcd' : 'embedded',
+    };
   }
 
   write(state: SwarmMembership): void {
-    writeFileAtomic(this.path, JSON.stringify(state, null, 2) + '\n', 0o600);
+    try {
+      writeFileAtomic(this.path, JSON.stringify(state, null, 2) + '\n', 0o600);
+    } catch (err) {
+      if (isDiskError(err)) throw fileWriteError('the swarm state file', this.path, err);
+      throw err;
+    }
   }
 
   /**
@@ -60,17 +100,28 @@ export class SwarmStateFile {
   }
 }
 
+/**
+ * Replaces `path` with `data` so that a crash leaves the old or the new content, and a failure (a full
+ * disk) leaves the old content and no temporary file.
+ */
 export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', mode);
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w', mode);
+    try {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      // A short write (the disk filling up) is followed by another, which then reports why.
+      for (let offset = 0; offset < bytes.length;) offset += writeSync(fd, bytes, offset);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, path);
   fsyncDirectory(dirname(path));
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { generateNodeKeyAndCsr, parseJoinToken, type NodeTlsCredentials } from '../api/certs.js';
 import type { DispatcherClient } from '../api/dispatcher.js';
 import { ClusterClient } from '../agent/transport/cluster-client.js';
+import { AGENT_DB_FILE, agentDbProblem } from '../agent/state-db.js';
 import { joinCluster } from '../agent/transport/join.js';
 import type { CertificateRenewer, CredentialsHolder } from '../agent/transport/renewer.js';
 import {
@@ -33,6 +34,7 @@ import type {
 import { bootstrapCluster } from '../manager/bootstrap.js';
 import { defaultSwarmSpec, mergeInitSpec, validateSwarmSpec } from '../manager/controlapi/cluster.js';
 import { Manager } from '../manager/manager.js';
+import { DamagedStateError } from '../store/file-errors.js';
 import {
   formatHostPort,
   localAddressTowards,
@@ -46,6 +48,9 @@ import type { Logger } from './logger.js';
 import { NodeRuntime } from './node-runtime.js';
 import { SwarmStateFile, type SwarmMembership } from './state.js';
 import type { HostFacts } from './sysinfo.js';
+
+/** How often a node whose swarm components failed to start (a full disk, say) tries again. */
+const RESUME_RETRY_MS = 5_000;
 
 const LEAVE_LAST_MANAGER =
   'You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message. ';
@@ -63,10 +68,13 @@ export class SwarmNode implements EngineBackend {
   private readonly stateFile: SwarmStateFile;
   private membership: SwarmMembership | undefined;
   /**
-   * Why this node cannot take part in its swarm (its components failed to start, or the managers removed
-   * it): `/info` shows it with LocalNodeState `error`, and only `swarm leave` is left to do.
+   * Why this node cannot take part in its swarm (its components failed to start, its state is damaged, or
+   * the managers removed it): `/info` shows it with LocalNodeState `error`. A start that failed for a
+   * reason that may pass is retried; otherwise only `swarm leave` is left to do.
    */
   private nodeError: string | undefined;
+  /** The next attempt to start the swarm components after a failure that may pass. */
+  private resumeRetry: NodeJS.Timeout | undefined;
   private manager: Manager | undefined;
   private runtime: NodeRuntime | undefined;
   /** A worker's connection to its manager. */
@@ -91,31 +99,69 @@ export class SwarmNode implements EngineBackend {
 
   /** Resumes whatever the data directory says this node was doing. */
   start(): Promise<void> {
-    return this.serialize(async () => {
+    return this.serialize(() => this.resume());
+  }
+
+  /**
+   * Reads the membership and starts the swarm components. Whatever fails, the API keeps being served, so
+   * that the operator can see why (`/info`) and `swarm leave --force`. A missing or damaged file is said
+   * with its name and left as it is; any other failure (a full disk, an I/O error) is retried every
+   * RESUME_RETRY_MS until it passes, so the node recovers without a restart.
+   */
+  private async resume(): Promise<void> {
+    this.resumeRetry = undefined;
+    const retrying = this.nodeError !== undefined;
+    try {
       this.membership = this.stateFile.read();
-      if (!this.membership) {
-        this.options.log.info('not part of a swarm');
-        return;
-      }
-      this.options.log.info('resuming swarm membership', {
-        nodeId: this.membership.nodeId,
-        role: this.membership.role,
-      });
-      try {
-        await this.startComponents(this.membership);
-        this.nodeError = undefined;
-      } catch (err) {
-        // Keep serving the API: the operator must be able to see why and to `swarm leave --force`.
-        this.nodeError = `cannot start the swarm components: ${(err as Error).message}`;
-        this.options.log.error(this.nodeError, { error: err });
-        await this.stopComponents(false).catch(() => undefined);
-      }
-    });
+    } catch (err) {
+      this.membership = undefined;
+      this.resumeFailed(err);
+      return;
+    }
+    const m = this.membership;
+    if (!m) {
+      this.nodeError = undefined;
+      this.options.log.info('not part of a swarm');
+      return;
+    }
+    if (!retrying) this.options.log.info('resuming swarm membership', { nodeId: m.nodeId, role: m.role });
+    try {
+      await this.startComponents(m);
+    } catch (err) {
+      await this.stopComponents(false).catch(() => undefined);
+      this.resumeFailed(err);
+      return;
+    }
+    if (retrying) this.options.log.info('swarm components started', { nodeId: m.nodeId, role: m.role });
+    this.nodeError = undefined;
+  }
+
+  private resumeFailed(err: unknown): void {
+    const log = this.options.log;
+    if (err instanceof DamagedStateError) {
+      this.nodeError = damagedStateMessage(err);
+      log.error(this.nodeError);
+      return;
+    }
+    const message = `cannot start the swarm components: ${(err as Error).message} (retrying every ${RESUME_RETRY_MS / 1000} s)`;
+    // Said once, not at every retry.
+    if (message !== this.nodeError) log.error(message, { error: err });
+    this.nodeError = message;
+    this.resumeRetry = setTimeout(() => void this.serialize(() => this.resume()), RESUME_RETRY_MS);
+    this.resumeRetry.unref();
+  }
+
+  private cancelResumeRetry(): void {
+    clearTimeout(this.resumeRetry);
+    this.resumeRetry = undefined;
   }
 
   /** Stops the components; tasks keep running and are re-adopted at the next start. */
   stop(): Promise<void> {
-    return this.serialize(() => this.stopComponents(false));
+    return this.serialize(async () => {
+      this.cancelResumeRetry();
+      await this.stopComponents(false);
+    });
   }
 
   /** Stops everything this node runs for the swarm; `removeTasks` also stops its tasks (leaving). */
@@ -134,6 +180,16 @@ export class SwarmNode implements EngineBackend {
   private async startComponents(membership: SwarmMembership): Promise<void> {
     const credentials = readCertificates(this.swarmDir);
     const log = this.options.log;
+    const agentDir = NodeRuntime.stateDir(this.options.dataDir);
+    const agentProblem = agentDbProblem(agentDir);
+    if (agentProblem) {
+      throw new DamagedStateError({
+        kind: 'agent-db',
+        what: 'the agent database',
+        file: join(agentDir, AGENT_DB_FILE),
+        problem: agentProblem,
+      });
+    }
     let dispatcher: DispatcherClient;
     if (membership.role === 'manager') {
       const manager = await Manager.open({
@@ -201,6 +257,17 @@ export class SwarmNode implements EngineBackend {
 
   async swarmInfo(): Promise<SwarmInfo> {
     const m = this.membership;
+    if (this.nodeError) {
+      return {
+        // Unknown when the state file itself is what is damaged.
+        NodeID: m?.nodeId ?? '',
+        NodeAddr: '',
+        LocalNodeState: 'error',
+        ControlAvailable: false,
+        Error: this.nodeError,
+        RemoteManagers: null,
+      };
+    }
     if (!m) {
       return {
         NodeID: '',
@@ -208,16 +275,6 @@ export class SwarmNode implements EngineBackend {
         LocalNodeState: 'inactive',
         ControlAvailable: false,
         Error: '',
-        RemoteManagers: null,
-      };
-    }
-    if (this.nodeError) {
-      return {
-        NodeID: m.nodeId,
-        NodeAddr: '',
-        LocalNodeState: 'error',
-        ControlAvailable: false,
-        Error: this.nodeError,
         RemoteManagers: null,
       };
     }
@@ -261,15 +318,16 @@ export class SwarmNode implements EngineBackend {
   }
 
   control(): ControlBackend {
-    if (!this.membership) throw unavailable(NOT_A_MANAGER);
     if (this.nodeError) throw unavailable(this.nodeError);
+    if (!this.membership) throw unavailable(NOT_A_MANAGER);
     if (!this.manager) throw unavailable(WORKER_NOT_MANAGER);
     return this.manager.controlApi;
   }
 
   init(request: InitRequest): Promise<string> {
     return this.serialize(async () => {
-      if (this.membership) throw unavailable(ALREADY_IN_SWARM);
+      // A node in error keeps what it has (damaged or not) until `swarm leave --force`.
+      if (this.membership || this.nodeError) throw unavailable(ALREADY_IN_SWARM);
       // Docker's order: addresses (400), the spec's name (400), then the rest (500, as Docker finds
       // those only while creating the swarm — unlike Docker, nothing is left behind when they fail).
       const listen = resolveListenAddr(request.ListenAddr);
@@ -325,6 +383,7 @@ export class SwarmNode implements EngineBackend {
           nodeId,
           advertiseAddr: membership.advertiseAddr,
           log: this.options.log.with({ component: 'manager' }),
+          create: true,
         });
         try {
           const description = NodeRuntime.describe(this.options.engineLabels);
@@ -344,6 +403,7 @@ export class SwarmNode implements EngineBackend {
         } finally {
           await manager.stop();
         }
+        NodeRuntime.createState(this.options.dataDir);
         // The state file is written last: a crash before this point leaves no half-made swarm behind.
         this.stateFile.write(membership);
       } catch (err) {
@@ -368,7 +428,7 @@ export class SwarmNode implements EngineBackend {
 
   join(request: JoinRequest): Promise<void> {
     return this.serialize(async () => {
-      if (this.membership) throw unavailable(ALREADY_IN_SWARM);
+      if (this.membership || this.nodeError) throw unavailable(ALREADY_IN_SWARM);
       const listen = resolveListenAddr(request.ListenAddr);
       validateDataPathAddr(request.DataPathAddr);
       const remoteAddrs = (request.RemoteAddrs ?? []).map((addr) => parseRemoteAddr(addr));
@@ -401,8 +461,14 @@ export class SwarmNode implements EngineBackend {
       // Not in a swarm, so anything under the swarm directory is a leftover of a crash mid-join.
       this.stateFile.clear();
       mkdirSync(this.swarmDir, { recursive: true, mode: 0o700 });
-      writeCertificates(this.swarmDir, joined);
-      this.stateFile.write(membership);
+      try {
+        writeCertificates(this.swarmDir, joined);
+        NodeRuntime.createState(this.options.dataDir);
+        this.stateFile.write(membership);
+      } catch (err) {
+        this.stateFile.clear();
+        throw err;
+      }
       this.membership = membership;
       await this.startComponents(membership);
       await this.runtime?.waitForSession(10_000);
@@ -417,16 +483,46 @@ export class SwarmNode implements EngineBackend {
   leave(force: boolean): Promise<void> {
     return this.serialize(async () => {
       const m = this.membership;
-      if (!m) throw unavailable(NOT_IN_SWARM);
-      if (m.role === 'manager' && !force) throw unavailable(LEAVE_LAST_MANAGER);
+      if (!m && !this.nodeError) throw unavailable(NOT_IN_SWARM);
+      if (!m && !force) {
+        throw unavailable(`${this.nodeError}. Use \`--force\` to leave the swarm and remove its state.`);
+      }
+      if (m?.role === 'manager' && !force) throw unavailable(LEAVE_LAST_MANAGER);
+      this.cancelResumeRetry();
       // Leaving stops this node's tasks (Docker removes their containers) and forgets the swarm.
+      const running = this.runtime !== undefined;
       await this.stopComponents(true);
+      // A node in error runs no agent, but its tasks may still run under the task runner.
+      if (!running) {
+        await NodeRuntime.purgeTasks({
+          dataDir: this.options.dataDir,
+          engineLabels: this.options.engineLabels,
+          log: this.options.log.with({ component: 'agent' }),
+        });
+      }
       this.stateFile.clear();
       this.membership = undefined;
       this.nodeError = undefined;
-      this.options.log.info('left the swarm', { nodeId: m.nodeId });
+      this.options.log.info('left the swarm', { nodeId: m?.nodeId ?? '' });
     });
   }
+}
+
+/** What `/info` says about a damaged file: what it means for the node, and what to do. */
+function damagedStateMessage(err: DamagedStateError): string {
+  const consequences: Record<DamagedStateError['kind'], string> = {
+    'swarm-state': "this node's swarm membership is lost",
+    certificate: 'this node cannot prove its identity to the swarm',
+    'cluster-store': "this node's swarm state is lost",
+    'data-key': "the cluster's secrets, CA key and join tokens cannot be read",
+    'agent-db': "this node's record of its tasks is lost",
+  };
+  // What a Docker user would try first, which cannot help here yet.
+  const forceNewCluster =
+    err.kind === 'cluster-store' || err.kind === 'data-key'
+      ? ' ("docker swarm init --force-new-cluster" cannot recover a one-manager embedded store)'
+      : '';
+  return `${err.message}: ${consequences[err.kind]}; run "docker swarm leave --force", then init or join again${forceNewCluster}`;
 }
 
 /** `--availability` at init/join; Docker finds a bad value while joining, hence the 500. */

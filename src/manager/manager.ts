@@ -8,7 +8,8 @@ import type { DispatcherClient } from '../api/dispatcher.js';
 import { isShoalError } from '../api/errors.js';
 import type { Service, Task } from '../api/types.js';
 import { ClusterStore } from '../store/cluster-store.js';
-import { KeyFileSealer } from '../store/sealer.js';
+import { DamagedStateError } from '../store/file-errors.js';
+import { KeyFileSealer, SealedDataError } from '../store/sealer.js';
 import { SqliteKV } from '../store/sqlite.js';
 import type { NodeTlsCredentials } from '../api/certs.js';
 import { loadRootCASigner } from './ca/rootca.js';
@@ -40,6 +41,11 @@ export interface ManagerOptions {
   /** This manager's cluster address (`ip:port`). */
   advertiseAddr: string;
   log: ManagerLog;
+  /**
+   * Create the store and its data key where they are missing (`swarm init`). Without it (a node resuming)
+   * both must exist and hold a cluster.
+   */
+  create?: boolean;
 }
 
 export interface ClusterPortOptions {
@@ -97,15 +103,48 @@ export class Manager {
     });
   }
 
-  /** Opens the store (creating it on first use). Loops start with `start()`. */
+  /**
+   * Opens the store; loops start with `start()`. Only with `create` are a missing store and data key made:
+   * a node resuming its swarm that finds either missing, empty or unreadable, or a store without a cluster,
+   * gets a `DamagedStateError` naming the file, and the file is left as it was found — replacing it would
+   * silently turn the node into the manager of a new, empty cluster.
+   */
   static async open(options: ManagerOptions): Promise<Manager> {
     const dir = join(options.swarmDir, 'manager');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const kv = new SqliteKV(join(dir, 'store.db'), { externalPollMs: 0 });
+    const create = options.create ?? false;
+    if (create) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const storePath = join(dir, 'store.db');
+    const keyPath = join(dir, 'store.key');
+    const kv = new SqliteKV(storePath, { externalPollMs: 0, create });
     try {
+      const sealer = create ? KeyFileSealer.loadOrCreate(keyPath) : KeyFileSealer.load(keyPath);
       const store = await ClusterStore.open(kv, {
-        sealer: KeyFileSealer.loadOrCreate(join(dir, 'store.key')),
+        sealer,
+        onHandlerError: (err) =>
+          options.log.error('a cluster store watch handler failed', {
+            error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+          }),
+      }).catch((err: unknown) => {
+        if (!(err instanceof SealedDataError)) throw err;
+        throw new DamagedStateError(
+          {
+            kind: 'data-key',
+            what: 'the data key',
+            file: keyPath,
+            problem: `does not open the sealed data in the cluster store ${storePath}`,
+          },
+          { cause: err },
+        );
       });
+      if (!create && store.view((tx) => tx.list('cluster').length === 0)) {
+        await store.close();
+        throw new DamagedStateError({
+          kind: 'cluster-store',
+          what: 'the cluster store',
+          file: storePath,
+          problem: 'holds no cluster',
+        });
+      }
       return new Manager(kv, store, options);
     } catch (err) {
       await kv.close();

@@ -16,13 +16,18 @@
 // callers must clone (`structuredClone`) before changing anything. Writes copy instead: `create` and `update`
 // store a deep copy, so a caller that keeps changing its object after the call cannot reach the cache.
 //
-// Secrets at rest. With a `Sealer`, `secret.Spec.Data` and `cluster.RootCA.CAKey` are sealed before they
-// are written and opened when read, so the backend only ever holds ciphertext (`{"$sealed": "…"}` in place
-// of the string) and the in-memory copy holds plaintext.
+// Secrets at rest. With a `Sealer`, `secret.Spec.Data`, `cluster.RootCA.CAKey` and the cluster's join
+// tokens (`cluster.JoinTokens.Worker` and `.Manager`, which let anyone join) are sealed before they are
+// written and opened when read, so the backend only ever holds ciphertext (`{"$sealed": "…"}` in place of
+// the string) and the in-memory copy holds plaintext. A field stored in clear (written before it was
+// sealed, or without a sealer) is read as it is, and sealed at its next write.
 //
 // Falling behind. If the watch reports that the history it needs has been compacted (a copy that fell too
 // far behind a busy backend), the store reloads everything with a fresh `range` and emits the difference as
 // one batch. Any other watch failure leaves the copy stale: the store then refuses further updates.
+//
+// Handlers. An exception thrown by a watch handler is a bug in that handler: it is reported through
+// `onHandlerError` (console.error by default) and the store and the other handlers carry on.
 
 import { alreadyExists, invalidArgument, notFound, outOfSequence } from '../api/errors.js';
 import { nowTimestamp } from '../api/time.js';
@@ -69,8 +74,10 @@ function parseObjectKey(key: string): { kind: ObjectKind; id: string } | undefin
 }
 
 export interface ClusterStoreOptions {
-  /** Seals secret data and the CA key at rest. Without it they are stored as given. */
+  /** Seals secret data, the CA key and the join tokens at rest. Without it they are stored as given. */
   sealer?: Sealer;
+  /** Told about an exception thrown by a watch handler (default: console.error). */
+  onHandlerError?: (err: unknown) => void;
 }
 
 /** The stored form of a sealed field. An object can never be mistaken for the plaintext string. */
@@ -107,11 +114,16 @@ export class ClusterStore implements ObjectStore {
   private constructor(
     private readonly kv: KV,
     private readonly sealer: Sealer | undefined,
+    private readonly onHandlerError: (err: unknown) => void,
   ) {}
 
   /** Loads every object from `kv` and starts following it. The caller keeps ownership of `kv`. */
   static async open(kv: KV, options: ClusterStoreOptions = {}): Promise<ClusterStore> {
-    const store = new ClusterStore(kv, options.sealer);
+    const store = new ClusterStore(
+      kv,
+      options.sealer,
+      options.onHandlerError ?? ((err) => console.error('cluster store: a watch handler failed:', err)),
+    );
     const { tables, revision } = await store.load();
     store.committed = tables;
     store.appliedRevision = revision;
@@ -228,12 +240,15 @@ export class ClusterStore implements ObjectStore {
     }
     if (sealer && kind === 'cluster') {
       const cluster = object as Cluster;
-      if (typeof cluster.RootCA?.CAKey === 'string') {
-        return toJson({
-          ...cluster,
-          RootCA: { ...cluster.RootCA, CAKey: seal(sealer, cluster.RootCA.CAKey) },
-        });
-      }
+      const { RootCA: rootCA, JoinTokens: tokens } = cluster;
+      const sealIfText = (field: unknown) => (typeof field === 'string' ? seal(sealer, field) : field);
+      return toJson({
+        ...cluster,
+        ...(rootCA && { RootCA: { ...rootCA, CAKey: sealIfText(rootCA.CAKey) } }),
+        ...(tokens && {
+          JoinTokens: { ...tokens, Worker: sealIfText(tokens.Worker), Manager: sealIfText(tokens.Manager) },
+        }),
+      });
     }
     return toJson(object);
   }
@@ -309,6 +324,11 @@ export class ClusterStore implements ObjectStore {
       if (cluster.RootCA && isSealed(cluster.RootCA.CAKey)) {
         cluster.RootCA = { ...cluster.RootCA, CAKey: this.unseal(entry.key, cluster.RootCA.CAKey) };
       }
+      const tokens = cluster.JoinTokens;
+      if (tokens && (isSealed(tokens.Worker) || isSealed(tokens.Manager))) {
+        const open = (field: string) => (isSealed(field) ? this.unseal(entry.key, field) : field);
+        cluster.JoinTokens = { ...tokens, Worker: open(tokens.Worker), Manager: open(tokens.Manager) };
+      }
     }
     return { ...ref, object };
   }
@@ -360,11 +380,13 @@ export class ClusterStore implements ObjectStore {
       try {
         handler(batch);
       } catch (err) {
-        // A handler that throws has a bug. Surface it as an uncaught error, as an event listener's would
-        // be, instead of swallowing it; the store and the other handlers carry on.
-        queueMicrotask(() => {
-          throw err;
-        });
+        // A handler that throws has a bug: say so, but an uncaught exception would take the whole daemon
+        // down for one handler's mistake. The store and the other handlers carry on.
+        try {
+          this.onHandlerError(err);
+        } catch {
+          // A reporter that throws has nobody left to tell.
+        }
       }
     }
   }

@@ -13,6 +13,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
+import { DamagedStateError } from './file-errors.js';
 
 export interface Sealer {
   /** Encrypts and authenticates; the result is printable text, safe to store in JSON. */
@@ -22,6 +23,11 @@ export interface Sealer {
 }
 
 export const DATA_KEY_BYTES = 32;
+
+/** Sealed data that this key cannot open: another key sealed it, or it was altered. */
+export class SealedDataError extends Error {
+  override name = 'SealedDataError';
+}
 
 /** First byte of every sealed blob, so that a future format (another cipher, a key ID) can be told apart. */
 const FORMAT_V1 = 1;
@@ -51,7 +57,7 @@ export class AesGcmSealer implements Sealer {
   open(sealed: string): Buffer {
     const blob = Buffer.from(sealed, 'base64');
     if (blob.length < 1 + IV_BYTES + TAG_BYTES || blob[0] !== FORMAT_V1) {
-      throw new Error('sealed data is malformed or in an unknown format');
+      throw new SealedDataError('sealed data is malformed or in an unknown format');
     }
     const iv = blob.subarray(1, 1 + IV_BYTES);
     const tag = blob.subarray(blob.length - TAG_BYTES);
@@ -63,7 +69,7 @@ export class AesGcmSealer implements Sealer {
         decipher.final(),
       ]);
     } catch {
-      throw new Error('sealed data cannot be opened: wrong data key, or the data was altered');
+      throw new SealedDataError('sealed data cannot be opened: wrong data key, or the data was altered');
     }
   }
 }
@@ -75,6 +81,26 @@ export class KeyFileSealer extends AesGcmSealer {
     readonly path: string,
   ) {
     super(key);
+  }
+
+  /**
+   * Loads the data key from `path`, which must exist (a node resuming its swarm: a new key would not open
+   * what the old one sealed). A missing or malformed key file is a `DamagedStateError`.
+   */
+  static load(path: string): KeyFileSealer {
+    const damaged = (problem: string, cause?: unknown) =>
+      new DamagedStateError({ kind: 'data-key', what: 'the data key', file: path, problem }, { cause });
+    let key: Buffer;
+    try {
+      key = readFileSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw damaged('is missing');
+      throw damaged(`cannot be read (${(err as Error).message})`, err);
+    }
+    if (key.length === 0) throw damaged('is empty');
+    if (key.length !== DATA_KEY_BYTES)
+      throw damaged(`holds ${key.length} bytes instead of ${DATA_KEY_BYTES}`);
+    return new KeyFileSealer(key, path);
   }
 
   /**

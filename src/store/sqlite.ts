@@ -21,10 +21,26 @@
 // recreated under SQLite's control, which makes inotify events an unreliable signal, while a SELECT is
 // exact and costs microseconds.
 //
-// History retention. The history is compacted automatically so the file does not grow forever: the newest
-// `historyRevisions` revisions (default 10,000) are kept. Compaction runs inside a write transaction once the
-// history exceeds that by a tenth, so the cost is amortized over many commits. A watcher asking for an older
-// revision gets `CompactedError` and must resynchronize from a fresh `range`.
+// History retention. The history is compacted automatically so the file does not grow forever: it keeps at
+// most the newest `historyRevisions` revisions (default 10,000) and at most `historyBytes` of values
+// (default 64 MiB), whichever is less — a revision holds the full value of every key it changed, so a few
+// huge objects would otherwise make a huge history. The revision bound is trimmed once the history exceeds
+// it by a tenth and the byte bound back to nine tenths of itself, so the cost is amortized over many
+// commits; the newest revision is always kept. The byte count lives in the file (`history_sizes`, one row
+// per revision, and a running total in `state`), so every connection to the file enforces the same bound.
+// A watcher asking for an older revision gets `CompactedError` and must resynchronize from a fresh `range`.
+//
+// Space. The file is in `auto_vacuum = INCREMENTAL` mode (a file made before that is converted once, with a
+// VACUUM, when it is opened), so pages freed by deletes and compactions can be given back to the filesystem.
+// That happens off the commit path: after commits, a maintenance pass (a timer) looks at the freelist, and
+// when it is large returns it with `PRAGMA incremental_vacuum`, 256 pages (1 MiB) per event-loop turn, so
+// no single step holds the event loop for long; then, or whenever the WAL has grown past its limit (a large
+// transaction), a TRUNCATE checkpoint shrinks the WAL back to nothing.
+//
+// Errors. A write that fails because of the disk (SQLITE_FULL, SQLITE_IOERR_*) is reported as a ShoalError
+// naming the file and saying the disk is full when it is; SQLite has rolled the transaction back, so the
+// store is unchanged and usable as soon as there is space again. Opened with `create: false`, a missing,
+// empty or unreadable file is a `DamagedStateError`, never replaced by a new, empty store.
 //
 // Leases. Expiry times are wall-clock milliseconds in the file, so a lease keeps its deadline across a
 // restart. Expired leases are revoked (their keys deleted in one transaction per lease, with watch events)
@@ -32,6 +48,9 @@
 // lease has already run out even if the timer has not fired yet.
 
 import Database from 'better-sqlite3';
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
+
+import { DamagedStateError, fileWriteError, isCorruptionError, isDiskError } from './file-errors.js';
 
 import {
   CompactedError,
@@ -52,15 +71,34 @@ import {
   type WatchOptions,
 } from './kv.js';
 
-/** Bumped when the table layout changes; a file written by a newer layout is refused, not misread. */
-const SCHEMA_VERSION = 1;
+/**
+ * Bumped when the table layout changes; a file written by a newer layout is refused, not misread.
+ * 2: the history's size per revision (`history_sizes`) and in total (`state.history_bytes`).
+ */
+const SCHEMA_VERSION = 2;
 
 export const DEFAULT_HISTORY_REVISIONS = 10_000;
+export const DEFAULT_HISTORY_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_EXTERNAL_POLL_MS = 100;
 /** The lease timer never sleeps longer than this, so leases granted by other connections are noticed. */
 const LEASE_CHECK_MAX_MS = 1_000;
 /** A replaying watcher reads the history this many revisions at a time, bounding memory for long replays. */
 const REPLAY_PAGE_REVISIONS = 1_000;
+/**
+ * The WAL is truncated once it has grown past this (SQLite's automatic checkpoints keep it near 4 MiB in
+ * normal use, so only a large transaction takes it past). Also SQLite's own `journal_size_limit`.
+ */
+const WAL_LIMIT_BYTES = 16 * 1024 * 1024;
+/** How long after a commit the maintenance pass runs: commits in between share one pass. */
+const MAINTENANCE_DELAY_MS = 200;
+/** After a maintenance pass failed (a busy or full disk), how long until the next try. */
+const MAINTENANCE_RETRY_MS = 5_000;
+/** Free pages are given back once there are at least this many, and they are at least 1/8 of the file. */
+const VACUUM_MIN_FREE_PAGES = 1_024;
+/** Pages given back per step, one step per event-loop turn: a few milliseconds each. */
+const VACUUM_STEP_PAGES = 256;
+/** Modes of the store file and of its -wal and -shm files (SQLite gives those the main file's mode). */
+const FILE_MODE = 0o600;
 
 export interface SqliteKVOptions {
   /**
@@ -68,6 +106,11 @@ export interface SqliteKVOptions {
    * `Infinity` turns automatic compaction off; `compact()` still works.
    */
   historyRevisions?: number;
+  /**
+   * At most how many bytes of values the watch history keeps (default 64 MiB); the newest revision is
+   * kept whatever its size. `Infinity` turns the byte bound off.
+   */
+  historyBytes?: number;
   /**
    * While watches are open, how often (ms) to look for commits made by other connections to the same file
    * (default 100). 0 turns this off, which is right when this object is the file's only writer.
@@ -77,6 +120,16 @@ export interface SqliteKVOptions {
   now?: () => number;
   /** How long (ms) to wait for another connection's write lock before failing (default 5000). */
   busyTimeoutMs?: number;
+  /**
+   * Whether a missing or empty file becomes a new store (default true). With false (a node resuming its
+   * swarm), a file that is missing, empty, not a database or not a store is a `DamagedStateError`.
+   */
+  create?: boolean;
+  /**
+   * The file may not grow past about this many bytes: writes beyond fail as on a full disk. Tests use it to
+   * fill the "disk" without filling one.
+   */
+  maxFileBytes?: number;
 }
 
 interface KeyRow {
@@ -91,6 +144,7 @@ interface KeyRow {
 interface StateRow {
   revision: number;
   compact_revision: number;
+  history_bytes: number;
 }
 
 interface LeaseRow {
@@ -129,7 +183,8 @@ const SCHEMA = `
   CREATE TABLE state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     revision INTEGER NOT NULL,
-    compact_revision INTEGER NOT NULL
+    compact_revision INTEGER NOT NULL,
+    history_bytes INTEGER NOT NULL DEFAULT 0
   );
   INSERT INTO state (id, revision, compact_revision) VALUES (1, 0, 0);
   CREATE TABLE kv (
@@ -150,6 +205,11 @@ const SCHEMA = `
     create_revision INTEGER NOT NULL,
     PRIMARY KEY (revision, seq)
   ) WITHOUT ROWID;
+  -- The bytes of values each revision of the history holds, so the byte bound never reads the values.
+  CREATE TABLE history_sizes (
+    revision INTEGER PRIMARY KEY,
+    bytes INTEGER NOT NULL
+  );
   -- AUTOINCREMENT so that a revoked lease's ID is never handed out again.
   CREATE TABLE leases (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -157,6 +217,18 @@ const SCHEMA = `
     expires_at INTEGER NOT NULL
   );
   CREATE INDEX leases_by_expiry ON leases (expires_at);
+`;
+
+/** From schema 1: the history's sizes, computed once from the history itself. */
+const MIGRATE_1_TO_2 = `
+  ALTER TABLE state ADD COLUMN history_bytes INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE history_sizes (
+    revision INTEGER PRIMARY KEY,
+    bytes INTEGER NOT NULL
+  );
+  INSERT INTO history_sizes (revision, bytes)
+    SELECT revision, SUM(length(CAST(value AS BLOB))) FROM events GROUP BY revision;
+  UPDATE state SET history_bytes = (SELECT COALESCE(SUM(bytes), 0) FROM history_sizes) WHERE id = 1;
 `;
 
 const KEY_COLUMNS = 'key, value, create_revision, mod_revision, version, lease';
@@ -167,6 +239,10 @@ class Statements {
   readonly getState;
   readonly setRevision;
   readonly setCompactRevision;
+  readonly insertHistorySize;
+  readonly historySizesNewestFirst;
+  readonly deleteHistorySizesBefore;
+  readonly recountHistoryBytes;
   readonly getKey;
   readonly rangeBounded;
   readonly rangeFrom;
@@ -187,9 +263,23 @@ class Statements {
   readonly nextLeaseExpiry;
 
   constructor(db: Database.Database) {
-    this.getState = db.prepare<[], StateRow>('SELECT revision, compact_revision FROM state WHERE id = 1');
-    this.setRevision = db.prepare<[number]>('UPDATE state SET revision = ? WHERE id = 1');
+    this.getState = db.prepare<[], StateRow>(
+      'SELECT revision, compact_revision, history_bytes FROM state WHERE id = 1',
+    );
+    this.setRevision = db.prepare<[number, number]>(
+      'UPDATE state SET revision = ?, history_bytes = history_bytes + ? WHERE id = 1',
+    );
     this.setCompactRevision = db.prepare<[number]>('UPDATE state SET compact_revision = ? WHERE id = 1');
+    this.insertHistorySize = db.prepare<[number, number]>(
+      'INSERT INTO history_sizes (revision, bytes) VALUES (?, ?)',
+    );
+    this.historySizesNewestFirst = db.prepare<[], { revision: number; bytes: number }>(
+      'SELECT revision, bytes FROM history_sizes ORDER BY revision DESC',
+    );
+    this.deleteHistorySizesBefore = db.prepare<[number]>('DELETE FROM history_sizes WHERE revision < ?');
+    this.recountHistoryBytes = db.prepare(
+      'UPDATE state SET history_bytes = (SELECT COALESCE(SUM(bytes), 0) FROM history_sizes) WHERE id = 1',
+    );
     this.getKey = db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} FROM kv WHERE key = ?`);
     this.rangeBounded = db.prepare<[string, string], KeyRow>(
       `SELECT ${KEY_COLUMNS} FROM kv WHERE key >= ? AND key < ? ORDER BY key`,
@@ -256,6 +346,8 @@ class Statements {
  */
 class TxnWriter {
   readonly events: EventRecord[] = [];
+  /** UTF-8 bytes of the values recorded in the history by this transaction. */
+  bytes = 0;
   private newRevision = 0;
 
   constructor(
@@ -337,6 +429,7 @@ class TxnWriter {
       event.value,
       event.createRevision,
     );
+    this.bytes += Buffer.byteLength(event.value, 'utf8');
     this.events.push(event);
   }
 
@@ -363,6 +456,8 @@ export class SqliteKV implements KV {
   private readonly historyRevisions: number;
   /** How far past `historyRevisions` the history may grow before a compaction trims it back. */
   private readonly compactionSlack: number;
+  private readonly historyBytes: number;
+  private readonly busyTimeoutMs: number;
   private readonly externalPollMs: number;
   private readonly writeTransaction: Database.Transaction<(work: () => unknown) => unknown>;
   private readonly readTransaction: Database.Transaction<(work: () => unknown) => unknown>;
@@ -378,37 +473,52 @@ export class SqliteKV implements KV {
   private nextLeaseExpiry = Infinity;
   private leaseTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  private maintenanceTimer: NodeJS.Timeout | undefined;
+  /** Giving free pages back, until the freelist is empty. */
+  private vacuuming = false;
+  /** Pages were given back since the last checkpoint: the file itself shrinks only when one completes. */
+  private vacuumedSinceCheckpoint = false;
   private closed = false;
 
   constructor(path: string, options: SqliteKVOptions = {}) {
     const historyRevisions = options.historyRevisions ?? DEFAULT_HISTORY_REVISIONS;
     if (!(historyRevisions >= 1)) throw new RangeError('historyRevisions must be at least 1');
+    const historyBytes = options.historyBytes ?? DEFAULT_HISTORY_BYTES;
+    if (!(historyBytes >= 1)) throw new RangeError('historyBytes must be at least 1');
     this.path = path;
     this.now = options.now ?? Date.now;
     this.historyRevisions = historyRevisions;
     this.compactionSlack = Number.isFinite(historyRevisions)
       ? Math.max(1, Math.floor(historyRevisions / 10))
       : 0;
+    this.historyBytes = historyBytes;
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
     this.externalPollMs = path === ':memory:' ? 0 : (options.externalPollMs ?? DEFAULT_EXTERNAL_POLL_MS);
+    const create = options.create ?? true;
 
-    this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5_000 });
+    if (path !== ':memory:') prepareFile(path, create);
     try {
-      this.db.pragma('journal_mode = WAL');
-      // FULL: the WAL is fsynced at every commit, so an acknowledged write is durable, not just ordered.
-      this.db.pragma('synchronous = FULL');
-      // Keeps the WAL from staying at its high-water mark after a checkpoint of a large transaction.
-      this.db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-      this.migrate();
+      this.db = new Database(path, { timeout: this.busyTimeoutMs, fileMustExist: !create });
+    } catch (err) {
+      throw this.openError(err);
+    }
+    try {
+      this.setUp(create, options.maxFileBytes);
       this.stmts = new Statements(this.db);
     } catch (err) {
       this.db.close();
-      throw err;
+      throw this.openError(err);
     }
     this.writeTransaction = this.db.transaction((work: () => unknown) => work());
     this.readTransaction = this.db.transaction((work: () => unknown) => work());
     this.knownRevision = this.stmts.getState.get()!.revision;
     // Leases persisted by an earlier run keep their deadlines: expire the overdue ones promptly.
     this.updateNextLeaseExpiry();
+    // A file from before the bounds (or opened with smaller ones) is brought within them now, before a
+    // conversion copies it, and space an earlier run left free is given back.
+    this.trimToBounds();
+    this.enableIncrementalVacuum();
+    this.scheduleMaintenance();
   }
 
   async revision(): Promise<number> {
@@ -508,7 +618,9 @@ export class SqliteKV implements KV {
       throw new RangeError(`invalid lease TTL ${ttlSeconds}`);
     }
     const ttlMs = Math.max(1, Math.round(ttlSeconds * 1000));
-    const id = Number(this.stmts.insertLease.run(ttlMs, this.now() + ttlMs).lastInsertRowid);
+    const id = this.write(() =>
+      Number(this.stmts.insertLease.run(ttlMs, this.now() + ttlMs).lastInsertRowid),
+    );
     this.updateNextLeaseExpiry();
     return id;
   }
@@ -544,12 +656,14 @@ export class SqliteKV implements KV {
       // explicit compaction may race, and both want the same outcome.
       if (revision > state.compact_revision) this.trimHistory(revision);
     });
+    this.scheduleMaintenance();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.leaseTimer);
+    clearTimeout(this.maintenanceTimer);
     clearInterval(this.pollTimer);
     for (const watcher of this.watchers) watcher.active = false;
     this.watchers.clear();
@@ -560,12 +674,49 @@ export class SqliteKV implements KV {
   // ------------------------------------------------------------------ transactions
 
   private read<T>(work: () => T): T {
-    return this.readTransaction.deferred(work) as T;
+    try {
+      return this.readTransaction.deferred(work) as T;
+    } catch (err) {
+      throw isCorruptionError(err) ? this.storeError(err) : err;
+    }
   }
 
-  /** Runs `work` in BEGIN IMMEDIATE, i.e. holding the write lock from the start (no upgrade deadlocks). */
+  /**
+   * Runs `work` in BEGIN IMMEDIATE, i.e. holding the write lock from the start (no upgrade deadlocks). A
+   * failure rolls everything back; one caused by the disk is said in words that name the file.
+   */
   private write<T>(work: () => T): T {
-    return this.writeTransaction.immediate(work) as T;
+    try {
+      return this.writeTransaction.immediate(work) as T;
+    } catch (err) {
+      throw this.storeError(err);
+    }
+  }
+
+  /** The error to report for a failed SQLite call: the disk's and damage's in words, the rest as is. */
+  private storeError(err: unknown): unknown {
+    if (isDiskError(err)) return fileWriteError(STORE_WHAT, this.path, err);
+    if (isCorruptionError(err)) return this.damaged(`is damaged (${(err as Error).message})`, err);
+    return err;
+  }
+
+  /** The error for a failure while opening the file. */
+  private openError(err: unknown): unknown {
+    if (err instanceof DamagedStateError) return err;
+    if ((err as { code?: unknown }).code === 'SQLITE_CANTOPEN' && !existsSync(this.path)) {
+      return this.damaged('is missing', err);
+    }
+    if (isCorruptionError(err)) {
+      return this.damaged(`is not a database or is corrupt (${(err as Error).message})`, err);
+    }
+    return this.storeError(err);
+  }
+
+  private damaged(problem: string, cause?: unknown): DamagedStateError {
+    return new DamagedStateError(
+      { kind: 'cluster-store', what: STORE_WHAT, file: this.path, problem },
+      { cause },
+    );
   }
 
   /**
@@ -578,25 +729,96 @@ export class SqliteKV implements KV {
       const writer = new TxnWriter(this.stmts, state.revision);
       const value = work(writer);
       if (!writer.changed) return { value, revision: state.revision };
-      this.stmts.setRevision.run(writer.revision);
-      if (writer.revision - state.compact_revision > this.historyRevisions + this.compactionSlack) {
-        this.trimHistory(writer.revision - this.historyRevisions + 1);
-      }
+      this.stmts.setRevision.run(writer.revision, writer.bytes);
+      this.stmts.insertHistorySize.run(writer.revision, writer.bytes);
+      this.enforceHistoryBounds({
+        revision: writer.revision,
+        compact_revision: state.compact_revision,
+        history_bytes: state.history_bytes + writer.bytes,
+      });
       return { value, revision: writer.revision, events: writer.events };
     });
-    if (outcome.events) this.localBatches.set(outcome.revision, outcome.events);
+    if (outcome.events) {
+      this.localBatches.set(outcome.revision, outcome.events);
+      this.scheduleMaintenance();
+    }
     this.observeRevision(outcome.revision);
     return outcome;
+  }
+
+  /**
+   * Compacts the history when it holds more revisions or more bytes than its bounds allow (with the slack
+   * that amortizes the cost). Must run inside a write transaction.
+   */
+  private enforceHistoryBounds(state: StateRow): void {
+    let cut = state.compact_revision;
+    if (state.revision - state.compact_revision > this.historyRevisions + this.compactionSlack) {
+      cut = state.revision - this.historyRevisions + 1;
+    }
+    if (state.history_bytes > this.historyBytes) {
+      cut = Math.max(cut, this.byteBoundCut(state.revision, Math.floor(this.historyBytes * 0.9)));
+    }
+    if (cut > state.compact_revision) this.trimHistory(cut);
+  }
+
+  /** The oldest revision to keep for the history to hold at most `target` bytes (the newest always is). */
+  private byteBoundCut(newest: number, target: number): number {
+    let cut = newest;
+    let kept = 0;
+    for (const row of this.stmts.historySizesNewestFirst.iterate()) {
+      if (row.revision !== newest && kept + row.bytes > target) break;
+      kept += row.bytes;
+      cut = row.revision;
+    }
+    return cut;
   }
 
   /** Drops history before `revision`. Must run inside a write transaction. */
   private trimHistory(revision: number): void {
     this.stmts.deleteEventsBefore.run(revision);
+    this.stmts.deleteHistorySizesBefore.run(revision);
     this.stmts.setCompactRevision.run(revision);
+    this.stmts.recountHistoryBytes.run();
+  }
+
+  /** Brings the history within its bounds now, if it is not (best effort: a full disk waits for a commit). */
+  private trimToBounds(): void {
+    const state = this.stmts.getState.get()!;
+    const overRevisions =
+      state.revision - state.compact_revision > this.historyRevisions + this.compactionSlack;
+    if (!overRevisions && state.history_bytes <= this.historyBytes) return;
+    try {
+      this.write(() => this.enforceHistoryBounds(this.stmts.getState.get()!));
+    } catch {
+      // Nothing is lost by waiting: the next commit enforces the bounds as part of its transaction.
+    }
   }
 
   private currentRevision(): number {
     return this.stmts.getState.get()!.revision;
+  }
+
+  /**
+   * Settings, schema and conversions of a freshly opened connection. The file is only read until it is
+   * known to be a store (or allowed to become one), so a damaged or foreign file is never written to.
+   */
+  private setUp(create: boolean, maxFileBytes: number | undefined): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version === 0 && !create) {
+      throw this.damaged('holds no cluster store (it is an empty or foreign SQLite database)');
+    }
+    // Only possible before the first table exists; older files are converted below.
+    if (version === 0 && this.path !== ':memory:') this.db.pragma('auto_vacuum = INCREMENTAL');
+    this.db.pragma('journal_mode = WAL');
+    // FULL: the WAL is fsynced at every commit, so an acknowledged write is durable, not just ordered.
+    this.db.pragma('synchronous = FULL');
+    // Keeps the WAL from staying at its high-water mark after a checkpoint of a large transaction.
+    this.db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
+    if (maxFileBytes !== undefined) {
+      const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+      this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxFileBytes / pageSize))}`);
+    }
+    this.migrate();
   }
 
   private migrate(): void {
@@ -609,12 +831,32 @@ export class SqliteKV implements KV {
     }
     this.db
       .transaction(() => {
-        // Re-read under the write lock: another process may have created the schema meanwhile.
-        if ((this.db.pragma('user_version', { simple: true }) as number) !== 0) return;
-        this.db.exec(SCHEMA);
+        // Re-read under the write lock: another process may have migrated the schema meanwhile.
+        const current = this.db.pragma('user_version', { simple: true }) as number;
+        if (current === 0) this.db.exec(SCHEMA);
+        else if (current === 1) this.db.exec(MIGRATE_1_TO_2);
+        else return;
         this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })
       .immediate();
+  }
+
+  /**
+   * Converts a file made before the store used incremental auto-vacuum, once: the mode of a file that has
+   * tables changes only with a VACUUM. Best effort: VACUUM needs room for a copy of the file (and no other
+   * writer), and a file that cannot be converted now works as it is and is converted at a later open.
+   */
+  private enableIncrementalVacuum(): void {
+    if (this.path === ':memory:') return;
+    if ((this.db.pragma('auto_vacuum', { simple: true }) as number) === AUTO_VACUUM_INCREMENTAL) return;
+    try {
+      this.db.pragma('auto_vacuum = INCREMENTAL');
+      this.db.exec('VACUUM');
+      // The compacted copy is in the WAL: the file shrinks when the maintenance pass checkpoints it.
+      this.vacuumedSinceCheckpoint = true;
+    } catch {
+      // See above: tried again at the next open.
+    }
   }
 
   private assertOpen(): void {
@@ -765,6 +1007,56 @@ export class SqliteKV implements KV {
     this.pollTimer = undefined;
   }
 
+  // ------------------------------------------------------------------ space
+
+  /** Runs `maintain` soon, once for all commits until then. */
+  private scheduleMaintenance(delayMs = MAINTENANCE_DELAY_MS): void {
+    if (this.maintenanceTimer || this.closed || this.path === ':memory:') return;
+    this.maintenanceTimer = setTimeout(() => {
+      this.maintenanceTimer = undefined;
+      this.maintain();
+    }, delayMs);
+    this.maintenanceTimer.unref();
+  }
+
+  /**
+   * One bounded piece of giving space back (see "Space" at the top of this file): a vacuum step while the
+   * freelist is large, then a TRUNCATE checkpoint if pages were given back or the WAL is past its limit.
+   * Never waits for another connection's lock: a busy or failing file is simply tried again later.
+   */
+  private maintain(): void {
+    if (this.closed) return;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      const free = this.db.pragma('freelist_count', { simple: true }) as number;
+      if (!this.vacuuming && free >= VACUUM_MIN_FREE_PAGES) {
+        const pages = this.db.pragma('page_count', { simple: true }) as number;
+        this.vacuuming =
+          free * 8 >= pages &&
+          (this.db.pragma('auto_vacuum', { simple: true }) as number) === AUTO_VACUUM_INCREMENTAL;
+      }
+      if (this.vacuuming && free > 0) {
+        this.db.pragma(`incremental_vacuum(${VACUUM_STEP_PAGES})`);
+        this.vacuumedSinceCheckpoint = true;
+        this.scheduleMaintenance(0);
+        return;
+      }
+      this.vacuuming = false;
+      if (this.vacuumedSinceCheckpoint || walSize(this.path) > WAL_LIMIT_BYTES) {
+        const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+        if (result?.busy) {
+          this.scheduleMaintenance(MAINTENANCE_RETRY_MS);
+          return;
+        }
+        this.vacuumedSinceCheckpoint = false;
+      }
+    } catch {
+      this.scheduleMaintenance(MAINTENANCE_RETRY_MS);
+    } finally {
+      if (!this.closed) this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+  }
+
   // ------------------------------------------------------------------ leases
 
   /** Revokes a lease in one transaction; false if it does not exist or was renewed after `dueAt`. */
@@ -813,6 +1105,48 @@ export class SqliteKV implements KV {
 }
 
 // ------------------------------------------------------------------ helpers
+
+const STORE_WHAT = 'the cluster store';
+const AUTO_VACUUM_INCREMENTAL = 2;
+
+/**
+ * Checks the file before SQLite sees it. Resuming (`create` false), a missing or empty file is damage:
+ * SQLite would take either for a new, empty database. Creating, the file is made here rather than by SQLite
+ * so that it is private from the start; SQLite gives its -wal and -shm files the mode of the main file, and
+ * files made by an earlier version get the right mode now.
+ */
+function prepareFile(path: string, create: boolean): void {
+  const size = fileSize(path);
+  if (!create) {
+    const problem =
+      size === undefined ? 'is missing' : size === 0 && !fileSize(`${path}-wal`) ? 'is empty' : '';
+    if (problem) {
+      throw new DamagedStateError({ kind: 'cluster-store', what: STORE_WHAT, file: path, problem });
+    }
+  } else if (size === undefined) {
+    closeSync(openSync(path, 'a', FILE_MODE));
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(file).mode & 0o777) !== FILE_MODE) chmodSync(file, FILE_MODE);
+    } catch {
+      // Missing (the -wal and -shm come and go), or a filesystem that refuses: nothing to fix here.
+    }
+  }
+}
+
+function fileSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function walSize(path: string): number {
+  return fileSize(`${path}-wal`) ?? 0;
+}
 
 /**
  * The smallest string greater than every string that starts with `prefix`, or undefined if there is none

@@ -30,6 +30,11 @@ export interface ShoalDaemonOptions {
   binary?: string;
   /** Use this data dir (kept afterwards) instead of a fresh temporary one. */
   dataDir?: string;
+  /**
+   * Write the daemon's log (its stdout and stderr) here, kept afterwards, instead of in the work dir: e.g.
+   * on the same small filesystem as the data dir, for a test that fills it.
+   */
+  logFile?: string;
   /** More shoald arguments, after `--data-dir … -H …`. */
   extraArgs?: readonly string[];
   /** Pass --debug. Default: true when SHOAL_HARNESS_DEBUG=1. */
@@ -125,7 +130,7 @@ export class ShoalDaemon implements LiveResource {
     this.workDir = mkdtempSync(join(tmpdir(), `shoal-${host.name.slice(0, 20)}-`));
     this.dataDir = options.dataDir ?? join(this.workDir, 'data');
     this.socketPath = join(this.dataDir, 'shoald.sock');
-    this.logFile = join(this.workDir, 'shoald.log');
+    this.logFile = options.logFile ?? join(this.workDir, 'shoald.log');
     this.description = `shoald on ${host.name} (${this.workDir})`;
     if (Buffer.byteLength(this.socketPath) > MAX_SOCKET_PATH) {
       throw new Error(`socket path ${this.socketPath} is too long for a unix socket; use a shorter dataDir`);
@@ -198,7 +203,11 @@ export class ShoalDaemon implements LiveResource {
         msg: 'harness: starting shoald',
         start: this.starts,
       };
-      writeSync(log, `${JSON.stringify({ ...note, host: this.host.name, argv: [file, ...args] })}\n`);
+      try {
+        writeSync(log, `${JSON.stringify({ ...note, host: this.host.name, argv: [file, ...args] })}\n`);
+      } catch {
+        // Only a note for the reader (the log's disk may be full on purpose): the daemon starts regardless.
+      }
       child = this.host.spawn(file, args, {
         stdio: ['ignore', log, log],
         // Its own process group: a ^C in the terminal reaches only the test, which then cleans up.

@@ -14,6 +14,7 @@ import {
   type ClusterStoreOptions,
 } from '../../../src/store/cluster-store.js';
 import type { ObjectEventBatch } from '../../../src/store/objects.js';
+import { CompactedError } from '../../../src/store/kv.js';
 import { AesGcmSealer, KeyFileSealer } from '../../../src/store/sealer.js';
 import { SqliteKV, type SqliteKVOptions } from '../../../src/store/sqlite.js';
 
@@ -551,6 +552,67 @@ describe('ClusterStore', () => {
         assert.equal(deletion.object.ID, t.ID);
         assert.equal(deletion.object.Version.Index, 1, 'a delete event carries the object as it was');
       }));
+
+    it('reports a handler that throws to onHandlerError; the other handlers and the store carry on', () =>
+      withStores(async (open) => {
+        const reported: unknown[] = [];
+        const { store } = await open(newPath(), { onHandlerError: (err) => reported.push(err) });
+        const seen: number[] = [];
+        store.watch(() => {
+          throw new Error('handler bug');
+        });
+        store.watch((batch) => seen.push(batch.revision));
+        await store.update((tx) => tx.create('service', service('a')));
+        await store.update((tx) => tx.create('service', service('b')));
+        assert.deepEqual(seen, [1, 2]);
+        assert.deepEqual(
+          reported.map((err) => (err as Error).message),
+          ['handler bug', 'handler bug'],
+        );
+      }));
+  });
+
+  describe('a full disk', () => {
+    it('fails the update with a clear error and leaves the copy and the watch working', () =>
+      withStores(async (open) => {
+        const path = newPath();
+        // The "disk" has room for about 1 MB: small writes fit, a 2 MB one does not.
+        const { store } = await open(path, { maxFileBytes: 1024 * 1024 });
+        const batches: ObjectEventBatch[] = [];
+        store.watch((batch) => batches.push(batch));
+        const before = service('before');
+        await store.update((tx) => tx.create('service', before));
+        const huge = { ...service('huge'), Spec: { Name: 'huge', Labels: { pad: 'p'.repeat(2_000_000) } } };
+        await assert.rejects(
+          store.update((tx) => tx.create('service', huge)),
+          (err: unknown) => {
+            assert.ok(err instanceof ShoalError, String(err));
+            assert.equal(err.status, 500);
+            assert.equal(
+              err.message,
+              `the cluster store ${path} could not be written because the disk is full`,
+            );
+            return true;
+          },
+        );
+        assert.deepEqual(ids(store.view((tx) => tx.list('service'))), [before.ID], 'the copy is unchanged');
+        assert.equal(
+          store.view((tx) => tx.getByName('service', 'huge')),
+          undefined,
+        );
+
+        // The same store goes on: writes that fit are committed and watched, without a gap.
+        const after = service('after');
+        await store.update((tx) => tx.create('service', after));
+        const changed = structuredClone(store.view((tx) => tx.get('service', before.ID)!));
+        changed.Spec.Labels = { still: 'works' };
+        await store.update((tx) => tx.update('service', changed));
+        assert.deepEqual(ids(store.view((tx) => tx.list('service'))), ids([before, after]));
+        assert.deepEqual(
+          batches.map((batch) => batch.revision),
+          [1, 2, 3],
+        );
+      }));
   });
 
   describe('several stores on one backend', () => {
@@ -624,6 +686,38 @@ describe('ClusterStore', () => {
             1,
           );
         }
+      }));
+
+    it('reloads after falling behind a compaction by bytes', () =>
+      withStores(async (open) => {
+        const path = newPath();
+        // The writer keeps about 10 KB of history; the follower only looks when asked (no polling).
+        const writer = await open(path, { historyBytes: 10_000 });
+        const follower = await open(path, { externalPollMs: 0 });
+        const padded = (name: string) => ({
+          ...service(name),
+          Spec: { Name: name, Labels: { pad: 'p'.repeat(3_000) } },
+        });
+        const first = padded('first');
+        await writer.store.update((tx) => tx.create('service', first));
+        await follower.kv.txn({});
+        assert.ok(follower.store.view((tx) => tx.get('service', first.ID)));
+
+        const batches: ObjectEventBatch[] = [];
+        follower.store.watch((batch) => batches.push(batch));
+        const created = Array.from({ length: 6 }, (_, i) => padded(`s${i}`));
+        for (const s of created) await writer.store.update((tx) => tx.create('service', s));
+        // Six revisions of 3 KB do not fit in 10 KB: the follower's next revision is gone.
+        const compacted: Error[] = [];
+        follower.kv.watch('', () => undefined, { fromRevision: 2, onError: (err) => compacted.push(err) });
+        await follower.kv.txn({});
+        await eventually(follower.store, () => follower.store.revision === writer.store.revision);
+        assert.ok(compacted[0] instanceof CompactedError, 'revision 2 was compacted away');
+        assert.equal(batches.length, 1, 'the difference arrives as one batch');
+        assert.deepEqual(
+          batches[0]!.events.map((event) => [event.action, event.object.ID]).sort(),
+          created.map((s) => ['create', s.ID]).sort(),
+        );
       }));
 
     it('reloads and reports the difference after falling behind the compacted history', () =>
@@ -728,6 +822,59 @@ describe('ClusterStore', () => {
           /cannot be opened/,
         );
       });
+    });
+
+    it('seals the join tokens, and reads tokens stored in clear by an older version', async () => {
+      const dir = mkdtempSync(join(root, 'tokens-'));
+      const path = join(dir, 'store.db');
+      const sealer = new AesGcmSealer(Buffer.alloc(32, 3));
+      const c = {
+        ...cluster(caKey),
+        JoinTokens: { Worker: 'SWMTKN-1-abc-worker', Manager: 'SWMTKN-1-abc-manager' },
+      };
+      const rawTokens = async (kv: SqliteKV) =>
+        ((await kv.get(objectKey('cluster', c.ID)))!.value as { JoinTokens: Record<string, unknown> })
+          .JoinTokens;
+
+      // Written in clear, as a store made before tokens were sealed.
+      await withStores(async (open) => {
+        const { store } = await open(path);
+        await store.update((tx) => tx.create('cluster', c));
+      });
+      await withStores(async (open) => {
+        const { kv, store } = await open(path, { sealer });
+        assert.deepEqual(await rawTokens(kv), c.JoinTokens, 'control: in clear');
+        assert.deepEqual(
+          store.view((tx) => tx.get('cluster', c.ID)!.JoinTokens),
+          c.JoinTokens,
+        );
+        // The next write seals them; readers see no difference.
+        const rotated = structuredClone(store.view((tx) => tx.get('cluster', c.ID)!));
+        rotated.JoinTokens.Worker = 'SWMTKN-1-abc-rotated';
+        await store.update((tx) => tx.update('cluster', rotated));
+        const raw = await rawTokens(kv);
+        assert.equal(typeof (raw.Worker as { $sealed?: unknown }).$sealed, 'string');
+        assert.equal(typeof (raw.Manager as { $sealed?: unknown }).$sealed, 'string');
+        assert.deepEqual(
+          store.view((tx) => tx.get('cluster', c.ID)!.JoinTokens),
+          {
+            Worker: 'SWMTKN-1-abc-rotated',
+            Manager: 'SWMTKN-1-abc-manager',
+          },
+        );
+      });
+      await withStores(async (open) => {
+        const { kv, store } = await open(path, { sealer });
+        assert.equal(
+          store.view((tx) => tx.get('cluster', c.ID)!.JoinTokens.Manager),
+          'SWMTKN-1-abc-manager',
+        );
+        // Compact away the history that still holds them in clear, then look at the bytes of the file.
+        await kv.compact(await kv.revision());
+      });
+      const files = readdirSync(dir).filter((file) => file.startsWith('store.db'));
+      const contents = Buffer.concat(files.map((file) => readFileSync(join(dir, file))));
+      assert.ok(!contents.includes('SWMTKN-1-abc-rotated'), 'the rotated token is in the store file');
     });
 
     it('KeyFileSealer creates a private 32-byte key once and loads it afterwards', () => {

@@ -2,6 +2,11 @@
 // with the time it arrived and appends the records to the task's log file. Records from one turn of the
 // event loop go out in one write, and a task has at most one write in flight, so a chatty task costs a
 // few syscalls per batch rather than one per line, and 500 tasks do not flood the thread pool.
+//
+// A log that cannot be written (a full disk) must not hurt the task: its pipes are still read, so it never
+// blocks on output, and what cannot be written is dropped. The failure is reported once per run of failed
+// writes (not once per batch, which would flood the runner's own log on the same disk), and writing
+// resumes by itself when there is room again.
 
 import { close, constants, open, write } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -16,6 +21,8 @@ export class TaskLogWriter {
   private writing = false;
   private scheduled = false;
   private closed = false;
+  /** In a run of failed writes: reported at its start only. */
+  private failing = false;
   private idle: (() => void)[] = [];
 
   constructor(
@@ -85,13 +92,27 @@ export class TaskLogWriter {
       for (const resolve of this.idle.splice(0)) resolve();
       return;
     }
-    const data = this.pending.join('');
+    const data = Buffer.from(this.pending.join(''), 'utf8');
     this.pending = [];
     if (this.fd === undefined) return; // the file could not be opened (reported): output is dropped
     this.writing = true;
-    write(this.fd, data, null, 'utf8', (err) => {
+    this.writeFrom(this.fd, data, 0);
+  }
+
+  /** Writes `data` from `offset` on, going on after short writes; a failure drops the rest. */
+  private writeFrom(fd: number, data: Buffer, offset: number): void {
+    write(fd, data, offset, data.length - offset, null, (err, written) => {
+      if (!err && written > 0 && offset + written < data.length) {
+        this.writeFrom(fd, data, offset + written);
+        return;
+      }
       this.writing = false;
-      if (err) this.onError(err);
+      if (err) {
+        if (!this.failing) this.onError(err);
+        this.failing = true;
+      } else {
+        this.failing = false;
+      }
       this.flush();
     });
   }

@@ -6,7 +6,7 @@
 // it is atomic and the kernel releases it when the process dies, so a crashed runner never leaves a stale
 // lock behind (and a second runner started in a race simply exits).
 
-import { existsSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { Cgroups } from './cgroups.js';
 import { findLaunchTools } from './tools.js';
@@ -41,8 +41,31 @@ function parseArgs(argv: string[]): RunnerArgs {
   return { root, idleExitMs, cgroups };
 }
 
+/**
+ * The runner's log (its stdout, a file beside the tasks' logs). A line that cannot be written (a full disk)
+ * is dropped: the runner must outlive its log, since tasks lose their output pipes when it dies. Written
+ * straight to fd 1, as the process.stdout stream is destroyed for good by its first failed write.
+ */
 function log(message: string): void {
-  process.stdout.write(`${new Date().toISOString()} runner[${process.pid}]: ${message}\n`);
+  const line = Buffer.from(`${new Date().toISOString()} runner[${process.pid}]: ${message}\n`);
+  try {
+    let offset = 0;
+    while (offset < line.length) {
+      const written = writeSync(1, line, offset);
+      if (written <= 0) return;
+      offset += written;
+    }
+  } catch {
+    // Dropped; see above.
+  }
+}
+
+/** Errors of the disk or of an output stream: the runner carries on after them (see `log`). */
+const SURVIVABLE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EPIPE', 'EAGAIN', 'EROFS']);
+
+function isSurvivable(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' && SURVIVABLE_CODES.has(code);
 }
 
 /** Holds the scope's lock for the life of the process; false if another runner holds it. */
@@ -123,7 +146,16 @@ async function main(): Promise<void> {
   // The socket server keeps the process alive; the timers above must not.
 }
 
+// Anything writing to stdout or stderr directly must not turn a full disk into an uncaught exception.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
+
 process.on('uncaughtException', (err) => {
+  if (isSurvivable(err)) {
+    // A write that failed for lack of space is no reason to take every task's output pipes away.
+    log(`error (carrying on): ${err.stack ?? String(err)}`);
+    return;
+  }
   log(`fatal: ${err.stack ?? String(err)}`);
   process.exit(70);
 });
