@@ -33,6 +33,7 @@ import type {
 } from '../engineapi/backend.js';
 import { bootstrapCluster } from '../manager/bootstrap.js';
 import { defaultSwarmSpec, mergeInitSpec, validateSwarmSpec } from '../manager/controlapi/cluster.js';
+import { checkDefaultLogDriver } from '../manager/controlapi/honoured.js';
 import { Manager } from '../manager/manager.js';
 import { DamagedStateError } from '../store/file-errors.js';
 import {
@@ -300,6 +301,7 @@ export class SwarmNode implements EngineBackend {
 
   async systemInfo(): Promise<SystemInfo> {
     const host = this.options.host;
+    const description = NodeRuntime.describe(this.options.engineLabels);
     const containers = this.runtime?.taskCounts() ?? { total: 0, running: 0, paused: 0, stopped: 0 };
     return {
       name: host.hostname,
@@ -311,7 +313,9 @@ export class SwarmNode implements EngineBackend {
       architecture: host.architecture,
       dataRoot: this.options.dataDir,
       debug: this.options.debug,
-      labels: Object.entries(this.options.engineLabels).map(([k, v]) => `${k}=${v}`),
+      labels: Object.entries(description.Engine?.Labels ?? {}).map(([k, v]) => `${k}=${v}`),
+      plugins: pluginsByType(description.Engine?.Plugins ?? []),
+      driver: 'shoal-process',
       containers,
       serverVersion: this.options.serverVersion,
     };
@@ -357,6 +361,7 @@ export class SwarmNode implements EngineBackend {
       const spec: SwarmSpec = mergeInitSpec(defaultSwarmSpec(), request.Spec);
       try {
         validateSwarmSpec(spec);
+        checkDefaultLogDriver(spec.TaskDefaults?.LogDriver, new Set(['process']));
       } catch (err) {
         if (!isShoalError(err)) throw err;
         throw new ShoalError('Unknown', `error updating cluster settings: ${err.apiMessage()}`);
@@ -554,4 +559,14 @@ function validateAddressPools(
     }
   }
   return { pools: [...pools], subnetSize: size };
+}
+
+/** Plugins as `/info` lists them: names by type. */
+function pluginsByType(plugins: readonly { Type: string; Name: string }[]): SystemInfo['plugins'] {
+  const byType = { Volume: [] as string[], Network: [] as string[], Log: [] as string[] };
+  for (const plugin of plugins) {
+    if (plugin.Type === 'Volume' || plugin.Type === 'Network' || plugin.Type === 'Log')
+      byType[plugin.Type].push(plugin.Name);
+  }
+  return byType;
 }

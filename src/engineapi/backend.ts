@@ -125,6 +125,10 @@ export interface SystemInfo {
   labels: string[];
   containers: { total: number; running: number; paused: number; stopped: number };
   serverVersion: string;
+  /** What the node's executor offers, by plugin type (`Log: ['json-file']`), as `/info` lists them. */
+  plugins: { Volume: string[]; Network: string[]; Log: string[] };
+  /** The storage driver `/info` reports: which executor runs this node's tasks. */
+  driver: string;
 }
 
 export interface EngineBackend {

@@ -15,6 +15,7 @@ import { interpolateDefaults } from './service-spec.js';
 import { createService, serviceMatchesFilters, serviceStatus, updateService } from './services.js';
 import { listTasks } from './tasks.js';
 import { checkSpecSize } from '../limits.js';
+import { checkDefaultLogDriver, swarmExecutors } from './honoured.js';
 
 export interface ControlAPIOptions {
   store: ObjectStore;
@@ -107,6 +108,7 @@ export class ControlAPI {
         // Without this refusal `docker swarm ca --rotate` would wait forever for a rotation.
         throw unimplemented('root CA rotation is not supported yet by shoal', { status: 400 });
       }
+      checkDefaultLogDriver(spec.TaskDefaults?.LogDriver, swarmExecutors(tx.list('node')));
       const next = structuredClone(current);
       next.Spec = { ...structuredClone(spec), Name: current.Spec.Name ?? 'default' };
       const rootCA = current.RootCA?.CACert ?? current.TLSInfo.TrustRoot;

@@ -14,6 +14,7 @@ import { nowTimestamp } from '../../api/time.js';
 import type { Service, ServiceSpec, Task } from '../../api/types.js';
 import type { ReadTx, WriteTx } from '../../store/objects.js';
 import { checkServiceTaskCounts, checkSpecSize, requestedTasks, taskLimits } from '../limits.js';
+import { checkHonoured, checkNetworks } from './honoured.js';
 import { isJob, modeKind, normalizeServiceSpec, validateServiceSpec } from './service-spec.js';
 
 export function serviceMatchesFilters(service: Service, filters: Filters): boolean {
@@ -115,10 +116,12 @@ export function createService(tx: WriteTx, input: ServiceSpec): Service {
   checkSpecSize(input);
   const spec = normalizeServiceSpec(input);
   if (!spec.Name) spec.Name = randomName();
+  checkNetworks(spec);
   validateServiceSpec(spec);
   checkTaskCounts(tx, spec, undefined);
   checkPortConflicts(tx, spec, undefined);
   checkReferences(tx, spec);
+  checkHonoured(spec, tx.list('node'), tx.list('cluster')[0]);
   if (tx.getByName('service', spec.Name!)) throw nameConflict(spec.Name);
   const service: Service = {
     ID: newId(),
@@ -147,12 +150,14 @@ export function updateService(
   if (spec.Name !== current.Spec.Name) {
     throw new ShoalError('Unimplemented', 'renaming services is not supported', { rpc: true });
   }
+  checkNetworks(spec);
   validateServiceSpec(spec);
   if (!rollback) checkTaskCounts(tx, spec, current);
   if (spec.EndpointSpec && JSON.stringify(spec.EndpointSpec) !== JSON.stringify(current.Spec.EndpointSpec)) {
     checkPortConflicts(tx, spec, current.ID);
   }
   checkReferences(tx, spec);
+  if (!rollback) checkHonoured(spec, tx.list('node'), tx.list('cluster')[0]);
   if (modeKind(spec.Mode) !== modeKind(current.Spec.Mode)) {
     throw new ShoalError('Unimplemented', 'service mode change is not allowed', { rpc: true });
   }

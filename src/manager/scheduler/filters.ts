@@ -8,6 +8,7 @@
 import type { Platform, Task } from '../../api/types.js';
 import { nodeMatchesAll, parseConstraints, type Constraint } from '../constraint.js';
 import { hostPortsOf, reservationOf, reservesAnything } from './demands.js';
+import { executorFilter } from './executor-filter.js';
 import type { NodeInfo } from './nodeinfo.js';
 
 /** A filter's verdict on one node for the task it was prepared for. */
@@ -110,6 +111,7 @@ export const DEFAULT_FILTERS: readonly Filter[] = [
   resourcesFilter,
   constraintsFilter,
   platformFilter,
+  executorFilter,
   hostPortsFilter,
   maxReplicasFilter,
 ];

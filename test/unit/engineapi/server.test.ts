@@ -89,6 +89,8 @@ function scriptedBackend(state: { manager: boolean }): EngineBackend {
       labels: [],
       containers: { total: 0, running: 0, paused: 0, stopped: 0 },
       serverVersion: '0.1.0',
+      plugins: { Volume: [], Network: [], Log: ['json-file'] },
+      driver: 'shoal-process',
     }),
     init: async () => 'newnodeid',
     join: async () => {},

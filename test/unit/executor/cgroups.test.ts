@@ -69,7 +69,7 @@ describe('Cgroups on cgroup v1', () => {
     assert.equal(readFileSync(join(cpu, 'shoal/scope1/t3/cpu.cfs_quota_us'), 'utf8'), '1000');
   });
 
-  it('runs without cgroups, and says why once, when none is usable', () => {
+  it('runs without cgroups, says why once, and refuses limits it cannot apply', async () => {
     const warnings: string[] = [];
     const cgroups = Cgroups.detect('scope1', {
       mountsFile: fakeV1(['proc /proc proc rw 0 0']),
@@ -78,7 +78,12 @@ describe('Cgroups on cgroup v1', () => {
     assert.equal(cgroups.driver, 'none');
     assert.deepEqual(cgroups.joinFiles('t1'), []);
     assert.deepEqual(warnings, [
-      'cgroups unavailable, tasks run without resource limits: no cgroup hierarchy is mounted',
+      'cgroups unavailable: tasks that ask for resource limits are rejected (no cgroup hierarchy is mounted)',
     ]);
+    await cgroups.create('free', {});
+    await assert.rejects(
+      cgroups.create('limited', { memoryBytes: 64 * 2 ** 20, pids: 10 }),
+      /cannot apply the task's resource limits: cgroup controller memory, pids is not available on this node/,
+    );
   });
 });

@@ -48,13 +48,10 @@ export interface CgroupsOptions {
 }
 
 export class Cgroups {
-  private readonly warned = new Set<string>();
-
   private constructor(
     readonly driver: CgroupDriver,
     private readonly hierarchies: readonly Hierarchy[],
     readonly scope: string,
-    private readonly warn: (message: string) => void,
   ) {}
 
   /**
@@ -86,7 +83,7 @@ export class Cgroups {
       }
       if (usable.length > 0) {
         if (problems.length > 0) warn(`cgroup v1: some controllers are unusable (${problems.join('; ')})`);
-        return new Cgroups('v1', usable, scope, warn);
+        return new Cgroups('v1', usable, scope);
       }
       return Cgroups.none(scope, warn, `no writable cgroup v1 hierarchy (${problems.join('; ')})`);
     }
@@ -118,17 +115,17 @@ export class Cgroups {
     const controllers = new Set(CONTROLLERS.filter((c) => enabled.has(c)));
     const missing = CONTROLLERS.filter((c) => !controllers.has(c));
     if (missing.length > 0) warn(`cgroup v2: controllers not available to tasks: ${missing.join(', ')}`);
-    return new Cgroups('v2', [{ mount, controllers }], scope, warn);
+    return new Cgroups('v2', [{ mount, controllers }], scope);
   }
 
   /** No cgroups at all, by choice (`cgroups: false`): tasks run without limits, tracked by process group. */
   static disabled(scope: string): Cgroups {
-    return new Cgroups('none', [], scope, () => {});
+    return new Cgroups('none', [], scope);
   }
 
   private static none(scope: string, warn: (message: string) => void, reason: string): Cgroups {
-    warn(`cgroups unavailable, tasks run without resource limits: ${reason}`);
-    return new Cgroups('none', [], scope, warn);
+    warn(`cgroups unavailable: tasks that ask for resource limits are rejected (${reason})`);
+    return new Cgroups('none', [], scope);
   }
 
   get enabled(): boolean {
@@ -145,19 +142,23 @@ export class Cgroups {
     return this.taskDirs(taskId).map((dir) => join(dir, 'cgroup.procs'));
   }
 
-  /** Creates the task's cgroups and writes its limits. Idempotent. */
+  /**
+   * Creates the task's cgroups and writes its limits. Idempotent. A limit this node cannot apply (its
+   * controller is unavailable) fails the task rather than being ignored.
+   */
   async create(taskId: string, limits: TaskLimits): Promise<void> {
+    const missing = requiredControllers(limits).filter(
+      (controller) => !this.hierarchies.some((h) => h.controllers.has(controller)),
+    );
+    if (missing.length > 0) {
+      throw new Error(
+        `cannot apply the task's resource limits: cgroup controller ${missing.join(', ')} is not available on this node`,
+      );
+    }
     await Promise.all(this.taskDirs(taskId).map((dir) => mkdir(dir, { recursive: true })));
     const writes: Promise<void>[] = [];
     const set = (controller: CgroupController, file: string, value: string): void => {
-      const hierarchy = this.hierarchies.find((h) => h.controllers.has(controller));
-      if (!hierarchy) {
-        this.warnOnce(
-          controller,
-          `cgroup controller ${controller} unavailable: task limits on it are ignored`,
-        );
-        return;
-      }
+      const hierarchy = this.hierarchies.find((h) => h.controllers.has(controller))!;
       writes.push(writeFile(join(hierarchy.mount, PARENT, this.scope, taskId, file), value));
     };
     const v2 = this.driver === 'v2';
@@ -263,12 +264,6 @@ export class Cgroups {
       return false; // cgroup.kill is Linux ≥ 5.14
     }
   }
-
-  private warnOnce(key: string, message: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.warn(message);
-  }
 }
 
 interface CgroupMount {
@@ -328,4 +323,13 @@ function removeDir(dir: string): void {
 
 async function writesDone(writes: Promise<void>[]): Promise<void> {
   await Promise.all(writes.splice(0));
+}
+
+/** The controllers a task's limits need. */
+function requiredControllers(limits: TaskLimits): CgroupController[] {
+  const controllers: CgroupController[] = [];
+  if (limits.memoryBytes || limits.memoryReservationBytes) controllers.push('memory');
+  if (limits.nanoCpus) controllers.push('cpu');
+  if (limits.pids) controllers.push('pids');
+  return controllers;
 }

@@ -8,7 +8,8 @@
 
 import { mkdir } from 'node:fs/promises';
 import { machine } from 'node:os';
-import type { ContainerSpec, HealthState, Task } from '../../../api/types.js';
+import { describeNeed, EXECUTOR_NATURE, specNeeds, unhonoured } from '../../../api/executor-features.js';
+import type { ContainerSpec, Driver, HealthState, Task } from '../../../api/types.js';
 import { ExitError, type Controller, type LogLine, type LogOptions } from '../executor.js';
 import type { Cgroups, TaskLimits } from './cgroups.js';
 import type { RunnerClient } from './client.js';
@@ -22,6 +23,9 @@ import { DEFAULT_STOP_SIGNAL, parseSignal } from './signals.js';
 import { parseTimestampMillis } from './timestamps.js';
 import { expandContainerSpec } from './templates.js';
 import { loadExecUser } from './users.js';
+
+/** The manager resolves each task's log driver (the service's, else the swarm's default) onto the task. */
+type TaskWithLogDriver = Task & { LogDriver?: Driver };
 
 /** Docker's default StopGracePeriod. */
 export const DEFAULT_STOP_GRACE_MS = 10_000;
@@ -95,6 +99,17 @@ export class ProcessController implements Controller {
   }
 
   private async prepareTask(): Promise<void> {
+    // What this executor cannot do is refused here, never run without (the managers refuse what no node
+    // can honour; a task can still arrive here from a spec the swarm's other nodes could honour).
+    const refused = unhonoured(
+      'process',
+      specNeeds(this.task.Spec, (this.task as TaskWithLogDriver).LogDriver),
+    );
+    if (refused.length > 0) {
+      throw new Error(
+        `the process executor cannot honour ${refused.map(describeNeed).join(', ')}: ${EXECUTOR_NATURE.process}`,
+      );
+    }
     const spec = this.spec;
     const argv = commandLine(spec);
     const { paths, cgroups, client } = await this.context.ready();
@@ -313,8 +328,7 @@ export class ProcessController implements Controller {
     const wanted = this.spec.Hostname;
     if (!wanted) return undefined;
     if (this.context.canSetHostname) return wanted;
-    this.context.log.warn(`task ${this.taskId}: Hostname ${wanted} ignored: a UTS namespace needs root`);
-    return undefined;
+    throw new Error(`cannot set the task's hostname ${wanted}: a UTS namespace needs root`);
   }
 
   private async runner(): Promise<RunnerClient> {

@@ -4,21 +4,25 @@
 
 import { availableParallelism, hostname as osHostname, machine, totalmem } from 'node:os';
 import type { Labels, NodeDescription } from '../../../api/types.js';
+import { EXECUTOR_LABEL } from '../../../api/executor-features.js';
 import { SHOAL_VERSION } from '../../../version.js';
 
 /**
- * The plugins this executor offers, as Docker lists them (sorted by type, then name). Logs are captured
- * in our own JSON-lines file, closest to Docker's json-file driver; networks and volumes are what shoal's
- * networking and the local driver provide.
+ * The plugins this executor offers, as Docker lists them. Logs are captured in a JSON-lines file of its
+ * own, which is what json-file keeps; it has no network or volume drivers (tasks run on the host's network
+ * and filesystem).
  */
 export const PROCESS_EXECUTOR_PLUGINS: readonly { Type: string; Name: string }[] = [
   { Type: 'Log', Name: 'json-file' },
-  { Type: 'Network', Name: 'bridge' },
-  { Type: 'Network', Name: 'host' },
-  { Type: 'Network', Name: 'null' },
-  { Type: 'Network', Name: 'overlay' },
-  { Type: 'Volume', Name: 'local' },
 ];
+
+/** The engine labels this node shows: the user's (`--label`), and which executor runs its tasks. */
+export function processEngineLabels(userLabels: Labels | undefined): Labels {
+  const labels: Labels = Object.create(null) as Labels;
+  for (const [key, value] of Object.entries(userLabels ?? {})) labels[key] = value;
+  labels[EXECUTOR_LABEL] = 'process';
+  return { ...labels };
+}
 
 export interface DescribeOptions {
   hostname?: string;
@@ -32,10 +36,7 @@ export function describeNode(options: DescribeOptions): NodeDescription {
     Resources: { NanoCPUs: availableParallelism() * 1e9, MemoryBytes: totalmem() },
     Engine: {
       EngineVersion: SHOAL_VERSION,
-      // Docker leaves Labels out when there are none.
-      ...(options.engineLabels && Object.keys(options.engineLabels).length > 0
-        ? { Labels: { ...options.engineLabels } }
-        : {}),
+      Labels: processEngineLabels(options.engineLabels),
       Plugins: PROCESS_EXECUTOR_PLUGINS.map((plugin) => ({ ...plugin })),
     },
   };

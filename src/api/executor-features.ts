@@ -1,0 +1,108 @@
+// What an executor can honour of a task's spec, and what a spec asks for. Nothing a user asks for may be
+// stored and then silently not done: the control API refuses a spec that no node of the swarm can honour
+// (naming the field), the scheduler places a task only on a node whose executor honours all of it, and a
+// node refuses (rejects) a task it cannot honour. When a later executor or feature makes a field real, it
+// is added to that executor's list here, and the refusal goes away.
+//
+// A node says which executor runs its tasks with the engine label `shoal.executor` in its description
+// (`docker node inspect`, `docker info`), so users see it and can constrain on it
+// (`engine.labels.shoal.executor==process`).
+
+import type { ContainerSpec, Driver, TaskSpec } from './types.js';
+
+export type ExecutorKind = 'process';
+
+/** The engine label that names a node's executor. */
+export const EXECUTOR_LABEL = 'shoal.executor';
+
+/** One thing a spec asks for that not every executor does. */
+export interface SpecNeed {
+  /** A stable key: what executors declare (e.g. `mount:bind`, `log-driver:syslog`). */
+  readonly feature: string;
+  /** The field that asks for it, as the user would find it in `docker service inspect`. */
+  readonly field: string;
+}
+
+const PROCESS_FEATURES: ReadonlySet<string> = new Set([
+  // Output is captured with timestamps in a JSON-lines file of the executor's own, which is what
+  // json-file keeps; `docker service logs` reads it.
+  'log-driver:json-file',
+]);
+
+const FEATURES: Record<ExecutorKind, ReadonlySet<string>> = { process: PROCESS_FEATURES };
+
+/** Why the process executor cannot do most of a container's isolation: said once, in every refusal. */
+export const EXECUTOR_NATURE: Record<ExecutorKind, string> = {
+  process:
+    'the process executor runs the task as a process on the host, from the host filesystem (the image is not used), without a root filesystem, mounts or network of its own',
+};
+
+export function isExecutorKind(value: string | undefined): value is ExecutorKind {
+  return value !== undefined && Object.hasOwn(FEATURES, value);
+}
+
+export function executorHonours(kind: ExecutorKind, feature: string): boolean {
+  return FEATURES[kind].has(feature);
+}
+
+/** What `task` asks for beyond a command run with its env, user, dir, hostname, limits and health check. */
+export function specNeeds(task: TaskSpec, logDriver?: Driver): SpecNeed[] {
+  const needs: SpecNeed[] = [];
+  const container = task.ContainerSpec;
+  if (container) needs.push(...containerNeeds(container));
+  const driver = logDriver ?? task.LogDriver;
+  if (driver?.Name) {
+    needs.push({ feature: `log-driver:${driver.Name}`, field: 'LogDriver.Name' });
+    for (const option of Object.keys(driver.Options ?? {})) {
+      needs.push({ feature: `log-opt:${driver.Name}:${option}`, field: `LogDriver.Options.${option}` });
+    }
+  }
+  return needs;
+}
+
+function containerNeeds(spec: ContainerSpec): SpecNeed[] {
+  const needs: SpecNeed[] = [];
+  const need = (feature: string, field: string): void => {
+    needs.push({ feature, field });
+  };
+  (spec.Mounts ?? []).forEach((mount, i) =>
+    need(`mount:${mount.Type ?? 'volume'}`, `ContainerSpec.Mounts[${i}]`),
+  );
+  if (spec.ReadOnly) need('read-only', 'ContainerSpec.ReadOnly');
+  if (spec.Init) need('init', 'ContainerSpec.Init');
+  if (spec.TTY) need('tty', 'ContainerSpec.TTY');
+  if (spec.OpenStdin) need('stdin', 'ContainerSpec.OpenStdin');
+  if (spec.Privileges && Object.keys(spec.Privileges).length > 0)
+    need('privileges', 'ContainerSpec.Privileges');
+  if (spec.Hosts?.length) need('extra-hosts', 'ContainerSpec.Hosts');
+  if (spec.DNSConfig && Object.values(spec.DNSConfig).some((v) => Array.isArray(v) && v.length > 0)) {
+    need('dns-config', 'ContainerSpec.DNSConfig');
+  }
+  if (spec.Sysctls && Object.keys(spec.Sysctls).length > 0) need('sysctls', 'ContainerSpec.Sysctls');
+  if (spec.CapabilityAdd?.length) need('capabilities', 'ContainerSpec.CapabilityAdd');
+  if (spec.CapabilityDrop?.length) need('capabilities', 'ContainerSpec.CapabilityDrop');
+  if (spec.Ulimits?.length) need('ulimits', 'ContainerSpec.Ulimits');
+  if (spec.Isolation && spec.Isolation !== 'default')
+    need(`isolation:${spec.Isolation}`, 'ContainerSpec.Isolation');
+  if (spec.Secrets?.length) need('secrets', 'ContainerSpec.Secrets');
+  if (spec.Configs?.length) need('configs', 'ContainerSpec.Configs');
+  if (spec.OomScoreAdj) need('oom-score-adj', 'ContainerSpec.OomScoreAdj');
+  return needs;
+}
+
+/** A need in words, for refusals: `ContainerSpec.Mounts[0] (mount:bind)`. */
+export function describeNeed(need: SpecNeed): string {
+  return `${need.field} (${need.feature})`;
+}
+
+/** The executor a node runs, from its description; nodes of versions that did not say run processes. */
+export function executorOf(engineLabels: Readonly<Record<string, string>> | undefined): ExecutorKind {
+  const label =
+    engineLabels && Object.hasOwn(engineLabels, EXECUTOR_LABEL) ? engineLabels[EXECUTOR_LABEL] : undefined;
+  return isExecutorKind(label) ? label : 'process';
+}
+
+/** The needs of a spec that an executor cannot honour. */
+export function unhonoured(kind: ExecutorKind, needs: readonly SpecNeed[]): SpecNeed[] {
+  return needs.filter((need) => !executorHonours(kind, need.feature));
+}
