@@ -154,7 +154,7 @@ export class ClusterApiServer {
       allowManagerJoins: options.allowManagerJoins,
       now: options.now,
     });
-    this.routes = clusterApiRoutes(options.dispatcher, this.ca);
+    this.routes = clusterApiRoutes(options.dispatcher, this.ca, this.log);
     this.handshakesPerIp = new IpQuota(this.limits.maxHandshakesPerIp);
     this.anonymousPerIp = new IpQuota(this.limits.maxAnonymousConnectionsPerIp);
   }
