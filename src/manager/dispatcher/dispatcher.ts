@@ -33,7 +33,7 @@ import {
   type RegisteredNode,
 } from './registrations.js';
 import type { DispatcherServer, NodeLogChannel, Peer, StreamSink } from './server.js';
-import { acceptStatusUpdates } from './status-intake.js';
+import { acceptStatusUpdates, changedStatusBytes } from './status-intake.js';
 import { ServerStream } from './stream.js';
 import { DispatcherWrites } from './writes.js';
 
@@ -157,7 +157,11 @@ export class Dispatcher implements DispatcherServer {
     this.checkRunning();
     this.registrations.check(peer.nodeId, sessionId);
     this.intake.statusUpdates(peer.nodeId, updates.length);
-    const accepted = this.store.view((tx) => acceptStatusUpdates(tx, peer.nodeId, updates));
+    const { accepted, changedBytes } = this.store.view((tx) => {
+      const accepted = acceptStatusUpdates(tx, peer.nodeId, updates);
+      return { accepted, changedBytes: changedStatusBytes(tx, accepted) };
+    });
+    this.intake.statusBytes(peer.nodeId, changedBytes);
     this.writes.taskStatuses(peer.nodeId, accepted);
   }
 

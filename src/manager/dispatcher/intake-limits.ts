@@ -6,8 +6,10 @@
 //
 // The numbers leave a well-behaved agent far from the bounds: it sends at most 1024 status updates per
 // call, one call at a time, and re-reports all its tasks once per new session, so 1,000 or even 10,000
-// tasks re-reported after a reconnect fit in one burst; log lines go out in batches of at most 1000,
-// one batch at a time per subscription, and what `docker service logs` can read is far below 16 MiB/s.
+// tasks re-reported after a reconnect fit in one burst (and cost no status bytes: what the store
+// already has changes nothing); a status change is a few hundred bytes, health reports come at most
+// every 2 s per task; log lines go out in batches of at most 1000, one batch at a time per
+// subscription, and what `docker service logs` can read is far below 16 MiB/s.
 
 import type { Clock, PublishLogsMessage } from '../../api/dispatcher.js';
 import { rateLimited } from '../../api/peer-limits.js';
@@ -22,6 +24,8 @@ export interface BucketLimit {
 export interface NodeIntakeLimits {
   /** Task status updates (a call costs its number of updates, at least 1). */
   statusUpdates: BucketLimit;
+  /** Bytes (JSON) of the status updates that change their task: what the node adds to the store. */
+  statusBytes: BucketLimit;
   /** Log bytes: each line's data, plus LOG_ENTRY_COST per line and LOG_CALL_COST per call. */
   logBytes: BucketLimit;
   /** Session streams opened (new registrations and reconnects of the same session alike). */
@@ -30,6 +34,7 @@ export interface NodeIntakeLimits {
 
 export const DEFAULT_NODE_INTAKE_LIMITS: NodeIntakeLimits = {
   statusUpdates: { burst: 10_000, perSecond: 2_000 },
+  statusBytes: { burst: 16 * 2 ** 20, perSecond: 2 ** 20 },
   logBytes: { burst: 64 * 2 ** 20, perSecond: 16 * 2 ** 20 },
   sessions: { burst: 20, perSecond: 1 },
 };
@@ -94,6 +99,19 @@ export class NodeIntake {
     const { burst, perSecond } = this.limits.statusUpdates;
     throw rateLimited(
       `node ${nodeId} exceeded its rate limit of ${perSecond} task status updates per second (burst ${burst}); retry later`,
+    );
+  }
+
+  /**
+   * Refuses the call when the statuses that would change the store exceed the node's budget: status
+   * changes are every node's right, but one rewriting its tasks' texts in a loop would fill the store's
+   * history (every write is kept there for a while).
+   */
+  statusBytes(nodeId: string, bytes: number): void {
+    if (bytes === 0 || this.take(nodeId, 'statusBytes', bytes)) return;
+    const { burst, perSecond } = this.limits.statusBytes;
+    throw rateLimited(
+      `node ${nodeId} exceeded its rate limit of ${perSecond} bytes of task status changes per second (burst ${burst}); retry later`,
     );
   }
 

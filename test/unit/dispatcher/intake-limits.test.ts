@@ -108,6 +108,40 @@ describe('dispatcher intake limits', () => {
     assert.deepEqual(warnings, []);
   });
 
+  it('bounds the bytes of status changes a node writes, and re-reports cost none', async () => {
+    h = await harness();
+    const node = h.nodes[0]!;
+    const tasks = Array.from({ length: 100 }, () => taskFixture({ nodeId: node.ID }));
+    await h.store.update((tx) => {
+      for (const task of tasks) tx.create('task', task);
+    });
+    const client = h.dispatcher.localClient(node.ID);
+    const { sessionId } = await register(h, client);
+    const text = 'm'.repeat(4000);
+    let refusal: Error | undefined;
+    let round = 0;
+    // 100 tasks × ~4 KB = ~400 KB of changes per call: the 16 MiB burst lasts some 40 calls.
+    for (; round < 60 && !refusal; round++) {
+      refusal = (
+        await outcome(
+          client.updateTaskStatus(
+            sessionId,
+            tasks.map((t) => update(t.ID, `${round}${text}`)),
+          ),
+        )
+      ).error;
+      await h.clock.advance(5);
+    }
+    assert.ok(isRateLimited(refusal), String(refusal));
+    assert.match(refusal!.message, /bytes of task status changes per second/);
+    assert.ok(round > 30, `refused after ${round} calls`);
+    // What the store already has is free: the last accepted statuses again.
+    await client.updateTaskStatus(
+      sessionId,
+      tasks.map((t) => update(t.ID, `${round - 2}${text}`)),
+    );
+  });
+
   it('bounds the log data a node publishes', async () => {
     h = await harness();
     const client = h.dispatcher.localClient(h.nodes[0]!.ID);
