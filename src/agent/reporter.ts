@@ -15,6 +15,12 @@ import type { AgentLog } from './log.js';
 
 export const MAX_STATUS_BATCH = PEER_LIMITS.statusUpdatesPerCall;
 
+/**
+ * Encoded size of one call's updates: well below the 16 MiB a manager reads from a node, however large
+ * the health logs of 1024 tasks are.
+ */
+export const MAX_STATUS_BATCH_BYTES = 4 * 2 ** 20;
+
 /** How long to wait before sending again after a manager's rate limit refusal. */
 export const RATE_LIMIT_RETRY_MS = 1_000;
 
@@ -102,7 +108,10 @@ export class StatusReporter {
       while (this.send && this.queue.size > 0) {
         const send = this.send;
         const batch: TaskStatusUpdate[] = [];
+        let bytes = 0;
         for (const [taskId, update] of this.queue) {
+          bytes += JSON.stringify(update).length;
+          if (batch.length > 0 && bytes > MAX_STATUS_BATCH_BYTES) break;
           batch.push(update);
           this.queue.delete(taskId);
           if (batch.length >= MAX_STATUS_BATCH) break;

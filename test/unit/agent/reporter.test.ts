@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { silentAgentLog } from '../../../src/agent/log.js';
-import { RATE_LIMIT_RETRY_MS, StatusReporter, withinPeerLimits } from '../../../src/agent/reporter.js';
+import {
+  MAX_STATUS_BATCH_BYTES,
+  RATE_LIMIT_RETRY_MS,
+  StatusReporter,
+  withinPeerLimits,
+} from '../../../src/agent/reporter.js';
 import type { TaskStatusUpdate } from '../../../src/api/dispatcher.js';
 import { ShoalError, unavailable } from '../../../src/api/errors.js';
 import { malformedRequest, PEER_LIMITS, rateLimited } from '../../../src/api/peer-limits.js';
@@ -120,5 +125,23 @@ describe('agent status reporter and the manager’s limits', () => {
     );
     const short = update('a', 'running');
     assert.equal(withinPeerLimits(short), short);
+  });
+});
+
+describe('agent status reporter batch size', () => {
+  it('keeps a call under 4 MiB however large the statuses are', async () => {
+    const reporter = new StatusReporter(silentAgentLog);
+    const big = 'x'.repeat(4000);
+    for (let i = 0; i < 1500; i++) {
+      reporter.report({
+        taskId: `t${i}`,
+        status: { Timestamp: 't', State: 'failed', Message: big, Err: big },
+      });
+    }
+    const sizes: number[] = [];
+    reporter.connect(async (updates) => void sizes.push(JSON.stringify(updates).length));
+    await settle();
+    assert.ok(sizes.length > 2);
+    for (const size of sizes) assert.ok(size <= MAX_STATUS_BATCH_BYTES + 10_000, `${size}`);
   });
 });
