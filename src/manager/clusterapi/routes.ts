@@ -29,15 +29,26 @@ export interface Caller {
   identity?: CertificateIdentity;
 }
 
+/**
+ * The largest request body of calls that carry little (a session ID, a CSR), and of a session request:
+ * its description is at most PEER_LIMITS.descriptionBytes as stored. Anything larger is not read, let
+ * alone parsed. Status updates and log batches get the server's limit for nodes.
+ */
+export const SMALL_REQUEST_BYTES = 64 * 1024;
+export const SESSION_REQUEST_BYTES = 256 * 1024;
+
 export interface UnaryRoute {
   kind: 'unary';
   access: Access;
+  /** Bytes of request body this call reads at most (below the server's own limits; Infinity: theirs). */
+  maxRequestBytes?: number;
   call(caller: Caller, body: unknown): Promise<unknown>;
 }
 
 export interface StreamRoute {
   kind: 'stream';
   access: readonly NodeRole[];
+  maxRequestBytes?: number;
   open(caller: Caller, body: unknown, sink: StreamSink<unknown>): StreamHandle;
 }
 
@@ -68,11 +79,13 @@ export function clusterApiRoutes(
     path: string,
     access: Access,
     call: (caller: Caller, body: unknown) => Promise<unknown>,
+    maxRequestBytes = SMALL_REQUEST_BYTES,
   ): [string, Route] => [
     path,
     {
       kind: 'unary',
       access,
+      maxRequestBytes,
       call: async (caller, body) => {
         try {
           return await call(caller, body);
@@ -83,11 +96,16 @@ export function clusterApiRoutes(
       },
     },
   ];
-  const stream = (path: string, open: StreamRoute['open']): [string, Route] => [
+  const stream = (
+    path: string,
+    open: StreamRoute['open'],
+    maxRequestBytes = SMALL_REQUEST_BYTES,
+  ): [string, Route] => [
     path,
     {
       kind: 'stream',
       access: NODES,
+      maxRequestBytes,
       open: (caller, body, sink) => {
         try {
           return open(caller, body, refusals.watch(path, caller, sink));
@@ -107,28 +125,40 @@ export function clusterApiRoutes(
       ca.renew(identityOf(caller), parseRenewRequest(body)),
     ),
     unary(paths.health, MANAGERS, async (): Promise<HealthCheckResponse> => ({ status: 'SERVING' })),
-    stream(paths.session, (caller, body, sink) =>
-      dispatcher.session(peerOf(caller), parseSessionRequest(body), sink),
+    stream(
+      paths.session,
+      (caller, body, sink) => dispatcher.session(peerOf(caller), parseSessionRequest(body), sink),
+      SESSION_REQUEST_BYTES,
     ),
     unary(paths.heartbeat, NODES, (caller, body) =>
       dispatcher.heartbeat(peerOf(caller), parseSessionScoped(body).sessionId),
     ),
-    unary(paths.updateTaskStatus, NODES, async (caller, body) => {
-      const request = parseUpdateTaskStatus(body);
-      await dispatcher.updateTaskStatus(peerOf(caller), request.sessionId, request.updates);
-      return {};
-    }),
+    unary(
+      paths.updateTaskStatus,
+      NODES,
+      async (caller, body) => {
+        const request = parseUpdateTaskStatus(body);
+        await dispatcher.updateTaskStatus(peerOf(caller), request.sessionId, request.updates);
+        return {};
+      },
+      Infinity,
+    ),
     stream(paths.assignments, (caller, body, sink) =>
       dispatcher.assignments(peerOf(caller), parseSessionScoped(body).sessionId, sink),
     ),
     stream(paths.logSubscriptions, (caller, body, sink) =>
       dispatcher.logSubscriptions(peerOf(caller), parseSessionScoped(body).sessionId, sink),
     ),
-    unary(paths.publishLogs, NODES, async (caller, body) => {
-      const request = parsePublishLogs(body);
-      await dispatcher.publishLogs(peerOf(caller), request.sessionId, request.message);
-      return {};
-    }),
+    unary(
+      paths.publishLogs,
+      NODES,
+      async (caller, body) => {
+        const request = parsePublishLogs(body);
+        await dispatcher.publishLogs(peerOf(caller), request.sessionId, request.message);
+        return {};
+      },
+      Infinity,
+    ),
   ];
   return new Map(routes);
 }

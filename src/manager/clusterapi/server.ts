@@ -374,7 +374,7 @@ export class ClusterApiServer {
     const caller = this.authorizeCaller(stream.session, route.access);
     const limit =
       caller.identity && !anonymous ? this.limits.maxRequestBytes : this.limits.maxAnonymousRequestBytes;
-    const body = await readJsonBody(stream, limit);
+    const body = await readJsonBody(stream, Math.min(limit, route.maxRequestBytes ?? limit));
     if (route.kind === 'unary') {
       const result = await route.call(caller, body);
       respondJson(stream, 200, result ?? {});
