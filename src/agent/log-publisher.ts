@@ -5,13 +5,33 @@
 // closed or the session ends.
 
 import type { LogEntry, LogSubscriptionMessage, PublishLogsMessage } from '../api/dispatcher.js';
+import { isRateLimited } from '../api/peer-limits.js';
 import { atLeast } from '../api/taskstate.js';
 import type { Task } from '../api/types.js';
 import type { Controller, LogOptions } from './executor/executor.js';
 import type { AgentLog } from './log.js';
+import { RATE_LIMIT_RETRY_MS, unrefDelay } from './reporter.js';
 
 /** Lines per publish call, and the most a publication buffers before it waits for the manager. */
 export const MAX_LOG_BATCH = 1000;
+
+/**
+ * Line data (base64) per publish call: 1000 long lines would make a request larger than a manager
+ * accepts from a node (16 MiB), so a batch of long lines is cut short.
+ */
+export const MAX_LOG_BATCH_BYTES = 4 * 2 ** 20;
+
+/** Takes the next batch off the front of `buffer`: at most MAX_LOG_BATCH lines and MAX_LOG_BATCH_BYTES. */
+export function takeLogBatch(buffer: LogEntry[]): LogEntry[] {
+  let count = 0;
+  let bytes = 0;
+  while (count < buffer.length && count < MAX_LOG_BATCH) {
+    bytes += buffer[count]!.data.length;
+    if (count > 0 && bytes > MAX_LOG_BATCH_BYTES) break;
+    count++;
+  }
+  return buffer.splice(0, count);
+}
 
 export interface LogSource {
   readonly current: Task;
@@ -158,9 +178,9 @@ class Publication {
 
   private async flush(): Promise<void> {
     while (this.buffer.length > 0 && !this.finished) {
-      const entries = this.buffer.splice(0, MAX_LOG_BATCH);
+      const entries = takeLogBatch(this.buffer);
       try {
-        await this.publish({ subscriptionId: this.subscriptionId, entries, close: false });
+        await this.publishPatiently({ subscriptionId: this.subscriptionId, entries, close: false });
       } catch (err) {
         // The manager no longer wants this subscription (or the session is gone): stop reading.
         this.log.debug('agent: publishing logs failed', { subscriptionId: this.subscriptionId, err });
@@ -169,11 +189,30 @@ class Publication {
     }
   }
 
+  /**
+   * Publishes; a manager's rate limit refusal means "later", so the same message goes again after a
+   * pause (until the publication is cancelled, or for the closing message, regardless).
+   */
+  private async publishPatiently(message: PublishLogsMessage, closing = false): Promise<void> {
+    for (;;) {
+      try {
+        await this.publish(message);
+        return;
+      } catch (err) {
+        if (!isRateLimited(err) || (this.finished && !closing) || this.abort.signal.aborted) throw err;
+        this.log.debug('agent: manager asks to slow down log publishing', {
+          subscriptionId: this.subscriptionId,
+        });
+        await unrefDelay(RATE_LIMIT_RETRY_MS);
+      }
+    }
+  }
+
   private finishIfDone(): void {
     if (this.finished || this.follow || !this.sealed) return;
     if (this.readingTasks > 0 || this.buffer.length > 0 || this.flushing) return;
     this.finished = true;
-    this.publish({ subscriptionId: this.subscriptionId, entries: [], close: true })
+    this.publishPatiently({ subscriptionId: this.subscriptionId, entries: [], close: true }, true)
       .catch((err: unknown) => this.log.debug('agent: closing log publication failed', { err }))
       .finally(() => this.resolveDone());
   }

@@ -16,6 +16,7 @@ import type {
   Timer,
 } from '../api/dispatcher.js';
 import { isShoalError, unavailable } from '../api/errors.js';
+import { isMalformedRequest, isRateLimited } from '../api/peer-limits.js';
 
 /** swarmkit gives each heartbeat call 5 s. */
 export const HEARTBEAT_TIMEOUT_MS = 5_000;
@@ -73,8 +74,13 @@ export class AgentSession {
     try {
       await this.client.updateTaskStatus(sessionId, updates);
     } catch (err) {
-      // A refused batch is the reporter's business; any other failure means the session is broken.
-      if (!(isShoalError(err) && err.code === 'PermissionDenied')) this.end(asError(err));
+      // A refused batch (not our task, malformed) or a rate limit refusal is the reporter's business;
+      // any other failure means the session is broken.
+      const refused =
+        (isShoalError(err) && err.code === 'PermissionDenied') ||
+        isMalformedRequest(err) ||
+        isRateLimited(err);
+      if (!refused) this.end(asError(err));
       throw err;
     }
   }

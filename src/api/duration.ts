@@ -115,7 +115,8 @@ export function parseDurationBig(input: string): bigint {
     if (k === 0) throw new DurationError(`time: missing unit in duration ${goTimeQuote(orig)}`);
     const u = s.slice(0, k);
     s = s.slice(k);
-    const unit = UNITS[u];
+    // The unit is the user's text: `1constructor` is an unknown unit, not Object.prototype.constructor.
+    const unit = Object.hasOwn(UNITS, u) ? UNITS[u] : undefined;
     if (unit === undefined) {
       throw new DurationError(`time: unknown unit ${goTimeQuote(u)} in duration ${goTimeQuote(orig)}`);
     }

@@ -2,6 +2,7 @@
 // `{"key":["value"]}`), validated against the keys each endpoint accepts.
 
 import { invalidArgument } from './errors.js';
+import { hasOwnKey, ownValue } from './own.js';
 
 export class Filters {
   private constructor(private readonly terms: Map<string, Set<string>>) {}
@@ -70,7 +71,8 @@ export class Filters {
 
   /**
    * Label filters (`key` or `key=value`): every term must hold. Docker requires all label terms to
-   * match, unlike other keys where any value matches.
+   * match, unlike other keys where any value matches. Label names are the user's: only the map's own
+   * entries count (`label=toString` matches no object that lacks such a label).
    */
   matchLabels(key: string, labels: Record<string, string> | undefined): boolean {
     const set = this.terms.get(key);
@@ -78,10 +80,9 @@ export class Filters {
     for (const term of set) {
       const eq = term.indexOf('=');
       if (eq < 0) {
-        if (!labels || !(term in labels)) return false;
+        if (!hasOwnKey(labels, term)) return false;
       } else {
-        const name = term.slice(0, eq);
-        if (!labels || labels[name] !== term.slice(eq + 1)) return false;
+        if (ownValue(labels, term.slice(0, eq)) !== term.slice(eq + 1)) return false;
       }
     }
     return true;

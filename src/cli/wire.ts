@@ -5,6 +5,7 @@
 // This module holds those struct shapes (moby's api/types/swarm, v28) and the encoder.
 
 import { formatDuration } from '../api/duration.js';
+import { setOwn } from '../api/own.js';
 import { goJSONString } from './format/gojson.js';
 import { goStruct, GO_TYPE } from './format/govalue.js';
 import { goTimeString } from './format-helpers.js';
@@ -716,7 +717,8 @@ export function goView(v: unknown, shape: Shape): unknown {
   if ('map' in shape) {
     if (isNil(v) || typeof v !== 'object') return nilValue({});
     const out: Record<string, unknown> = {};
-    for (const [k, e] of Object.entries(v)) out[k] = goView(e, shape.map);
+    // Map keys are the daemon's data (labels): `__proto__` is a key like any other.
+    for (const [k, e] of Object.entries(v)) setOwn(out, k, goView(e, shape.map));
     return out;
   }
   const obj = (isNil(v) || typeof v !== 'object' ? {} : v) as Record<string, unknown>;

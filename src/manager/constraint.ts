@@ -1,8 +1,13 @@
 // Placement constraints (`node.labels.zone==east`), parsed and matched as swarmkit does: keys are
 // case-insensitive, values compare case-insensitively, label names are case-sensitive, and a missing
 // field or label compares as the empty string (so `!=` matches nodes that lack it).
+//
+// Label names come from users (constraints, node labels) and from nodes (engine labels): a label is an
+// own property of the label map holding a string, never something the map's prototype has under that
+// name (`node.labels.toString`), and a value of another type (stored by an older manager) is no value.
 
 import { ShoalError } from '../api/errors.js';
+import { ownString } from '../api/own.js';
 import type { Node } from '../api/types.js';
 
 export interface Constraint {
@@ -34,27 +39,36 @@ export function parseConstraints(expressions: readonly string[] | undefined): Co
   return (expressions ?? []).map(parseConstraint);
 }
 
+/** A field the store holds as a string; anything else (absent, or of another type) reads as ''. */
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/** The node label `name` (`--label-add`), '' when the node has none of that name. */
+export function nodeLabelValue(node: Node, name: string): string {
+  return ownString(node.Spec?.Labels, name) ?? '';
+}
+
+/** The engine label `name` (shoald's `--label`, from the node's description), '' when absent. */
+export function engineLabelValue(node: Node, name: string): string {
+  return ownString(node.Description?.Engine?.Labels, name) ?? '';
+}
+
 /** The node's value for a constraint key, or undefined for keys that never match. */
 function nodeValue(node: Node, key: string): string | undefined {
   const lower = key.toLowerCase();
   switch (lower) {
     case 'node.id':
-      return node.ID;
+      return text(node.ID);
     case 'node.hostname':
-      return node.Description?.Hostname ?? '';
+      return text(node.Description?.Hostname);
     case 'node.role':
-      return node.Role ?? node.Spec.Role ?? '';
+      return text(node.Role ?? node.Spec.Role);
     case 'node.platform.os':
-      return node.Description?.Platform?.OS ?? '';
+      return text(node.Description?.Platform?.OS);
     case 'node.platform.arch':
-      return node.Description?.Platform?.Architecture ?? '';
+      return text(node.Description?.Platform?.Architecture);
   }
-  if (lower.startsWith('node.labels.')) {
-    return node.Spec.Labels?.[key.slice('node.labels.'.length)] ?? '';
-  }
-  if (lower.startsWith('engine.labels.')) {
-    return node.Description?.Engine?.Labels?.[key.slice('engine.labels.'.length)] ?? '';
-  }
+  if (lower.startsWith('node.labels.')) return nodeLabelValue(node, key.slice('node.labels.'.length));
+  if (lower.startsWith('engine.labels.')) return engineLabelValue(node, key.slice('engine.labels.'.length));
   return undefined;
 }
 
@@ -81,7 +95,7 @@ function ipMatches(nodeAddr: string, value: string): boolean {
 
 export function nodeMatches(constraint: Constraint, node: Node): boolean {
   if (constraint.key.toLowerCase() === 'node.ip') {
-    const matches = ipMatches(node.Status?.Addr ?? '', constraint.value);
+    const matches = ipMatches(text(node.Status?.Addr), constraint.value);
     return constraint.operator === '==' ? matches : !matches;
   }
   const actual = nodeValue(node, constraint.key);

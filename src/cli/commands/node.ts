@@ -1,5 +1,6 @@
 // `shoal node ls|inspect|update|promote|demote|rm|ps` (docker/cli cli/command/node).
 
+import { assignOwn, hasOwnKey } from '../../api/own.js';
 import type { Node, Task } from '../../api/types.js';
 import type { Cli } from '../cli.js';
 import { StatusError } from '../errors.js';
@@ -146,10 +147,11 @@ const updateCommand = leaf({
         if (opts.availability.changed)
           spec.Availability = opts.availability.value as typeof spec.Availability;
         spec.Labels ??= {};
-        if (opts.labelAdd.changed) Object.assign(spec.Labels, kvToMap(opts.labelAdd.value));
+        // Label names are the user's: `__proto__` or `toString` is a label like any other.
+        if (opts.labelAdd.changed) assignOwn(spec.Labels, kvToMap(opts.labelAdd.value));
         if (opts.labelRm.changed) {
           for (const key of opts.labelRm.value) {
-            if (!(key in spec.Labels)) throw new Error(`key ${key} doesn't exist in node's labels`);
+            if (!hasOwnKey(spec.Labels, key)) throw new Error(`key ${key} doesn't exist in node's labels`);
             delete spec.Labels[key];
           }
         }

@@ -192,10 +192,15 @@ export function nodePretty(node: Node): string {
   out += `\nResources:\n CPUs:\t\t\t${Math.trunc(nanoCPUs / 1e9)}\n Memory:\t\t${memory ? bytesSize(memory) : ''}`;
   const plugins = desc.Engine?.Plugins ?? [];
   if (plugins.length > 0) {
-    const byType: Record<string, string[]> = {};
-    for (const p of plugins) (byType[p.Type] ??= []).push(p.Name);
+    // Plugin types are what the node reported: a Map, so `constructor` is a type like any other.
+    const byType = new Map<string, string[]>();
+    for (const p of plugins) {
+      const names = byType.get(p.Type) ?? [];
+      names.push(p.Name);
+      byType.set(p.Type, names);
+    }
     out += '\nPlugins:';
-    for (const [type, names] of Object.entries(byType).sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    for (const [type, names] of [...byType].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const v = names.join(', ');
       out += `\n ${type}:${v ? `\t\t${v}` : ''}`;
     }

@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { ownRecord, ownValue } from '../../api/own.js';
 import type { FlagDefinition } from '../flags.js';
 import { goQuote } from '../format/gofmt.js';
 
@@ -32,7 +33,8 @@ export function validateEnv(env: Readonly<Record<string, string | undefined>>): 
     const key = eq >= 0 ? val.slice(0, eq) : val;
     if (key === '') throw new Error(`invalid environment variable: ${val}`);
     if (eq >= 0) return val;
-    const fromEnv = env[key];
+    // Only a variable the environment has: `--env toString` must not find Object.prototype.toString.
+    const fromEnv = ownValue(env, key);
     return fromEnv !== undefined ? `${key}=${fromEnv}` : val;
   };
 }
@@ -76,15 +78,17 @@ export const validateExtraHost: Validator = (value) => {
   return value;
 };
 
-/** opts.ConvertKVStringsToMap: `k=v` → {k: v}; a bare `k` maps to ''. Later keys win. */
+/**
+ * opts.ConvertKVStringsToMap: `k=v` → {k: v}; a bare `k` maps to ''. Later keys win. Every key is an own
+ * entry, `__proto__` and `constructor` included (the user named them).
+ */
 export function kvToMap(values: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of values) {
-    const eq = v.indexOf('=');
-    if (eq >= 0) out[v.slice(0, eq)] = v.slice(eq + 1);
-    else out[v] = '';
-  }
-  return out;
+  return ownRecord(
+    values.map((v): [string, string] => {
+      const eq = v.indexOf('=');
+      return eq >= 0 ? [v.slice(0, eq), v.slice(eq + 1)] : [v, ''];
+    }),
+  );
 }
 
 /** The message Go's os package gives for a failed open. */
@@ -129,8 +133,9 @@ export function readKVEnvStrings(
       const key = eq >= 0 ? line.slice(0, eq) : line;
       if (key === '') throw new Error(`no variable name on line '${line}'`);
       if (/\s/.test(key)) throw new Error(`variable '${key.replace(/^\s+/, '')}' contains whitespaces`);
+      const fromEnv = ownValue(env, key);
       if (eq >= 0) out.push(line);
-      else if (env[key] !== undefined) out.push(`${key}=${env[key]}`);
+      else if (fromEnv !== undefined) out.push(`${key}=${fromEnv}`);
     });
   }
   return [...out, ...override];

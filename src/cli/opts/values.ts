@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { formatDuration, parseDuration } from '../../api/duration.js';
+import { setOwn } from '../../api/own.js';
 import { parseCPUs, ramInBytes, UnitsError } from '../../api/units.js';
 import type { FlagDefinition } from '../flags.js';
 import { parseBool, parseFloat, parseIntBig, parseUint } from '../strconv.js';
@@ -240,7 +241,7 @@ export function parseMount(raw: string): MountSpec {
   const tmpfs = (): NonNullable<MountSpec['TmpfsOptions']> => (mount.TmpfsOptions ??= {});
   const setOnMap = (target: Record<string, string>, value: string): void => {
     const [k, v] = cut(value, '=');
-    if (k !== '') target[k] = v;
+    if (k !== '') setOwn(target, k, v);
   };
   for (const field of readCSVRecord(raw)) {
     const [rawKey, val, ok] = cut(field, '=');
@@ -422,7 +423,7 @@ export function parseNetwork(raw: string): NetworkAttachment {
       case 'driver-opt': {
         const [k, v, has] = cut(val, '=');
         if (!has || k === '') throw new Error('invalid key value pair format in driver options');
-        (net.DriverOpts ??= {})[k.trim().toLowerCase()] = v.trim().toLowerCase();
+        setOwn((net.DriverOpts ??= {}), k.trim().toLowerCase(), v.trim().toLowerCase());
         break;
       }
       case 'ip':
@@ -772,7 +773,7 @@ export function parseExternalCA(raw: string): ExternalCA {
         break;
       }
       default:
-        ca.Options![key] = value;
+        setOwn(ca.Options!, key, value);
     }
   }
   if (!hasProtocol) throw new Error('the external-ca option needs a protocol= parameter');

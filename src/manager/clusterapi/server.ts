@@ -154,7 +154,7 @@ export class ClusterApiServer {
       allowManagerJoins: options.allowManagerJoins,
       now: options.now,
     });
-    this.routes = clusterApiRoutes(options.dispatcher, this.ca);
+    this.routes = clusterApiRoutes(options.dispatcher, this.ca, this.log);
     this.handshakesPerIp = new IpQuota(this.limits.maxHandshakesPerIp);
     this.anonymousPerIp = new IpQuota(this.limits.maxAnonymousConnectionsPerIp);
   }
@@ -374,7 +374,7 @@ export class ClusterApiServer {
     const caller = this.authorizeCaller(stream.session, route.access);
     const limit =
       caller.identity && !anonymous ? this.limits.maxRequestBytes : this.limits.maxAnonymousRequestBytes;
-    const body = await readJsonBody(stream, limit);
+    const body = await readJsonBody(stream, Math.min(limit, route.maxRequestBytes ?? limit));
     if (route.kind === 'unary') {
       const result = await route.call(caller, body);
       respondJson(stream, 200, result ?? {});

@@ -21,6 +21,7 @@ import { notFound, unavailable } from '../../api/errors.js';
 import type { Cluster, Node } from '../../api/types.js';
 import type { ObjectEvent, ObjectEventBatch, ObjectStore } from '../../store/objects.js';
 import { AssignmentStream } from './assignments.js';
+import { NodeIntake } from './intake-limits.js';
 import { NodeLiveness } from './liveness.js';
 import { LocalDispatcherClient } from './local-client.js';
 import { silentLog, type DispatcherLog } from './log.js';
@@ -32,7 +33,7 @@ import {
   type RegisteredNode,
 } from './registrations.js';
 import type { DispatcherServer, NodeLogChannel, Peer, StreamSink } from './server.js';
-import { acceptStatusUpdates } from './status-intake.js';
+import { acceptStatusUpdates, changedStatusBytes } from './status-intake.js';
 import { ServerStream } from './stream.js';
 import { DispatcherWrites } from './writes.js';
 
@@ -73,6 +74,8 @@ export class Dispatcher implements DispatcherServer {
   private rootCA: string | undefined;
   private readonly registrations = new Registrations();
   private readonly rateLimiter: RegistrationRateLimiter;
+  /** Each node's budget of status updates, log data and session streams. */
+  private readonly intake: NodeIntake;
   private readonly liveness: NodeLiveness;
   private readonly writes: DispatcherWrites;
   private readonly assignmentStreams = new Map<string, Set<AssignmentStream>>();
@@ -86,6 +89,7 @@ export class Dispatcher implements DispatcherServer {
     this.random = options.random ?? Math.random;
     this.logs = options.logs;
     this.rateLimiter = new RegistrationRateLimiter(this.clock);
+    this.intake = new NodeIntake(this.clock);
     this.writes = new DispatcherWrites(this.store, this.clock, this.log);
     this.liveness = new NodeLiveness({
       store: this.store,
@@ -152,7 +156,12 @@ export class Dispatcher implements DispatcherServer {
   async updateTaskStatus(peer: Peer, sessionId: string, updates: TaskStatusUpdate[]): Promise<void> {
     this.checkRunning();
     this.registrations.check(peer.nodeId, sessionId);
-    const accepted = this.store.view((tx) => acceptStatusUpdates(tx, peer.nodeId, updates));
+    this.intake.statusUpdates(peer.nodeId, updates.length);
+    const { accepted, changedBytes } = this.store.view((tx) => {
+      const accepted = acceptStatusUpdates(tx, peer.nodeId, updates);
+      return { accepted, changedBytes: changedStatusBytes(tx, accepted) };
+    });
+    this.intake.statusBytes(peer.nodeId, changedBytes);
     this.writes.taskStatuses(peer.nodeId, accepted);
   }
 
@@ -193,6 +202,7 @@ export class Dispatcher implements DispatcherServer {
     this.checkRunning();
     this.registrations.check(peer.nodeId, sessionId);
     if (!this.logs) throw unavailable('log broker is not available');
+    this.intake.logs(peer.nodeId, message);
     await this.logs.publish(peer.nodeId, message);
   }
 
@@ -205,6 +215,8 @@ export class Dispatcher implements DispatcherServer {
   ): Promise<void> {
     this.checkRunning();
     const nodeId = peer.nodeId;
+    // Each open writes the node's description: a reconnect loop must not become a stream of writes.
+    this.intake.session(nodeId);
     let registered = request.sessionId ? this.registrations.get(nodeId) : undefined;
     if (registered?.sessionId !== request.sessionId) registered = undefined;
 
@@ -313,6 +325,7 @@ export class Dispatcher implements DispatcherServer {
     if (action === 'delete') {
       this.registrations.remove(node.ID, notFound('node not found'));
       this.liveness.forget(node.ID);
+      this.intake.forget(node.ID);
       return;
     }
     const registered = this.registrations.get(node.ID);

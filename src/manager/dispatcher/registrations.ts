@@ -2,9 +2,10 @@
 // at most one session: registering again replaces the old one and ends its streams, so an agent that
 // lost track of its connection cannot keep two assignment streams alive.
 
-import { invalidArgument, notFound, unavailable } from '../../api/errors.js';
+import { invalidArgument, notFound } from '../../api/errors.js';
 import type { Clock, SessionMessage } from '../../api/dispatcher.js';
 import { newId } from '../../api/ids.js';
+import { rateLimited } from '../../api/peer-limits.js';
 import type { ServerStream } from './stream.js';
 
 export interface RegisteredNode {
@@ -101,7 +102,8 @@ export class RegistrationRateLimiter {
     this.forgetStale(now);
     const entry = this.attempts.get(nodeId) ?? { count: 0, last: now };
     if (entry.count >= this.limit) {
-      throw unavailable(`node ${nodeId} exceeded rate limit count of registrations`);
+      // swarmkit's text and code (Unavailable); HTTP 429, as every rate limit on the cluster port.
+      throw rateLimited(`node ${nodeId} exceeded rate limit count of registrations`);
     }
     entry.count++;
     entry.last = now;

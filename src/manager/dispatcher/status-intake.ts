@@ -27,12 +27,30 @@ export function acceptStatusUpdates(
   return accepted;
 }
 
+/** Whether `update` would change the task as stored. */
+function changesTask(task: Task, update: TaskStatusUpdate): boolean {
+  // "Time travel is not allowed": a late report must not undo a newer one.
+  if (isBefore(update.status.State, task.Status.State)) return false;
+  const healthChanged = update.health !== undefined && !jsonEqual(update.health, task.Health);
+  return healthChanged || !jsonEqual(update.status, task.Status);
+}
+
+/**
+ * What the accepted updates would add to the store, in bytes of JSON: the updates that change their
+ * task. A re-report of what is stored costs nothing; a node rewriting its tasks' messages does.
+ */
+export function changedStatusBytes(tx: ReadTx, updates: readonly TaskStatusUpdate[]): number {
+  let bytes = 0;
+  for (const update of updates) {
+    const task = tx.get('task', update.taskId);
+    if (task && changesTask(task, update)) bytes += JSON.stringify(update).length;
+  }
+  return bytes;
+}
+
 /** The task to store after `update`, or undefined when nothing should be written. */
 export function applyStatusUpdate(task: Task, update: TaskStatusUpdate, appliedAt: string): Task | undefined {
-  // "Time travel is not allowed": a late report must not undo a newer one.
-  if (isBefore(update.status.State, task.Status.State)) return undefined;
-  const healthChanged = update.health !== undefined && !jsonEqual(update.health, task.Health);
-  if (!healthChanged && jsonEqual(update.status, task.Status)) return undefined;
+  if (!changesTask(task, update)) return undefined;
   const next = structuredClone(task);
   next.Status = structuredClone(update.status);
   if (update.health !== undefined) next.Health = structuredClone(update.health);

@@ -3,7 +3,13 @@
 // 10 000 are waiting. A manager restart brings every node back within a few seconds, each with a
 // re-report of all its tasks; one transaction per 100 ms instead of one per call keeps that cheap.
 
-import { clockTimestamp, type Clock, type TaskStatusUpdate, type Timer } from '../../api/dispatcher.js';
+import {
+  clockTimestamp,
+  jsonEqual,
+  type Clock,
+  type TaskStatusUpdate,
+  type Timer,
+} from '../../api/dispatcher.js';
 import { isAfter } from '../../api/taskstate.js';
 import type { Node, NodeDescription, NodeState } from '../../api/types.js';
 import type { ObjectStore } from '../../store/objects.js';
@@ -108,7 +114,11 @@ export class DispatcherWrites {
       await this.store.update((tx) => {
         for (const [nodeId, { change }] of nodes) {
           const node = tx.get('node', nodeId);
-          if (node) tx.update('node', withNodeStatus(node, change));
+          if (!node) continue;
+          // A node reconnecting with what the store already says writes nothing: every write is a
+          // revision of watch history, and a node must not be able to fill it by reconnecting.
+          const next = withNodeStatus(node, change);
+          if (!jsonEqual(next, node)) tx.update('node', next);
         }
         for (const [taskId, { nodeId, update }] of tasks) {
           const task = tx.get('task', taskId);

@@ -73,11 +73,15 @@ export const platformFilter: Filter = {
     return (info) => {
       const platform: Platform | undefined = info.node.Description?.Platform;
       if (!platform) return false;
-      const nodeArch = normalizeArchitecture(platform.Architecture ?? '');
+      // Reported by the node: only a string is a platform (anything else was stored before validation).
+      const nodeArch = normalizeArchitecture(
+        typeof platform.Architecture === 'string' ? platform.Architecture : '',
+      );
+      const nodeOS = typeof platform.OS === 'string' ? platform.OS : '';
       return supported.some(
         (p) =>
           (!p.Architecture || normalizeArchitecture(p.Architecture) === nodeArch) &&
-          (!p.OS || p.OS === platform.OS),
+          (!p.OS || p.OS === nodeOS),
       );
     };
   },

@@ -11,6 +11,7 @@
 // same totals, and cannot overshoot when a branch turns out to be full half-way.
 
 import type { Node, Placement } from '../../api/types.js';
+import { engineLabelValue, nodeLabelValue } from '../constraint.js';
 import { compareStrings } from './candidates.js';
 import { MinHeap } from './heap.js';
 import type { NodeInfo } from './nodeinfo.js';
@@ -35,9 +36,9 @@ export function spreadLevels(placement: Placement | undefined): SpreadLevel[] {
     const nodeLabel = label(NODE_LABEL_PREFIX);
     const engineLabel = label(ENGINE_LABEL_PREFIX);
     if (nodeLabel !== undefined) {
-      levels.push((node) => node.Spec.Labels?.[nodeLabel] ?? '');
+      levels.push((node) => nodeLabelValue(node, nodeLabel));
     } else if (engineLabel !== undefined) {
-      levels.push((node) => node.Description?.Engine?.Labels?.[engineLabel] ?? '');
+      levels.push((node) => engineLabelValue(node, engineLabel));
     }
   }
   return levels;

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setOwn } from '../../../api/own.js';
 import type { Cgroups } from './cgroups.js';
 import { resolveExecutable } from './command.js';
 import { buildSpawnCommand, withTaskUmask, type LaunchTools } from './launch.js';
@@ -410,7 +411,8 @@ function envObject(env: readonly string[]): NodeJS.ProcessEnv {
   const result: NodeJS.ProcessEnv = {};
   for (const entry of env) {
     const equals = entry.indexOf('=');
-    if (equals > 0) result[entry.slice(0, equals)] = entry.slice(equals + 1);
+    // A variable named `__proto__` is the user's too: an own entry, not the object's prototype.
+    if (equals > 0) setOwn(result, entry.slice(0, equals), entry.slice(equals + 1));
   }
   return result;
 }

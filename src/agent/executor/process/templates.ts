@@ -3,6 +3,7 @@
 // template context are supported, plus `index .Service.Labels "key"`; any other template is refused
 // rather than left half-expanded.
 
+import { ownString, ownValue } from '../../../api/own.js';
 import type { ContainerSpec, Task } from '../../../api/types.js';
 
 export interface TemplateNode {
@@ -19,9 +20,11 @@ export function expandContainerSpec(spec: ContainerSpec, task: Task, node: Templ
   const labels = task.ServiceAnnotations?.Labels ?? {};
   const expand = (value: string): string =>
     value.replace(PLACEHOLDER, (whole, expression: string) => {
-      if (expression in fields) return fields[expression]!;
+      // The template and the label names are the user's: only own entries (`{{constructor}}` is no field).
+      const field = ownValue(fields, expression);
+      if (field !== undefined) return field;
       const label = /^index \.Service\.Labels "([^"]*)"$/.exec(expression);
-      if (label) return labels[label[1]!] ?? '';
+      if (label) return ownString(labels, label[1]!) ?? '';
       throw new Error(`failed to expand ${whole} in the container spec: unsupported template`);
     });
   return {
