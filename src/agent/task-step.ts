@@ -83,7 +83,7 @@ export async function advanceTask(
     case 'preparing':
       return operate(() => controller.prepare(), 'ready', 'prepared');
     case 'starting':
-      return operate(() => controller.start(), 'running', 'started');
+      return operate(() => controller.start(), 'running', controller.startedMessage?.() ?? 'started');
     case 'running':
       return operate(() => controller.wait(), 'complete', 'finished');
     default:

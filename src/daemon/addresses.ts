@@ -5,6 +5,7 @@
 
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { ownValue } from '../api/own.js';
 import { networkInterfaces } from 'node:os';
 import { invalidArgument, ShoalError } from '../api/errors.js';
 
@@ -55,7 +56,7 @@ const isUnspecified = (host: string): boolean => host === '0.0.0.0' || host === 
 
 /** The IPv4 address of a named interface, if it has exactly one. */
 function interfaceAddress(name: string): string | undefined {
-  const addrs = networkInterfaces()[name];
+  const addrs = ownValue(networkInterfaces(), name);
   if (!addrs) return undefined;
   const v4 = addrs.filter((a) => a.family === 'IPv4');
   if (v4.length > 1) {

@@ -2,7 +2,17 @@
 // translation of HTTP to these calls, so a worker, a manager and a node outside any swarm differ only
 // in what the backend answers.
 
-import type { Cluster, Node, NodeSpec, Service, ServiceSpec, SwarmSpec, Task } from '../api/types.js';
+import type {
+  Cluster,
+  Config,
+  Node,
+  NodeSpec,
+  Secret,
+  Service,
+  ServiceSpec,
+  SwarmSpec,
+  Task,
+} from '../api/types.js';
 import type { Filters } from '../api/filters.js';
 
 export type LocalNodeState = 'inactive' | 'pending' | 'active' | 'error' | 'locked';
@@ -106,6 +116,10 @@ export interface ControlBackend {
 
   listTasks(filters: Filters): Promise<Task[]>;
   getTask(ref: string): Promise<Task>;
+
+  /** Secrets without their data, and configs (creating them comes with the secrets and configs work). */
+  listSecrets(filters: Filters): Promise<Secret[]>;
+  listConfigs(filters: Filters): Promise<Config[]>;
 
   /** Streams log lines of a service's or a task's tasks until done (or `signal` aborts, with follow). */
   serviceLogs(ref: string, request: LogsRequest, signal: AbortSignal): AsyncIterable<LogMessage>;

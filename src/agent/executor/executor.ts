@@ -78,6 +78,11 @@ export interface Controller {
   containerStatus(): { ContainerID?: string; PID?: number; ExitCode?: number };
   /** Health as last observed, if the task has a healthcheck. */
   health(): HealthState | undefined;
+  /**
+   * Optional: the task status message once it runs, when Docker's `started` would hide something the user
+   * must know (the process executor runs the command from the host, not from the image).
+   */
+  startedMessage?(): string;
   /** Reads the task's captured output. Ends when the task stops (follow) or at the end (no follow). */
   logs(options: LogOptions, signal: AbortSignal): AsyncIterable<LogLine>;
 }

@@ -4,12 +4,22 @@
 import { invalidArgument, notFound, outOfSequence, ShoalError, unimplemented } from '../../api/errors.js';
 import { nowTimestamp } from '../../api/time.js';
 import type { Filters } from '../../api/filters.js';
-import type { Cluster, Node, NodeSpec, Service, ServiceSpec, SwarmSpec, Task } from '../../api/types.js';
+import type {
+  Cluster,
+  Config,
+  Node,
+  NodeSpec,
+  Secret,
+  Service,
+  ServiceSpec,
+  SwarmSpec,
+  Task,
+} from '../../api/types.js';
 import type { LogMessage, LogsRequest } from '../../engineapi/backend.js';
 import type { ObjectStore, ReadTx } from '../../store/objects.js';
 import { autolockNotSupported, infoCluster, publicCluster, validateSwarmSpec } from './cluster.js';
 import { applyNodeUpdate, checkNodeRemovable, nodeMatchesFilters, validateNodeFilters } from './nodes.js';
-import { presentNode, presentService, presentTask } from './present.js';
+import { presentNode, presentSecret, presentService, presentTask } from './present.js';
 import { resolveNode, resolveService, resolveTask } from './resolve.js';
 import { interpolateDefaults } from './service-spec.js';
 import { createService, serviceMatchesFilters, serviceStatus, updateService } from './services.js';
@@ -257,6 +267,21 @@ export class ControlAPI {
     return this.store.view((tx) => presentTask(resolveTask(tx, ref)));
   }
 
+  // -------------------------------------------------------------- secrets and configs
+
+  async listSecrets(filters: Filters): Promise<Secret[]> {
+    return this.store.view((tx) =>
+      tx
+        .list('secret')
+        .filter((secret) => namedObjectMatches(secret, filters))
+        .map(presentSecret),
+    );
+  }
+
+  async listConfigs(filters: Filters): Promise<Config[]> {
+    return this.store.view((tx) => tx.list('config').filter((config) => namedObjectMatches(config, filters)));
+  }
+
   // -------------------------------------------------------------- logs
 
   // Resolved before the first line, so that an unknown service or task is a 404, not a broken stream.
@@ -269,4 +294,14 @@ export class ControlAPI {
     const taskId = this.store.view((tx) => resolveTask(tx, ref).ID);
     return this.options.subscribeLogs({ taskIds: [taskId] }, request, signal);
   }
+}
+
+/** Docker's secret and config filters: `id` and `name` by prefix, `names` exactly, `label`. */
+function namedObjectMatches(object: Secret | Config, filters: Filters): boolean {
+  return (
+    filters.matchPrefix('id', object.ID) &&
+    filters.matchPrefix('name', object.Spec.Name) &&
+    filters.matchExact('names', object.Spec.Name) &&
+    filters.matchLabels('label', object.Spec.Labels)
+  );
 }

@@ -2,7 +2,7 @@
 // bookkeeping fields, with the conversion artefacts Docker's daemon adds (so `inspect` output and
 // read-modify-write round trips match Docker's).
 
-import type { Node, Service, ServiceSpec, Task } from '../../api/types.js';
+import type { Node, Secret, Service, ServiceSpec, Task } from '../../api/types.js';
 
 function presentSpec(spec: ServiceSpec): ServiceSpec {
   const out = structuredClone(spec);
@@ -42,4 +42,10 @@ export function presentNode(node: Node, leaderId: string | undefined): Node {
     out.ManagerStatus = { ...node.ManagerStatus, Leader: node.ID === leaderId || undefined };
   if (out.ManagerStatus && !out.ManagerStatus.Leader) delete out.ManagerStatus.Leader;
   return out;
+}
+
+/** A secret never leaves the manager with its data. */
+export function presentSecret(secret: Secret): Secret {
+  const { Data: _data, ...spec } = secret.Spec;
+  return { ...secret, Spec: spec };
 }

@@ -18,10 +18,13 @@ export const ORPHAN_AFTER_MS = 24 * 60 * 60 * 1000;
 /** swarmkit jitters 5 s by ±0.5 s; the same ±10 % for any period. */
 const JITTER_FRACTION = 0.1;
 
+/** The control API refuses shorter periods; one stored by an older version is read as this. */
+export const MIN_HEARTBEAT_PERIOD_MS = 1_000;
+
 export function heartbeatPeriodMs(cluster: Cluster | undefined): number {
   const ns = cluster?.Spec.Dispatcher?.HeartbeatPeriod;
   if (ns === undefined || !Number.isFinite(ns) || ns <= 0) return DEFAULT_HEARTBEAT_PERIOD_MS;
-  return Math.max(1, Math.round(ns / 1e6));
+  return Math.max(MIN_HEARTBEAT_PERIOD_MS, Math.round(ns / 1e6));
 }
 
 /** The period with uniform jitter in [−10 %, +10 %); `random` returns values in [0, 1). */

@@ -324,6 +324,11 @@ export class ProcessController implements Controller {
     }
   }
 
+  startedMessage(): string {
+    const image = this.task.Spec.ContainerSpec?.Image;
+    return `started (process executor: the command runs from the host's filesystem${image ? `, image ${image} not used` : ''})`;
+  }
+
   private ownHostname(): string | undefined {
     const wanted = this.spec.Hostname;
     if (!wanted) return undefined;

@@ -1,0 +1,157 @@
+// What a spec asks for, what each executor honours, and the control API's refusals that follow.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { executorOf, specNeeds, unhonoured } from '../../../src/api/executor-features.js';
+import type { Node, ServiceSpec } from '../../../src/api/types.js';
+import {
+  checkDefaultLogDriver,
+  checkHonoured,
+  checkNetworks,
+} from '../../../src/manager/controlapi/honoured.js';
+
+const spec = (container: Record<string, unknown>, extra: Partial<ServiceSpec> = {}): ServiceSpec => ({
+  Name: 'web',
+  TaskTemplate: { ContainerSpec: { Image: 'busybox', Command: ['sleep', '1'], ...container } },
+  ...extra,
+});
+const processNode = {
+  Description: { Engine: { Labels: { 'shoal.executor': 'process' } } },
+} as unknown as Node;
+
+describe('executor features', () => {
+  it('a plain command with env, user, dir, hostname, limits and health asks for nothing special', () => {
+    const needs = specNeeds({
+      ContainerSpec: {
+        Image: 'busybox',
+        Command: ['sleep'],
+        Env: ['A=1'],
+        User: 'nobody',
+        Dir: '/tmp',
+        Hostname: 'h',
+        Init: false,
+        DNSConfig: {},
+        Isolation: 'default',
+        Healthcheck: { Test: ['CMD', 'true'] },
+      },
+      Resources: { Limits: { MemoryBytes: 2 ** 26 } },
+    });
+    assert.deepEqual(needs, []);
+  });
+
+  it('names every field a spec asks for beyond that', () => {
+    const needs = specNeeds(
+      {
+        ContainerSpec: {
+          Mounts: [
+            { Type: 'bind', Source: '/a', Target: '/b' },
+            { Type: 'tmpfs', Target: '/t' },
+          ],
+          ReadOnly: true,
+          Init: true,
+          TTY: true,
+          Hosts: ['1.2.3.4 x'],
+          DNSConfig: { Nameservers: ['1.1.1.1'] },
+          Sysctls: { 'net.ipv4.ip_forward': '1' },
+          CapabilityAdd: ['NET_ADMIN'],
+          Ulimits: [{ Name: 'nofile', Soft: 1, Hard: 2 }],
+          OomScoreAdj: 10,
+        },
+      },
+      { Name: 'syslog', Options: { tag: 'x' } },
+    );
+    assert.deepEqual(
+      needs.map((n) => `${n.field} ${n.feature}`),
+      [
+        'ContainerSpec.Mounts[0] mount:bind',
+        'ContainerSpec.Mounts[1] mount:tmpfs',
+        'ContainerSpec.ReadOnly read-only',
+        'ContainerSpec.Init init',
+        'ContainerSpec.TTY tty',
+        'ContainerSpec.Hosts extra-hosts',
+        'ContainerSpec.DNSConfig dns-config',
+        'ContainerSpec.Sysctls sysctls',
+        'ContainerSpec.CapabilityAdd capabilities',
+        'ContainerSpec.Ulimits ulimits',
+        'ContainerSpec.OomScoreAdj oom-score-adj',
+        'LogDriver.Name log-driver:syslog',
+        'LogDriver.Options.tag log-opt:syslog:tag',
+      ],
+    );
+    assert.equal(unhonoured('process', needs).length, needs.length);
+    assert.deepEqual(
+      unhonoured('process', [{ feature: 'log-driver:json-file', field: 'LogDriver.Name' }]),
+      [],
+    );
+  });
+
+  it('reads the executor from the node’s engine labels; own keys only', () => {
+    assert.equal(executorOf({ 'shoal.executor': 'process' }), 'process');
+    assert.equal(executorOf(undefined), 'process');
+    assert.equal(executorOf(JSON.parse('{"shoal.executor":"constructor"}')), 'process');
+  });
+});
+
+describe('the control API refuses what no node can honour', () => {
+  it('a read-only root filesystem, naming the field and why', () => {
+    assert.throws(
+      () => checkHonoured(spec({ ReadOnly: true }), [processNode], undefined),
+      (err: Error & { status?: number }) =>
+        err.status === 400 &&
+        /^ContainerSpec\.ReadOnly \(read-only\) cannot be honoured by any node of this swarm: the process executor runs the task as a process on the host/.test(
+          err.message,
+        ),
+    );
+  });
+
+  it('mounts, secrets and log drivers alike', () => {
+    assert.throws(
+      () =>
+        checkHonoured(
+          spec({ Mounts: [{ Type: 'bind', Source: '/', Target: '/x' }] }),
+          [processNode],
+          undefined,
+        ),
+      /ContainerSpec\.Mounts\[0\] \(mount:bind\) cannot be honoured/,
+    );
+    assert.throws(
+      () =>
+        checkHonoured(
+          { ...spec({}), TaskTemplate: { ...spec({}).TaskTemplate, LogDriver: { Name: 'syslog' } } },
+          [processNode],
+          undefined,
+        ),
+      /LogDriver\.Name \(log-driver:syslog\) cannot be honoured/,
+    );
+    assert.doesNotThrow(() => checkHonoured(spec({ Env: ['A=1'] }), [processNode], undefined));
+  });
+
+  it('published ports and networks, which shoal does not build yet', () => {
+    assert.throws(
+      () =>
+        checkHonoured(
+          spec({}, { EndpointSpec: { Ports: [{ TargetPort: 80, PublishedPort: 8080 }] } }),
+          [processNode],
+          undefined,
+        ),
+      /EndpointSpec\.Ports: shoal cannot publish ports yet/,
+    );
+    assert.throws(
+      () =>
+        checkNetworks(
+          spec({}, { TaskTemplate: { ContainerSpec: { Image: 'x' }, Networks: [{ Target: 'app' }] } }),
+        ),
+      (err: Error & { status?: number }) => err.status === 404 && err.message === 'network app not found',
+    );
+  });
+
+  it('a swarm default log driver no node has', () => {
+    assert.throws(
+      () =>
+        checkDefaultLogDriver({ Name: 'json-file', Options: { 'max-size': '10m' } }, new Set(['process'])),
+      /TaskDefaults\.LogDriver\.Options\.max-size \(log-opt:json-file:max-size\) cannot be honoured/,
+    );
+    assert.doesNotThrow(() => checkDefaultLogDriver({ Name: 'json-file' }, new Set(['process'])));
+  });
+});
