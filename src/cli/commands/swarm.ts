@@ -16,6 +16,10 @@ import {
 import { goBody, INIT_REQUEST, JOIN_REQUEST, normalizeGo, SWARM_SPEC } from '../wire.js';
 import { rootRotationProgress } from '../progress/root-rotation.js';
 
+/** The swarm labels that hold shoal's task limits (the manager reads the same names). */
+const MAX_TASKS_LABEL = 'shoal.max-tasks';
+const MAX_TASKS_PER_SERVICE_LABEL = 'shoal.max-tasks-per-service';
+
 /** The parts of swarm.Spec the flags change (all optional, as the daemon returns them). */
 interface SwarmSpecJson {
   Name?: string;
@@ -72,6 +76,12 @@ function swarmFlags(fs: FlagSet, autolockUsage: string) {
       10000,
     ),
     autolock: fs.bool('autolock', undefined, autolockUsage),
+    maxTasks: fs.uint('max-tasks', undefined, 'Most tasks all services may ask for together (shoal only)'),
+    maxTasksPerService: fs.uint(
+      'max-tasks-per-service',
+      undefined,
+      'Most tasks one service may ask for (shoal only)',
+    ),
     ...caFlags(fs),
   };
 }
@@ -87,6 +97,13 @@ function mergeSwarmSpec(spec: SwarmSpecJson, flags: SwarmFlags, caCert: string):
   if (flags.maxSnapshots.changed) (spec.Raft ??= {}).KeepOldSnapshots = flags.maxSnapshots.value;
   if (flags.snapshotInterval.changed) (spec.Raft ??= {}).SnapshotInterval = flags.snapshotInterval.value;
   if (flags.autolock.changed) (spec.EncryptionConfig ??= {}).AutoLockManagers = flags.autolock.value;
+  // shoal's task limits are swarm labels, which the docker CLI's read-modify-write of the spec keeps.
+  if (flags.maxTasks.changed) {
+    spec.Labels = { ...spec.Labels, [MAX_TASKS_LABEL]: String(flags.maxTasks.value) };
+  }
+  if (flags.maxTasksPerService.changed) {
+    spec.Labels = { ...spec.Labels, [MAX_TASKS_PER_SERVICE_LABEL]: String(flags.maxTasksPerService.value) };
+  }
   mergeCAFlags(spec, flags, caCert);
 }
 

@@ -18,6 +18,27 @@ function expected(command: string): string {
         '      --default-addr-pool ipNetSlice',
     );
   }
+  if (command === 'swarm update') {
+    text = text.replace(
+      '      --snapshot-interval uint',
+      '      --max-tasks uint                  Most tasks all services may ask\n' +
+        '                                        for together (shoal only)\n' +
+        '      --max-tasks-per-service uint      Most tasks one service may ask\n' +
+        '                                        for (shoal only)\n' +
+        '      --snapshot-interval uint',
+    );
+  }
+  if (command === 'swarm init') {
+    text = text.replace(
+      '      --snapshot-interval uint',
+      '      --max-tasks uint                         Most tasks all services\n' +
+        '                                               may ask for together\n' +
+        '                                               (shoal only)\n' +
+        '      --max-tasks-per-service uint             Most tasks one service may\n' +
+        '                                               ask for (shoal only)\n' +
+        '      --snapshot-interval uint',
+    );
+  }
   return text;
 }
 

@@ -125,6 +125,21 @@ test("swarm init --datastore adds shoal's Datastore field; other values are refu
   });
 });
 
+test("swarm init and update --max-tasks[-per-service] set shoal's limit labels", async () => {
+  const init = swarmClient();
+  await runShoal(['swarm', 'init', '--max-tasks-per-service', '500', '--max-tasks', '2000'], {
+    client: init,
+  });
+  assert.match(
+    init.requests[0]!.body,
+    /"Labels":\{"shoal\.max-tasks":"2000","shoal\.max-tasks-per-service":"500"\}/,
+  );
+  const update = swarmClient();
+  await runShoal(['swarm', 'update', '--max-tasks-per-service', '10'], { client: update });
+  const sent = update.requests.find((q) => q.path === '/swarm/update')!;
+  assert.match(sent.body, /"Labels":\{[^}]*"shoal\.max-tasks-per-service":"10"/);
+});
+
 test('swarm join-token --rotate: all rotation flags and the current spec are sent', async () => {
   const client = swarmClient();
   const r = await runShoal(['swarm', 'join-token', '--rotate', 'worker'], { client });
