@@ -9,6 +9,7 @@ import { isShoalError } from '../api/errors.js';
 import type { EngineBackend } from './backend.js';
 import type { Reply, RequestContext } from './http.js';
 import { Router } from './router.js';
+import { registerEventRoutes } from './routes/events.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerSwarmRoutes } from './routes/swarm.js';
@@ -36,6 +37,7 @@ export class EngineServer {
     registerNodeRoutes(this.router, options.backend);
     registerServiceRoutes(this.router, options.backend);
     registerTaskRoutes(this.router, options.backend);
+    registerEventRoutes(this.router, options.backend);
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
   }
