@@ -23,11 +23,12 @@ import { infoCommand, systemCommand, versionCommand } from './commands/system.js
 import { swarmCommand } from './commands/swarm.js';
 import { nodeCommand } from './commands/node.js';
 import { serviceCommand } from './commands/service.js';
+import { eventsCommand } from './commands/events.js';
 
 /** The top-level commands, in the sections the root help lists them in. */
 const COMMON_COMMANDS: readonly CommandSpec[] = [versionCommand, infoCommand];
 const SWARM_COMMANDS: readonly CommandSpec[] = [nodeCommand, serviceCommand, swarmCommand];
-const OTHER_COMMANDS: readonly CommandSpec[] = [systemCommand];
+const OTHER_COMMANDS: readonly CommandSpec[] = [eventsCommand, systemCommand];
 
 const ROOT = group({
   use: `${BIN_NAME} [OPTIONS] COMMAND [ARG...]`,

@@ -91,6 +91,25 @@ export interface LogMessage {
   context: { nodeId: string; serviceId: string; taskId: string };
 }
 
+/** A swarm event as `GET /events` sends it: Docker's events.Message (swarm events carry no legacy fields). */
+export interface EventMessage {
+  Type: 'service' | 'node' | 'secret' | 'config' | 'network';
+  Action: 'create' | 'update' | 'remove';
+  Actor: { ID: string; Attributes: Record<string, string> };
+  scope: 'swarm';
+  /** Unix seconds. */
+  time: number;
+  /** Unix nanoseconds (a bigint: it does not fit a JS number exactly). */
+  timeNano: bigint;
+}
+
+/** What `GET /events` asks for: a window in Unix nanoseconds (either end optional) and the filters. */
+export interface EventsRequest {
+  since?: bigint;
+  until?: bigint;
+  filters: Filters;
+}
+
 /** The swarm control API, available on managers only. Methods throw ShoalError. */
 export interface ControlBackend {
   inspectSwarm(): Promise<Cluster>;
@@ -124,6 +143,15 @@ export interface ControlBackend {
   /** Streams log lines of a service's or a task's tasks until done (or `signal` aborts, with follow). */
   serviceLogs(ref: string, request: LogsRequest, signal: AbortSignal): AsyncIterable<LogMessage>;
   taskLogs(ref: string, request: LogsRequest, signal: AbortSignal): AsyncIterable<LogMessage>;
+
+  /**
+   * The remembered events in the request's window (none without `since` or `until`), and from now on every
+   * new matching event to `listener`, synchronously, until the returned `close` is called.
+   */
+  subscribeEvents(
+    request: EventsRequest,
+    listener: (event: EventMessage) => void,
+  ): { past: EventMessage[]; close: () => void };
 }
 
 export interface SystemInfo {

@@ -10,6 +10,7 @@ import type { EngineBackend } from './backend.js';
 import type { Reply, RequestContext } from './http.js';
 import { Router } from './router.js';
 import { registerReferenceRoutes } from './routes/networks.js';
+import { registerEventRoutes } from './routes/events.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerSwarmRoutes } from './routes/swarm.js';
@@ -38,6 +39,7 @@ export class EngineServer {
     registerServiceRoutes(this.router, options.backend);
     registerTaskRoutes(this.router, options.backend);
     registerReferenceRoutes(this.router, options.backend);
+    registerEventRoutes(this.router, options.backend);
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
   }

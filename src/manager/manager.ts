@@ -18,6 +18,7 @@ import { generateJoinToken } from './ca/tokens.js';
 import { ClusterApiServer } from './clusterapi/server.js';
 import { ControlAPI } from './controlapi/control-api.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
+import { ClusterEvents } from './events/source.js';
 import { LogBroker } from './logbroker/broker.js';
 import { logStreamOptions } from './logbroker/options.js';
 import { isTaskDirty } from './orchestrator/dirty.js';
@@ -59,6 +60,8 @@ export interface ClusterPortOptions {
 export class Manager {
   readonly controlApi: ControlAPI;
   readonly dispatcher: Dispatcher;
+  /** Swarm events for `GET /events`, from the start of the control loops (see start()). */
+  private events: ClusterEvents | undefined;
   private readonly logBroker: LogBroker;
   private readonly orchestrator: Orchestrator;
   private readonly scheduler: Scheduler;
@@ -84,6 +87,8 @@ export class Manager {
       newJoinToken: (rootCA) => generateJoinToken(rootCA),
       subscribeLogs: (target, request, signal) =>
         this.logBroker.subscribe(target, logStreamOptions(request), signal),
+      subscribeEvents: (request, listener) =>
+        this.events?.subscribe(request, listener) ?? { past: [], close: () => undefined },
     });
     this.orchestrator = new Orchestrator(store, {
       onError: (error) => log.error('orchestrator pass failed', { error: String(error) }),
@@ -160,6 +165,11 @@ export class Manager {
     if (this.started) return;
     this.started = true;
     await this.dispatcher.start();
+    // Events start here, as dockerd's store watch connects once its manager runs: the dispatcher's
+    // start-up write (every node moved to "unknown") is not one, the node becoming ready is the first.
+    this.events = new ClusterEvents(this.store, {
+      onListenerError: (error) => this.options.log.error('an event stream failed', { error: String(error) }),
+    });
     await this.orchestrator.start();
     this.scheduler.start();
     if (port) {
@@ -244,6 +254,7 @@ export class Manager {
       await this.dispatcher.stop();
       this.started = false;
     }
+    this.events?.close();
     await this.store.close();
     await this.kv.close();
   }

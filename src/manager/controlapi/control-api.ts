@@ -15,7 +15,7 @@ import type {
   SwarmSpec,
   Task,
 } from '../../api/types.js';
-import type { LogMessage, LogsRequest } from '../../engineapi/backend.js';
+import type { EventMessage, EventsRequest, LogMessage, LogsRequest } from '../../engineapi/backend.js';
 import type { ObjectStore, ReadTx } from '../../store/objects.js';
 import { autolockNotSupported, infoCluster, publicCluster, validateSwarmSpec } from './cluster.js';
 import { applyNodeUpdate, checkNodeRemovable, nodeMatchesFilters, validateNodeFilters } from './nodes.js';
@@ -41,6 +41,11 @@ export interface ControlAPIOptions {
     request: LogsRequest,
     signal: AbortSignal,
   ): AsyncIterable<LogMessage>;
+  /** The manager's swarm events: remembered ones in a window, then new ones as they happen (none without). */
+  subscribeEvents?(
+    request: EventsRequest,
+    listener: (event: EventMessage) => void,
+  ): { past: EventMessage[]; close: () => void };
 }
 
 export interface SwarmUpdateOptions {
@@ -293,6 +298,15 @@ export class ControlAPI {
   taskLogs(ref: string, request: LogsRequest, signal: AbortSignal): AsyncIterable<LogMessage> {
     const taskId = this.store.view((tx) => resolveTask(tx, ref).ID);
     return this.options.subscribeLogs({ taskIds: [taskId] }, request, signal);
+  }
+
+  // -------------------------------------------------------------- events
+
+  subscribeEvents(
+    request: EventsRequest,
+    listener: (event: EventMessage) => void,
+  ): { past: EventMessage[]; close: () => void } {
+    return this.options.subscribeEvents?.(request, listener) ?? { past: [], close: () => undefined };
   }
 }
 
