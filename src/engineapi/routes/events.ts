@@ -7,7 +7,8 @@
 // with an empty stream, as dockerd on a worker shows none (it would show its container events there).
 
 import { invalidArgument, isShoalError } from '../../api/errors.js';
-import type { ControlBackend, EngineBackend, EventMessage } from '../backend.js';
+import type { EventMessage } from '../../api/control.js';
+import type { ControlBackend, EngineBackend } from '../backend.js';
 import { filtersQuery } from '../filters.js';
 import type { Reply, RequestContext } from '../http.js';
 import type { Router } from '../router.js';
