@@ -6,8 +6,6 @@
 // certificate, or the ID bound to an in-process client), so a node cannot speak for another one.
 
 import type { ErrorCode } from './errors.js';
-import { formatTimestamp } from './time.js';
-import { setLongTimeout } from './timers.js';
 import type { HealthState, Node, NodeAvailability, NodeDescription, Task, TaskStatus } from './types.js';
 
 // ---------------------------------------------------------------- session and heartbeat
@@ -244,34 +242,6 @@ export interface NodeCertificateResponse {
 export interface HealthCheckResponse {
   status: 'SERVING';
 }
-
-// ---------------------------------------------------------------- time
-
-/**
- * Time and timers for both ends of the protocol. Heartbeats, expiry, batching and backoff all go
- * through it, so tests drive a whole manager/agent pair with one fake clock.
- */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  /** Calls `fire` once after `ms`; the returned timer cancels it. */
-  setTimer(ms: number, fire: () => void): Timer;
-}
-
-export interface Timer {
-  cancel(): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimer(ms, fire) {
-    // Heartbeat expiries are multiples of a user-set period, which may be days long.
-    return { cancel: setLongTimeout(fire, ms, true) };
-  },
-};
-
-/** `Clock.now()` as an Engine API timestamp. */
-export const clockTimestamp = (clock: Clock): string => formatTimestamp(clock.now());
 
 // ---------------------------------------------------------------- comparisons both ends agree on
 

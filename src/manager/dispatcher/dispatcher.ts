@@ -5,9 +5,7 @@
 
 import {
   jsonEqual,
-  systemClock,
   type AssignmentsMessage,
-  type Clock,
   type DispatcherClient,
   type HeartbeatResponse,
   type LogSubscriptionMessage,
@@ -17,6 +15,7 @@ import {
   type StreamHandle,
   type TaskStatusUpdate,
 } from '../../api/dispatcher.js';
+import { systemClock, type Clock } from '../../api/clock.js';
 import { notFound, unavailable } from '../../api/errors.js';
 import type { Cluster, Node } from '../../api/types.js';
 import type { ObjectEvent, ObjectEventBatch, ObjectStore } from '../../store/objects.js';

@@ -2,6 +2,7 @@
 // the state machine that turns probe results into starting / healthy / unhealthy, and a monitor that runs
 // one probe at a time on a clock (a fake one in tests).
 
+import { systemClock, type Clock, type Timer } from '../../../api/clock.js';
 import type { HealthConfig, HealthState } from '../../../api/types.js';
 import { formatGoDuration, formatMillis } from './timestamps.js';
 
@@ -104,18 +105,6 @@ export function timeoutOutput(settings: HealthSettings, output: string): string 
   return output === '' ? message : `${message}: ${output}`;
 }
 
-export interface Clock {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
 /** Runs one probe; `timedOut` results are turned into Docker's message by the monitor. */
 export type RunProbe = (
   argv: string[],
@@ -136,7 +125,7 @@ export interface HealthMonitorOptions {
 /** Probes a task on schedule, one probe at a time, until stopped. */
 export class HealthMonitor {
   private current: HealthState = initialHealth();
-  private timer: unknown;
+  private timer: Timer | undefined;
   private stopped = false;
   private readonly clock: Clock;
   private readonly verdictWaiters: ((verdict: HealthVerdict) => void)[] = [];
@@ -156,7 +145,7 @@ export class HealthMonitor {
 
   stop(): void {
     this.stopped = true;
-    this.clock.clearTimeout(this.timer);
+    this.timer?.cancel();
   }
 
   /** The first time the task is found healthy or unhealthy. */
@@ -176,7 +165,7 @@ export class HealthMonitor {
     if (this.stopped) return;
     const { settings, taskStartedMs } = this.options;
     const delay = nextProbeDelay(this.current, settings, this.clock.now(), taskStartedMs);
-    this.timer = this.clock.setTimeout(() => void this.probeOnce(), delay);
+    this.timer = this.clock.setTimer(delay, () => void this.probeOnce());
   }
 
   private async probeOnce(): Promise<void> {
