@@ -2,7 +2,8 @@
 // reports every status it reaches. The agent's status is the truth about the task; updates from the
 // manager change everything else (desired state above all) but never the status.
 
-import { jsonEqual, sameTaskForAgent } from '../api/dispatcher.js';
+import { sameTaskForAgent } from '../api/dispatcher.js';
+import { jsonEqual } from '../api/json-equal.js';
 import { clockTimestamp, type Clock, type Timer } from '../api/clock.js';
 import { atLeast, isBefore } from '../api/taskstate.js';
 import type { Task, TaskStatus } from '../api/types.js';
