@@ -43,6 +43,7 @@
 
 import { isAscii } from 'node:buffer';
 import { invalidArgument } from '../api/errors.js';
+import { goQuote } from '../api/strconv.js';
 import { readBody, type RequestContext } from './http.js';
 
 // ---------------------------------------------------------------- schemas
@@ -968,37 +969,5 @@ function unescape(b: Buffer, start: number, end: number): string {
 function quoteChar(c: number): string {
   if (c === 0x27) return "'\\''";
   if (c === 0x22) return `'"'`;
-  const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
-  let s: string;
-  switch (c) {
-    case 0x07:
-      s = '\\a';
-      break;
-    case 0x08:
-      s = '\\b';
-      break;
-    case 0x0c:
-      s = '\\f';
-      break;
-    case 0x0a:
-      s = '\\n';
-      break;
-    case 0x0d:
-      s = '\\r';
-      break;
-    case 0x09:
-      s = '\\t';
-      break;
-    case 0x0b:
-      s = '\\v';
-      break;
-    case 0x5c:
-      s = '\\\\';
-      break;
-    default:
-      if (c < 0x20 || c === 0x7f) s = `\\x${hex(c, 2)}`;
-      else if (c < 0x7f || (c >= 0xa1 && c !== 0xad)) s = String.fromCharCode(c);
-      else s = `\\u${hex(c, 4)}`;
-  }
-  return `'${s}'`;
+  return `'${goQuote(String.fromCharCode(c)).slice(1, -1)}'`;
 }

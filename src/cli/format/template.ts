@@ -15,6 +15,7 @@
 // `template: NAME:LINE:COL: executing "NAME" at <NODE>: …`. Docker names its templates "" and wraps
 // both in `template parsing error: …` (formatter.ts does that).
 
+import { goUnquote, parseFloat, parseIntBig } from '../../api/strconv.js';
 import { goJSON, GoJSONError } from './gojson.js';
 import { formatValue, sprint, sprintf, sprintln } from './gofmt.js';
 import {
@@ -1200,15 +1201,15 @@ class Parser {
       n.isComplex = true;
       return n;
     }
-    const int = parseGoInt(text);
+    const int = attempt(() => parseIntBig(text, 0, 64));
     if (int !== undefined) {
       n.isInt = true;
-      n.int = int;
+      n.int = Number.isSafeInteger(Number(int)) ? Number(int) : int;
       n.isFloat = true;
       n.float = Number(int);
       return n;
     }
-    const f = parseGoFloatLiteral(text);
+    const f = attempt(() => parseFloat(text, 64));
     if (f === undefined) this.errorf(`illegal number syntax: ${goStrQuote(text)}`);
     n.isFloat = true;
     n.float = f;
@@ -1220,156 +1221,17 @@ class Parser {
   }
 }
 
+/** The result of a strconv parse, or undefined if it failed. */
+function attempt<T>(parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch {
+    return undefined;
+  }
+}
+
 function isEmptyTree(n: ListNode): boolean {
   return n.nodes.every((x) => (x.type === 'text' ? x.text.trim() === '' : x.type === 'comment'));
-}
-
-/** strconv.ParseInt(text, 0, 64) with Go's literal syntax; undefined if not an integer literal. */
-function parseGoInt(text: string): number | bigint | undefined {
-  let s = text;
-  let neg = false;
-  if (s[0] === '+' || s[0] === '-') {
-    neg = s[0] === '-';
-    s = s.slice(1);
-  }
-  let base = 10;
-  let body = s;
-  let prefixed = false;
-  if (/^0[xX]/.test(s)) {
-    base = 16;
-    body = s.slice(2);
-    prefixed = true;
-  } else if (/^0[oO]/.test(s)) {
-    base = 8;
-    body = s.slice(2);
-    prefixed = true;
-  } else if (/^0[bB]/.test(s)) {
-    base = 2;
-    body = s.slice(2);
-    prefixed = true;
-  } else if (/^0[0-9_]/.test(s)) {
-    base = 8;
-    body = s.slice(1);
-    prefixed = true;
-  }
-  if (body.includes('_')) {
-    if (!prefixed && base === 10) {
-      if (!/^[0-9]+(_[0-9]+)*$/.test(body)) return undefined;
-    } else if (!/^_?[0-9a-fA-F]+(_[0-9a-fA-F]+)*$/.test(body)) return undefined;
-    body = body.replace(/_/g, '');
-  }
-  const digits = { 2: /^[01]+$/, 8: /^[0-7]+$/, 10: /^[0-9]+$/, 16: /^[0-9a-fA-F]+$/ }[
-    base as 2 | 8 | 10 | 16
-  ];
-  if (!digits.test(body)) return undefined;
-  let v = BigInt(base === 10 ? body : `0${{ 2: 'b', 8: 'o', 16: 'x' }[base as 2 | 8 | 16]}${body}`);
-  if (neg) v = -v;
-  if (v >= 2n ** 63n || v < -(2n ** 63n)) return undefined;
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
-}
-
-function parseGoFloatLiteral(text: string): number | undefined {
-  let s = text.replace(/_/g, '');
-  let sign = 1;
-  if (s[0] === '+' || s[0] === '-') {
-    if (s[0] === '-') sign = -1;
-    s = s.slice(1);
-  }
-  if (/^0[xX]/.test(s)) {
-    const m = /^0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?[0-9]+)$/.exec(s);
-    if (!m || (m[1] === '' && !m[2])) return undefined;
-    const mant = parseInt((m[1] ?? '') + (m[2] ?? ''), 16);
-    return sign * mant * 2 ** (Number(m[3]) - 4 * (m[2]?.length ?? 0));
-  }
-  if (!/^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/.test(s)) return undefined;
-  return sign * Number(s);
-}
-
-/** Go's strconv.Unquote for "…", `…` and '…'. */
-export function goUnquote(s: string): string {
-  const q = s[0];
-  if (s.length < 2 || s[s.length - 1] !== q) throw new Error('invalid syntax');
-  const body = s.slice(1, -1);
-  if (q === '`') {
-    if (body.includes('`')) throw new Error('invalid syntax');
-    return body.replace(/\r/g, '');
-  }
-  if (q !== '"' && q !== "'") throw new Error('invalid syntax');
-  let out = '';
-  let i = 0;
-  while (i < body.length) {
-    const c = body[i]!;
-    if (c === q || c === '\n') throw new Error('invalid syntax');
-    if (c !== '\\') {
-      const cp = body.codePointAt(i)!;
-      const ch = String.fromCodePoint(cp);
-      out += ch;
-      i += ch.length;
-      continue;
-    }
-    const e = body[i + 1];
-    i += 2;
-    switch (e) {
-      case 'a':
-        out += '\x07';
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'v':
-        out += '\v';
-        break;
-      case '\\':
-        out += '\\';
-        break;
-      case "'":
-      case '"':
-        if (e !== q) throw new Error('invalid syntax');
-        out += e;
-        break;
-      case 'x':
-      case 'u':
-      case 'U': {
-        const n = e === 'x' ? 2 : e === 'u' ? 4 : 8;
-        const hexText = body.slice(i, i + n);
-        if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(hexText)) throw new Error('invalid syntax');
-        const v = parseInt(hexText, 16);
-        i += n;
-        if (e === 'x') out += String.fromCharCode(v);
-        else {
-          if (v > 0x10ffff || (v >= 0xd800 && v < 0xe000)) throw new Error('invalid syntax');
-          out += String.fromCodePoint(v);
-        }
-        break;
-      }
-      default: {
-        if (e !== undefined && e >= '0' && e <= '7') {
-          const oct = body.slice(i - 1, i + 2);
-          if (!/^[0-7]{3}$/.test(oct)) throw new Error('invalid syntax');
-          const v = parseInt(oct, 8);
-          if (v > 255) throw new Error('invalid syntax');
-          out += String.fromCharCode(v);
-          i += 2;
-          break;
-        }
-        throw new Error('invalid syntax');
-      }
-    }
-  }
-  if (q === "'" && [...out].length !== 1) throw new Error('invalid syntax');
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------
