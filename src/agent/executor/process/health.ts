@@ -3,8 +3,9 @@
 // one probe at a time on a clock (a fake one in tests).
 
 import { systemClock, type Clock, type Timer } from '../../../api/clock.js';
+import { formatDuration } from '../../../api/duration.js';
 import type { HealthConfig, HealthState } from '../../../api/types.js';
-import { formatGoDuration, formatMillis } from './timestamps.js';
+import { formatMillis } from './timestamps.js';
 
 const NS_PER_MS = 1e6;
 
@@ -101,7 +102,7 @@ export function nextProbeDelay(
 
 /** Docker's result for a probe that ran out of time. */
 export function timeoutOutput(settings: HealthSettings, output: string): string {
-  const message = `Health check exceeded timeout (${formatGoDuration(settings.timeoutNs)})`;
+  const message = `Health check exceeded timeout (${formatDuration(settings.timeoutNs)})`;
   return output === '' ? message : `${message}: ${output}`;
 }
 
