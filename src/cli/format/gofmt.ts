@@ -8,6 +8,7 @@
 // (`%.2f` of 5 prints `5.00`), since JavaScript cannot tell Go's int from float64.
 
 import { formatFloat, goQuote, isPrintRune } from '../../api/strconv.js';
+import { goTimeString as timestampString } from '../format-helpers.js';
 import { goTypeName, isNil, kindOf, mapEntries, structFields } from './govalue.js';
 
 interface Flags {
@@ -539,11 +540,7 @@ export function formatValue(v: unknown): string {
   return sprint(v);
 }
 
-/** Go's time.Time.String() for a Date, in UTC: `2024-01-02 03:04:05.123 +0000 UTC`. */
+/** Go's time.Time String() of a Date (UTC, milliseconds): `2024-01-02 03:04:05.123 +0000 UTC`. */
 export function goTimeString(d: Date): string {
-  if (Number.isNaN(d.getTime())) return '<invalid time>';
-  const iso = d.toISOString(); // 2024-01-02T03:04:05.123Z
-  const ms = d.getUTCMilliseconds();
-  const frac = ms === 0 ? '' : '.' + String(ms).padStart(3, '0').replace(/0+$/, '');
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac} +0000 UTC`;
+  return Number.isNaN(d.getTime()) ? '<invalid time>' : timestampString(d.toISOString());
 }
