@@ -1,6 +1,68 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The layering of docs/architecture.md §2, checked: what each top-level folder of src/ may import from
+// the others (`allow`: these and nothing else; `deny`: anything but these). Its own folder is always
+// allowed; nothing in src/ may import from outside src/. `version.js` is src/version.ts. A new folder of
+// src/ gets a line here when it is created (test/unit/lint/layering.test.ts checks that every one has).
+const LAYERS = {
+  api: { allow: [], why: 'the shared object model and protocols import nothing else from src/' },
+  store: { allow: ['api'], why: 'the store serves the roles and knows none of them' },
+  manager: {
+    allow: ['api', 'store'],
+    why: 'the manager reaches agents through the cluster protocol and clients through api/ shapes',
+  },
+  agent: {
+    allow: ['api', 'version.js'],
+    why: 'the agent talks to managers only through the cluster protocol',
+  },
+  engineapi: { allow: ['api'], why: 'the Engine API reaches the roles only through its backend interface' },
+  cli: { allow: ['api', 'version.js'], why: 'the CLI talks to daemons only through the Engine API' },
+  daemon: { deny: ['cli'], why: 'the daemon composes the roles; the CLI is a separate program' },
+};
+
+/** Files nested deeper than this below src/<folder>/ are not checked: raise it when the tree grows. */
+const MAX_DEPTH = 8;
+
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * no-restricted-imports for one folder, one config per nesting depth: a relative import that climbs to
+ * src/ climbs exactly as many `../` as the file is deep, so the entry it names next is the folder it
+ * reaches.
+ */
+function layer(folder, { allow, deny, why }) {
+  const shown = (list) => list.map((f) => `src/${f.replace(/\.js$/, '.ts')}`).join(', ');
+  const rule = !allow
+    ? `must not import from ${shown(deny)}`
+    : allow.length
+      ? `may import from ${shown(allow)} only`
+      : 'must not import from any other part of src/';
+  const message = `src/${folder}/ ${rule}: ${why} (docs/architecture.md §2).`;
+  const names = (list) => list.map(escape).join('|');
+  return Array.from({ length: MAX_DEPTH }, (_, depth) => {
+    const up = '\\.\\./'.repeat(depth + 1);
+    // After the climb: (allow) anything but an allowed entry or a further climb, (deny) a denied entry.
+    const reached = allow
+      ? `(?!(?:${names([folder, ...allow])})(?:/|$)|\\.\\./)`
+      : `(?:${names(deny)})(?:/|$)`;
+    return {
+      files: [`src/${folder}/${'*/'.repeat(depth)}*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              { regex: `^${up}${reached}`, message },
+              { regex: `^${up}\\.\\./`, message: 'Nothing in src/ imports from outside src/.' },
+            ],
+          },
+        ],
+      },
+    };
+  });
+}
+
 export default tseslint.config(
   { ignores: ['dist/', '.build/', 'node_modules/'] },
   js.configs.recommended,
@@ -13,4 +75,5 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  ...Object.entries(LAYERS).flatMap(([folder, rule]) => layer(folder, rule)),
 );

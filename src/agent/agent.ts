@@ -3,13 +3,8 @@
 // on the session: they keep running while no manager is reachable, and across daemon restarts (the
 // state DB and the executor's recovery bring them back without restarting them).
 
-import {
-  systemClock,
-  type Clock,
-  type DispatcherClient,
-  type LogSubscriptionMessage,
-  type SessionMessage,
-} from '../api/dispatcher.js';
+import type { DispatcherClient, LogSubscriptionMessage, SessionMessage } from '../api/dispatcher.js';
+import { systemClock, type Clock } from '../api/clock.js';
 import { isShoalError, unavailable } from '../api/errors.js';
 import type { TaskStatus } from '../api/types.js';
 import type { Executor } from './executor/executor.js';

@@ -5,7 +5,6 @@
 
 import type {
   AssignmentsMessage,
-  Clock,
   DispatcherClient,
   LogSubscriptionMessage,
   PublishLogsMessage,
@@ -13,8 +12,8 @@ import type {
   SessionRequest,
   StreamHandle,
   TaskStatusUpdate,
-  Timer,
 } from '../api/dispatcher.js';
+import type { Clock, Timer } from '../api/clock.js';
 import { isShoalError, unavailable } from '../api/errors.js';
 import { isMalformedRequest, isRateLimited } from '../api/peer-limits.js';
 

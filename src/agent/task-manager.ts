@@ -2,7 +2,9 @@
 // reports every status it reaches. The agent's status is the truth about the task; updates from the
 // manager change everything else (desired state above all) but never the status.
 
-import { clockTimestamp, jsonEqual, sameTaskForAgent, type Clock, type Timer } from '../api/dispatcher.js';
+import { sameTaskForAgent } from '../api/dispatcher.js';
+import { jsonEqual } from '../api/json-equal.js';
+import { clockTimestamp, type Clock, type Timer } from '../api/clock.js';
 import { atLeast, isBefore } from '../api/taskstate.js';
 import type { Task, TaskStatus } from '../api/types.js';
 import type { Controller } from './executor/executor.js';

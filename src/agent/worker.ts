@@ -2,13 +2,8 @@
 // manager for each new task, updates to known ones, removal of those that disappear — and remembers
 // everything in the state DB so that a restarted daemon picks its tasks up where it left them.
 
-import {
-  clockTimestamp,
-  type AssignmentsMessage,
-  type Clock,
-  type TaskStatusUpdate,
-  type Timer,
-} from '../api/dispatcher.js';
+import type { AssignmentsMessage, TaskStatusUpdate } from '../api/dispatcher.js';
+import { clockTimestamp, type Clock, type Timer } from '../api/clock.js';
 import { isTerminal } from '../api/taskstate.js';
 import type { Task } from '../api/types.js';
 import type { Controller, Executor, RecoveredTask } from './executor/executor.js';

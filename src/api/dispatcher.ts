@@ -6,8 +6,8 @@
 // certificate, or the ID bound to an in-process client), so a node cannot speak for another one.
 
 import type { ErrorCode } from './errors.js';
-import { formatTimestamp } from './time.js';
-import { setLongTimeout } from './timers.js';
+import { jsonEqual } from './json-equal.js';
+import { ownValue } from './own.js';
 import type { HealthState, Node, NodeAvailability, NodeDescription, Task, TaskStatus } from './types.js';
 
 // ---------------------------------------------------------------- session and heartbeat
@@ -245,55 +245,7 @@ export interface HealthCheckResponse {
   status: 'SERVING';
 }
 
-// ---------------------------------------------------------------- time
-
-/**
- * Time and timers for both ends of the protocol. Heartbeats, expiry, batching and backoff all go
- * through it, so tests drive a whole manager/agent pair with one fake clock.
- */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  /** Calls `fire` once after `ms`; the returned timer cancels it. */
-  setTimer(ms: number, fire: () => void): Timer;
-}
-
-export interface Timer {
-  cancel(): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimer(ms, fire) {
-    // Heartbeat expiries are multiples of a user-set period, which may be days long.
-    return { cancel: setLongTimeout(fire, ms, true) };
-  },
-};
-
-/** `Clock.now()` as an Engine API timestamp. */
-export const clockTimestamp = (clock: Clock): string => formatTimestamp(clock.now());
-
 // ---------------------------------------------------------------- comparisons both ends agree on
-
-/**
- * Deep equality of JSON values, treating a missing property and one set to `undefined` alike (they
- * are the same thing once a message has crossed the wire).
- */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((item, i) => jsonEqual(item, b[i]));
-  }
-  const left = a as Record<string, unknown>;
-  const right = b as Record<string, unknown>;
-  const keys = new Set([...Object.keys(left), ...Object.keys(right)]);
-  for (const key of keys) {
-    if (!jsonEqual(left[key], right[key])) return false;
-  }
-  return true;
-}
 
 /** Fields of a task that the agent reports or the store stamps; changes to them alone mean nothing to the agent. */
 const REPORTED_OR_STAMPED = new Set(['Status', 'Version', 'CreatedAt', 'UpdatedAt', 'AppliedAt', 'Health']);
@@ -309,7 +261,7 @@ export function sameTaskForAgent(a: Task, b: Task): boolean {
   const keys = new Set([...Object.keys(left), ...Object.keys(right)]);
   for (const key of keys) {
     if (REPORTED_OR_STAMPED.has(key)) continue;
-    if (!jsonEqual(left[key], right[key])) return false;
+    if (!jsonEqual(ownValue(left, key), ownValue(right, key))) return false;
   }
   return true;
 }

@@ -1,5 +1,19 @@
-// Go durations: time.ParseDuration, time.Duration.String, and Docker's human-readable durations
-// (docker/go-units HumanDuration). Durations are integer nanoseconds.
+// Go durations, the one place shoal reads and prints them: time.ParseDuration, time.Duration.String, and
+// Docker's human-readable durations (docker/go-units HumanDuration). Durations are integer nanoseconds.
+//
+// Printing has two forms because Docker uses both, for different things:
+// - `formatDuration` is Go's time.Duration.String() (`1m30s`, `1.5s`, `300ms`, `0s`): exact, and how Go
+//   prints a time.Duration value anywhere — `docker service inspect --pretty` (delays, monitor periods,
+//   healthcheck settings), flag defaults in help, templates (`{{.Spec...Delay}}`), and messages Docker
+//   builds with %v/%s of a duration (`Health check exceeded timeout (30s)`).
+// - `humanDuration` is go-units HumanDuration (`Less than a second`, `About a minute`, `3 hours`):
+//   rounded, for a person reading elapsed time — `Running 2 minutes ago` in `service ps`, `Started … ago`
+//   of an update, and the `docker info` lines Docker prints with units.HumanDuration (heartbeat period,
+//   certificate expiry).
+// Use the one Docker uses for the same output; never print a duration by hand.
+//
+// Errors quote the input as Go's time package does (`goTimeQuote`), which differs from strconv.Quote
+// (non-ASCII bytes as \xNN), so the parse errors match Go's byte for byte.
 //
 // Range: Go's durations are int64 nanoseconds (about ±292 years). A JavaScript number holds
 // integers exactly up to 2^53 ns (about 104 days); `parseDuration` returns a number and rounds

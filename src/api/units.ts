@@ -5,6 +5,8 @@
 // Results are JavaScript numbers: sizes up to 2^53 bytes (8 PiB) are exact, larger ones are the
 // nearest double (Go truncates its float64 to int64 there, so the two agree to float precision).
 
+import { floatParts, formatFloat, NumError, parseFloat, parseUintLiteral } from './strconv.js';
+
 export const KB = 1000;
 export const MB = 1000 * KB;
 export const GB = 1000 * MB;
@@ -30,179 +32,14 @@ export class UnitsError extends Error {
   }
 }
 
-/** Go's strconv.Quote (printable characters kept, the rest escaped). */
-function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    if (ch === '"' || ch === '\\') out += '\\' + ch;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (cp < 0x20 || cp === 0x7f) out += '\\x' + cp.toString(16).padStart(2, '0');
-    else if (cp >= 0x80 && !/[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(ch))
-      out +=
-        cp > 0xffff ? '\\U' + cp.toString(16).padStart(8, '0') : '\\u' + cp.toString(16).padStart(4, '0');
-    else out += ch;
+/** strconv's errors as this module's, so that every failure here is a UnitsError. */
+function unitsError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof NumError) throw new UnitsError(e.message);
+    throw e;
   }
-  return out + '"';
-}
-
-/** The exact decimal digits of a finite positive double: value = 0.digits × 10^dp. */
-function exactDigits(x: number): { d: string; dp: number } {
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, x);
-  const hi = view.getUint32(0);
-  const biased = (hi >>> 20) & 0x7ff;
-  let mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(view.getUint32(4));
-  let e2 = -1074;
-  if (biased !== 0) {
-    mant |= 1n << 52n;
-    e2 = biased - 1075;
-  }
-  const digits = e2 >= 0 ? (mant << BigInt(e2)).toString() : (mant * 5n ** BigInt(-e2)).toString();
-  const dp = e2 >= 0 ? digits.length : digits.length + e2;
-  return { d: digits.replace(/0+$/, ''), dp };
-}
-
-/** Go's fmt `%.{prec}g` for a finite non-negative number (exact, ties to even). */
-function formatG(x: number, prec: number): string {
-  if (Number.isNaN(x)) return 'NaN';
-  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : '-Inf';
-  if (x < 0) return '-' + formatG(-x, prec);
-  if (x === 0) return '0';
-  if (prec === 0) prec = 1;
-  const a = exactDigits(x);
-  let d = a.d;
-  let dp = a.dp;
-  if (d.length > prec) {
-    const next = d.charCodeAt(prec) - 48;
-    const up = next > 5 || (next === 5 && (d.length > prec + 1 || (d.charCodeAt(prec - 1) - 48) % 2 === 1));
-    d = d.slice(0, prec);
-    if (up) {
-      const n = (BigInt(d) + 1n).toString();
-      if (n.length > d.length) dp++;
-      d = n.slice(0, prec);
-    }
-    d = d.replace(/0+$/, '');
-  }
-  const exp = dp - 1;
-  let eprec = prec;
-  if (eprec > d.length && d.length >= dp) eprec = d.length;
-  if (exp < -4 || exp >= eprec) {
-    const mant = d.length > 1 ? `${d[0]}.${d.slice(1)}` : d;
-    const ax = Math.abs(exp);
-    return `${mant}e${exp < 0 ? '-' : '+'}${ax < 10 ? '0' : ''}${ax}`;
-  }
-  if (dp <= 0) return `0.${'0'.repeat(-dp)}${d}`;
-  if (d.length <= dp) return d + '0'.repeat(dp - d.length);
-  return `${d.slice(0, dp)}.${d.slice(dp)}`;
-}
-
-/** Go's underscoreOK: underscores only between digits, or between a base prefix and a digit. */
-function underscoreOK(s: string): boolean {
-  let saw = '^';
-  let i = 0;
-  if (s[0] === '-' || s[0] === '+') s = s.slice(1);
-  let hex = false;
-  if (s.length >= 2 && s[0] === '0' && /[bBoOxX]/.test(s[1]!)) {
-    i = 2;
-    saw = '0';
-    hex = /[xX]/.test(s[1]!);
-  }
-  for (; i < s.length; i++) {
-    const c = s[i]!;
-    if ((c >= '0' && c <= '9') || (hex && /[a-fA-F]/.test(c))) {
-      saw = '0';
-      continue;
-    }
-    if (c === '_') {
-      if (saw !== '0') return false;
-      saw = '_';
-      continue;
-    }
-    if (saw === '_') return false;
-    saw = '!';
-  }
-  return saw !== '_';
-}
-
-interface FloatParts {
-  neg: boolean;
-  base: 2 | 8 | 10 | 16;
-  digits: string; // mantissa digits, integer and fraction together
-  fracLen: number;
-  expBase: 10n | 2n;
-  exp: number;
-}
-
-/** Splits a Go float literal (sign, 0x/0b/0o prefix, mantissa, e/p exponent); undefined if malformed. */
-function floatParts(s: string, allowBinaryPrefixes: boolean): FloatParts | undefined {
-  if (s.includes('_') && !underscoreOK(s)) return undefined;
-  let t = s.replace(/_/g, '');
-  let neg = false;
-  if (t[0] === '+' || t[0] === '-') {
-    neg = t[0] === '-';
-    t = t.slice(1);
-  }
-  let base: 2 | 8 | 10 | 16 = 10;
-  if (/^0[xX]/.test(t)) base = 16;
-  else if (allowBinaryPrefixes && /^0[bB]/.test(t)) base = 2;
-  else if (allowBinaryPrefixes && /^0[oO]/.test(t)) base = 8;
-  if (base !== 10) t = t.slice(2);
-  const digitRe = { 2: /[01]/, 8: /[0-7]/, 10: /[0-9]/, 16: /[0-9a-fA-F]/ }[base];
-  let i = 0;
-  let digits = '';
-  let fracLen = 0;
-  let sawDot = false;
-  for (; i < t.length; i++) {
-    const c = t[i]!;
-    if (c === '.' && !sawDot) {
-      sawDot = true;
-      continue;
-    }
-    if (!digitRe.test(c)) break;
-    digits += c;
-    if (sawDot) fracLen++;
-  }
-  if (digits === '') return undefined;
-  let expBase: 10n | 2n = 10n;
-  let exp = 0;
-  if (i < t.length) {
-    const c = t[i]!.toLowerCase();
-    if (c === 'e' && base === 10) expBase = 10n;
-    else if (c === 'p') expBase = 2n;
-    else return undefined;
-    const m = /^[+-]?[0-9]+$/.exec(t.slice(i + 1));
-    if (!m) return undefined;
-    exp = Number(m[0]);
-  } else if (base === 16 && !allowBinaryPrefixes) {
-    return undefined; // strconv: a hex float needs a p exponent
-  }
-  return { neg, base, digits, fracLen, expBase, exp };
-}
-
-/**
- * Go's strconv.ParseFloat(s, 64): decimal and hexadecimal floats, `inf`/`infinity`/`nan`, and
- * underscores where Go allows them (between digits).
- */
-export function parseGoFloat(s: string): number {
-  const lower = s.toLowerCase();
-  const body = lower.replace(/^[+-]/, '');
-  if (body === 'inf' || body === 'infinity') return lower[0] === '-' ? -Infinity : Infinity;
-  if (lower === 'nan') return NaN;
-  const p = floatParts(s, false);
-  if (!p) throw new UnitsError(`strconv.ParseFloat: parsing ${goQuote(s)}: invalid syntax`);
-  let value: number;
-  if (p.base === 10) {
-    value = Number(`${p.digits}e${p.exp - p.fracLen}`);
-  } else {
-    value = Number(BigInt('0x' + p.digits)) * 2 ** (p.exp - 4 * p.fracLen);
-  }
-  if (!Number.isFinite(value)) {
-    throw new UnitsError(`strconv.ParseFloat: parsing ${goQuote(s)}: value out of range`);
-  }
-  return p.neg ? -value : value;
 }
 
 function parseSize(sizeStr: string, uMap: Record<string, number>): number {
@@ -223,7 +60,7 @@ function parseSize(sizeStr: string, uMap: Record<string, number>): number {
     num = sizeStr.slice(0, sep);
     sfx = sizeStr.slice(sep + 1);
   }
-  let size = parseGoFloat(num);
+  let size = unitsError(() => parseFloat(num, 64));
   if (size < 0) throw new UnitsError(`invalid size: '${sizeStr}'`);
   if (sfx.length === 0) return goInt64(size);
   const badSuffix = (): never => {
@@ -276,7 +113,7 @@ function sizeAndUnit(size: number, base: number, units: string[]): [number, stri
 /** go-units HumanSizeWithPrecision: decimal units, `%.*g` (`HumanSizeWithPrecision(1500, 4)` → "1.5kB"). */
 export function humanSizeWithPrecision(size: number, precision: number): string {
   const [s, unit] = sizeAndUnit(size, 1000, DECIMAL_ABBRS);
-  return formatG(s, precision) + unit;
+  return formatFloat(s, 'g', precision) + unit;
 }
 
 /** go-units HumanSize: decimal units, 4 significant digits ("2.746MB", "796kB", "1B"). */
@@ -287,7 +124,7 @@ export function humanSize(size: number): string {
 /** go-units BytesSize: binary units, 4 significant digits ("1.5GiB", "512MiB", "4KiB", "100B"). */
 export function bytesSize(size: number): string {
   const [s, unit] = sizeAndUnit(size, 1024, BINARY_ABBRS);
-  return formatG(s, 4) + unit;
+  return formatFloat(s, 'g', 4) + unit;
 }
 
 /**
@@ -308,38 +145,6 @@ interface Rat {
 
 const pow = (b: bigint, e: number): bigint => b ** BigInt(e);
 
-function parseUnsignedInt(s: string): bigint | undefined {
-  // big.Int SetString(s, 0) / natural scan with base prefix: 0x, 0o, 0b, or 0 (octal).
-  let base = 10;
-  let body = s;
-  let prefixed = false;
-  if (/^0[xX]/.test(s)) {
-    base = 16;
-    body = s.slice(2);
-    prefixed = true;
-  } else if (/^0[oO]/.test(s)) {
-    base = 8;
-    body = s.slice(2);
-    prefixed = true;
-  } else if (/^0[bB]/.test(s)) {
-    base = 2;
-    body = s.slice(2);
-    prefixed = true;
-  } else if (/^0[0-7_]/.test(s)) {
-    base = 8;
-    body = s.slice(1);
-    prefixed = true;
-  }
-  if (body.includes('_')) {
-    if (!prefixed || !/^_?[0-9a-fA-F]+(_[0-9a-fA-F]+)*$/.test(body)) return undefined;
-    body = body.replace(/_/g, '');
-  }
-  const re = { 2: /^[01]+$/, 8: /^[0-7]+$/, 10: /^[0-9]+$/, 16: /^[0-9a-fA-F]+$/ }[base as 2 | 8 | 10 | 16];
-  if (!re.test(body)) return undefined;
-  const prefix = { 2: '0b', 8: '0o', 10: '', 16: '0x' }[base as 2 | 8 | 10 | 16];
-  return BigInt(prefix + body);
-}
-
 /** big.Rat.SetString: "a/b" or a decimal (or 0x/0b/0o) floating-point number with an exponent. */
 function parseRat(s: string): Rat | undefined {
   if (s === '') return undefined;
@@ -351,8 +156,8 @@ function parseRat(s: string): Rat | undefined {
       neg = a[0] === '-';
       a = a.slice(1);
     }
-    const num = parseUnsignedInt(a);
-    const den = parseUnsignedInt(s.slice(slash + 1));
+    const num = parseUintLiteral(a);
+    const den = parseUintLiteral(s.slice(slash + 1));
     if (num === undefined || den === undefined || den === 0n) return undefined;
     return { num: neg ? -num : num, den };
   }

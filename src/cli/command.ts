@@ -7,7 +7,7 @@ import type { Cli } from './cli.js';
 import { StatusError } from './errors.js';
 import { FlagError, FlagSet, type Flag } from './flags.js';
 import { compareVersions } from './client.js';
-import { parseBool } from './strconv.js';
+import { parseBool } from '../api/strconv.js';
 
 export const BIN_NAME = 'shoal';
 

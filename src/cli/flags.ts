@@ -13,9 +13,8 @@
 //
 // A command declares its flags on a FlagSet and reads typed values from the returned Flag handles.
 
-import { goQuote } from './format/gofmt.js';
 import { formatDuration, parseDuration } from '../api/duration.js';
-import { parseBool, parseFloat, parseInt64, parseUint } from './strconv.js';
+import { parseBool, parseFloat, parseInt64, parseUint, goQuote } from '../api/strconv.js';
 
 /** A flag parse failure; the command layer adds the usage hint and exits 125 as Docker does. */
 export class FlagError extends Error {

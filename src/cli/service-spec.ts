@@ -7,7 +7,7 @@ import { Second } from '../api/duration.js';
 import type { Cli } from './cli.js';
 import { FilterArgs } from './filter-args.js';
 import type { Flag, FlagSet } from './flags.js';
-import { parseInt64 } from './strconv.js';
+import { parseInt64 } from '../api/strconv.js';
 import {
   kvToMap,
   listFlag,

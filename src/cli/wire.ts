@@ -9,7 +9,7 @@ import { setOwn } from '../api/own.js';
 import { goJSONString } from './format/gojson.js';
 import { goStruct, GO_TYPE } from './format/govalue.js';
 import { goTimeString } from './format-helpers.js';
-import { formatFloat32 } from './strconv.js';
+import { formatFloat32 } from '../api/strconv.js';
 
 /** A field shape: a scalar, a struct (ordered fields), a slice, a map (sorted keys) or a pointer. */
 export type Shape =

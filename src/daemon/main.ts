@@ -65,6 +65,8 @@ async function main(): Promise<void> {
     host: hostFacts(),
     debug: opts.debug,
     engineLabels: opts.label,
+    // The only executor so far; the Docker executor will be chosen here.
+    executor: { kind: 'process' },
   });
   const server = new EngineServer({
     backend: node,

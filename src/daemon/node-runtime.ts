@@ -1,18 +1,21 @@
-// The worker role on a node (every node has it, managers included): the process executor and the
-// agent that runs the tasks the dispatcher assigns. Tasks outlive this object: they belong to the
-// executor's task runner, and the next start re-adopts them.
+// The worker role on a node (every node has it, managers included): the executor the configuration
+// names (the process executor today) and the agent that runs the tasks the dispatcher assigns. Tasks
+// outlive this object: they belong to the executor (the process executor's task runner), and the next
+// start re-adopts them.
 
 import { join } from 'node:path';
 import type { DispatcherClient } from '../api/dispatcher.js';
 import type { NodeDescription } from '../api/types.js';
 import { Agent } from '../agent/agent.js';
-import { describeNode } from '../agent/executor/process/describe.js';
-import { ProcessExecutor } from '../agent/executor/process/executor.js';
+import type { Executor } from '../agent/executor/executor.js';
+import { executorFactory, type ExecutorConfig } from '../agent/executor/factory.js';
 import { AgentStateDb } from '../agent/state-db.js';
 import type { Logger } from './logger.js';
 
 export interface NodeRuntimeOptions {
   dataDir: string;
+  /** Which executor runs this node's tasks. */
+  executor: ExecutorConfig;
   nodeId: string;
   log: Logger;
   engineLabels: Record<string, string>;
@@ -23,13 +26,13 @@ export interface NodeRuntimeOptions {
 }
 
 export class NodeRuntime {
-  private readonly executor: ProcessExecutor;
+  private readonly executor: Executor;
   private readonly agent: Agent | undefined;
   private registered = false;
   private readonly sessionWaiters = new Set<() => void>();
 
   constructor(options: NodeRuntimeOptions) {
-    this.executor = new ProcessExecutor({
+    this.executor = executorFactory(options.executor).create({
       dataDir: options.dataDir,
       engineLabels: options.engineLabels,
       log: options.log.with({ component: 'executor' }),
@@ -68,15 +71,15 @@ export class NodeRuntime {
    * swarm components could not start leaves its swarm. A failure is logged; leaving goes on.
    */
   static async purgeTasks(
-    options: Pick<NodeRuntimeOptions, 'dataDir' | 'engineLabels' | 'log'>,
+    options: Pick<NodeRuntimeOptions, 'dataDir' | 'executor' | 'engineLabels' | 'log'>,
   ): Promise<void> {
-    const executor = new ProcessExecutor({
+    const executor = executorFactory(options.executor).create({
       dataDir: options.dataDir,
       engineLabels: options.engineLabels,
       log: options.log.with({ component: 'executor' }),
     });
     try {
-      await executor.purge();
+      await executor.purge?.();
     } catch (err) {
       options.log.error('cannot remove the tasks of this node; some may be left behind', { error: err });
     } finally {
@@ -85,8 +88,8 @@ export class NodeRuntime {
   }
 
   /** What this node offers, for the node object created at `swarm init` (before any agent runs). */
-  static describe(engineLabels: Record<string, string>): NodeDescription {
-    return describeNode({ engineLabels });
+  static describe(executor: ExecutorConfig, engineLabels: Record<string, string>): NodeDescription {
+    return executorFactory(executor).describe(engineLabels);
   }
 
   async start(): Promise<void> {

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateNodeKeyAndCsr, parseJoinToken, type NodeTlsCredentials } from '../api/certs.js';
 import type { DispatcherClient } from '../api/dispatcher.js';
+import { executorFactory, type ExecutorConfig } from '../agent/executor/factory.js';
 import { ClusterClient } from '../agent/transport/cluster-client.js';
 import { AGENT_DB_FILE, agentDbProblem } from '../agent/state-db.js';
 import { joinCluster } from '../agent/transport/join.js';
@@ -35,6 +36,7 @@ import { bootstrapCluster } from '../manager/bootstrap.js';
 import { defaultSwarmSpec, mergeInitSpec, validateSwarmSpec } from '../manager/controlapi/cluster.js';
 import { checkDefaultLogDriver } from '../manager/controlapi/honoured.js';
 import { Manager } from '../manager/manager.js';
+import type { StoreBackendConfig } from '../store/backend.js';
 import { DamagedStateError } from '../store/file-errors.js';
 import {
   formatHostPort,
@@ -50,6 +52,8 @@ import { NodeRuntime } from './node-runtime.js';
 import { SwarmStateFile, type SwarmMembership } from './state.js';
 import type { HostFacts } from './sysinfo.js';
 
+const ETCD_NOT_SUPPORTED = 'the etcd datastore is not supported yet: use --datastore embedded';
+
 /** How often a node whose swarm components failed to start (a full disk, say) tries again. */
 const RESUME_RETRY_MS = 5_000;
 
@@ -63,6 +67,8 @@ export interface SwarmNodeOptions {
   host: HostFacts;
   debug: boolean;
   engineLabels: Record<string, string>;
+  /** Which executor runs this node's tasks. */
+  executor: ExecutorConfig;
 }
 
 export class SwarmNode implements EngineBackend {
@@ -195,6 +201,7 @@ export class SwarmNode implements EngineBackend {
     if (membership.role === 'manager') {
       const manager = await Manager.open({
         swarmDir: this.swarmDir,
+        store: storeBackend(membership.datastore),
         nodeId: membership.nodeId,
         advertiseAddr: membership.advertiseAddr,
         log: log.with({ component: 'manager' }),
@@ -239,6 +246,7 @@ export class SwarmNode implements EngineBackend {
     }
     this.runtime = new NodeRuntime({
       dataDir: this.options.dataDir,
+      executor: this.options.executor,
       nodeId: membership.nodeId,
       log: log.with({ component: 'agent' }),
       engineLabels: this.options.engineLabels,
@@ -301,7 +309,7 @@ export class SwarmNode implements EngineBackend {
 
   async systemInfo(): Promise<SystemInfo> {
     const host = this.options.host;
-    const description = NodeRuntime.describe(this.options.engineLabels);
+    const description = NodeRuntime.describe(this.options.executor, this.options.engineLabels);
     const containers = this.runtime?.taskCounts() ?? { total: 0, running: 0, paused: 0, stopped: 0 };
     return {
       name: host.hostname,
@@ -315,7 +323,7 @@ export class SwarmNode implements EngineBackend {
       debug: this.options.debug,
       labels: Object.entries(description.Engine?.Labels ?? {}).map(([k, v]) => `${k}=${v}`),
       plugins: pluginsByType(description.Engine?.Plugins ?? []),
-      driver: 'shoal-process',
+      driver: executorFactory(this.options.executor).storageDriver,
       containers,
       serverVersion: this.options.serverVersion,
     };
@@ -342,9 +350,7 @@ export class SwarmNode implements EngineBackend {
       }
       const datastore = request.Datastore || 'embedded';
       if (datastore === 'etcd') {
-        throw unimplemented('the etcd datastore is not supported yet: use --datastore embedded', {
-          status: 400,
-        });
+        throw unimplemented(ETCD_NOT_SUPPORTED, { status: 400 });
       }
       if (datastore !== 'embedded' && datastore !== 'auto') {
         throw invalidArgument(`invalid datastore "${datastore}": use embedded or etcd`);
@@ -361,7 +367,7 @@ export class SwarmNode implements EngineBackend {
       const spec: SwarmSpec = mergeInitSpec(defaultSwarmSpec(), request.Spec);
       try {
         validateSwarmSpec(spec);
-        checkDefaultLogDriver(spec.TaskDefaults?.LogDriver, new Set(['process']));
+        checkDefaultLogDriver(spec.TaskDefaults?.LogDriver, new Set([this.options.executor.kind]));
       } catch (err) {
         if (!isShoalError(err)) throw err;
         throw new ShoalError('Unknown', `error updating cluster settings: ${err.apiMessage()}`);
@@ -385,13 +391,14 @@ export class SwarmNode implements EngineBackend {
         const { keyPem, csrPem } = await generateNodeKeyAndCsr();
         const manager = await Manager.open({
           swarmDir: this.swarmDir,
+          store: storeBackend(membership.datastore),
           nodeId,
           advertiseAddr: membership.advertiseAddr,
           log: this.options.log.with({ component: 'manager' }),
           create: true,
         });
         try {
-          const description = NodeRuntime.describe(this.options.engineLabels);
+          const description = NodeRuntime.describe(this.options.executor, this.options.engineLabels);
           const { rootCACertPem, nodeCertPem } = await bootstrapCluster(manager.store, {
             clusterId,
             nodeId,
@@ -446,7 +453,7 @@ export class SwarmNode implements EngineBackend {
           : { host: await localAddressTowards(remoteAddrs[0]!), port: listen.port };
       const availability = parseAvailability(request.Availability);
       parseJoinToken(request.JoinToken ?? '');
-      const description = NodeRuntime.describe(this.options.engineLabels);
+      const description = NodeRuntime.describe(this.options.executor, this.options.engineLabels);
       const joined = await joinCluster({
         managerAddr: remotes[0]!,
         token: request.JoinToken!,
@@ -501,6 +508,7 @@ export class SwarmNode implements EngineBackend {
       if (!running) {
         await NodeRuntime.purgeTasks({
           dataDir: this.options.dataDir,
+          executor: this.options.executor,
           engineLabels: this.options.engineLabels,
           log: this.options.log.with({ component: 'agent' }),
         });
@@ -569,4 +577,13 @@ function pluginsByType(plugins: readonly { Type: string; Name: string }[]): Syst
       byType[plugin.Type].push(plugin.Name);
   }
   return byType;
+}
+
+/**
+ * The cluster store's backend, as the swarm's membership records it. `swarm init` refuses etcd for now, so
+ * only a hand-edited state file names it.
+ */
+function storeBackend(datastore: SwarmMembership['datastore']): StoreBackendConfig {
+  if (datastore === 'etcd') throw unimplemented(ETCD_NOT_SUPPORTED);
+  return { kind: datastore };
 }

@@ -14,6 +14,13 @@ import type {
   Task,
 } from '../api/types.js';
 import type { Filters } from '../api/filters.js';
+import type {
+  EventMessage,
+  EventsRequest,
+  LogMessage,
+  LogsRequest,
+  SwarmUpdateFlags,
+} from '../api/control.js';
 
 export type LocalNodeState = 'inactive' | 'pending' | 'active' | 'error' | 'locked';
 
@@ -53,12 +60,6 @@ export interface JoinRequest {
   Availability?: string;
 }
 
-export interface SwarmUpdateFlags {
-  rotateWorkerToken: boolean;
-  rotateManagerToken: boolean;
-  rotateManagerUnlockKey: boolean;
-}
-
 export interface ServiceCreateResult {
   ID: string;
   Warnings?: string[];
@@ -68,46 +69,6 @@ export interface ServiceUpdateOptions {
   /** `previous` for `docker service rollback`. */
   rollback?: string;
   registryAuthFrom?: string;
-}
-
-export interface LogsRequest {
-  follow: boolean;
-  stdout: boolean;
-  stderr: boolean;
-  timestamps: boolean;
-  details: boolean;
-  /** `all` or a number of lines per task. */
-  tail: string;
-  /** Unix seconds (may be fractional), 0 for none. */
-  since: number;
-  until: number;
-}
-
-/** One log line on its way to the client, with the context `details=1` prefixes. */
-export interface LogMessage {
-  stream: 'stdout' | 'stderr';
-  timestamp: string;
-  line: Buffer;
-  context: { nodeId: string; serviceId: string; taskId: string };
-}
-
-/** A swarm event as `GET /events` sends it: Docker's events.Message (swarm events carry no legacy fields). */
-export interface EventMessage {
-  Type: 'service' | 'node' | 'secret' | 'config' | 'network';
-  Action: 'create' | 'update' | 'remove';
-  Actor: { ID: string; Attributes: Record<string, string> };
-  scope: 'swarm';
-  /** Unix seconds. */
-  time: number;
-  /** Unix nanoseconds (a bigint: it does not fit a JS number exactly). */
-  timeNano: bigint;
-}
-
-/** What `GET /events` asks for: a window in Unix nanoseconds (either end optional) and the filters. */
-export interface EventsRequest {
-  since?: bigint;
-  until?: bigint;
-  filters: Filters;
 }
 
 /** The swarm control API, available on managers only. Methods throw ShoalError. */

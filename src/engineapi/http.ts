@@ -3,6 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidArgument } from '../api/errors.js';
+import { NumError, parseUintBig } from '../api/strconv.js';
 
 export interface RequestContext {
   method: string;
@@ -75,16 +76,14 @@ export function boolQuery(query: URLSearchParams, name: string): boolean {
 /** The `version` query parameter of update calls, with Docker's error for a missing or bad one. */
 export function versionQuery(query: URLSearchParams, objectName: string): number {
   const raw = query.get('version') ?? '';
-  const fail = (reason: string): never => {
-    throw invalidArgument(
-      `invalid ${objectName} version '${raw}': strconv.ParseUint: parsing "${raw}": ${reason}`,
-    );
-  };
-  if (!/^\d+$/.test(raw)) fail('invalid syntax');
-  const version = BigInt(raw);
-  if (version > MAX_UINT64) fail('value out of range');
+  let version: bigint;
+  try {
+    version = parseUintBig(raw, 10, 64);
+  } catch (err) {
+    if (err instanceof NumError)
+      throw invalidArgument(`invalid ${objectName} version '${raw}': ${err.message}`);
+    throw err;
+  }
   // Versions are store revisions, far below 2^53; a larger one matches no object and is simply stale.
   return version > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(version);
 }
-
-const MAX_UINT64 = (1n << 64n) - 1n;

@@ -1,16 +1,17 @@
-// The manager role on a node: the cluster store, the control API, and the control loops
-// (orchestrators, scheduler, dispatcher). With the embedded store there is one manager and it leads,
-// so the loops start with the manager.
+// The manager role on a node: the cluster store (on the backend the configuration names), the control
+// API, and the control loops (orchestrators, scheduler, dispatcher). With the embedded store there is one
+// manager and it leads, so the loops start with the manager.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DispatcherClient } from '../api/dispatcher.js';
 import { isShoalError } from '../api/errors.js';
 import type { Service, Task } from '../api/types.js';
+import { openStoreBackend, type StoreBackendConfig } from '../store/backend.js';
 import { ClusterStore } from '../store/cluster-store.js';
+import type { KV } from '../store/kv.js';
 import { DamagedStateError } from '../store/file-errors.js';
 import { KeyFileSealer, SealedDataError } from '../store/sealer.js';
-import { SqliteKV } from '../store/sqlite.js';
 import type { NodeTlsCredentials } from '../api/certs.js';
 import { loadRootCASigner } from './ca/rootca.js';
 import { signNodeCertificate } from './ca/signer.js';
@@ -38,6 +39,8 @@ export interface ManagerLog {
 export interface ManagerOptions {
   /** `<data-dir>/swarm`: the store lives in `manager/` below it. */
   swarmDir: string;
+  /** The backend of the cluster store. */
+  store: StoreBackendConfig;
   nodeId: string;
   /** This manager's cluster address (`ip:port`). */
   advertiseAddr: string;
@@ -72,7 +75,7 @@ export class Manager {
   private portOpening: Promise<void> | undefined;
 
   private constructor(
-    private readonly kv: SqliteKV,
+    private readonly kv: KV,
     readonly store: ClusterStore,
     private readonly options: ManagerOptions,
   ) {
@@ -118,9 +121,8 @@ export class Manager {
     const dir = join(options.swarmDir, 'manager');
     const create = options.create ?? false;
     if (create) mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const storePath = join(dir, 'store.db');
     const keyPath = join(dir, 'store.key');
-    const kv = new SqliteKV(storePath, { externalPollMs: 0, create });
+    const { kv, location: storePath } = openStoreBackend(options.store, dir, create);
     try {
       const sealer = create ? KeyFileSealer.loadOrCreate(keyPath) : KeyFileSealer.load(keyPath);
       const store = await ClusterStore.open(kv, {

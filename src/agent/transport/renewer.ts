@@ -8,7 +8,7 @@
 // on the handshake); the renewer keeps retrying and logging, and the node must join again.
 
 import { parseNodeCertificate, renewalDelayMs, type NodeTlsCredentials } from '../../api/certs.js';
-import { systemClock, type Clock, type Timer } from '../../api/dispatcher.js';
+import { systemClock, type Clock, type Timer } from '../../api/clock.js';
 import { silentAgentLog, type AgentLog } from '../log.js';
 import { ClusterClient } from './cluster-client.js';
 import type { NodeCredentials } from './credentials.js';

@@ -25,7 +25,7 @@ import {
   updateReferences,
   updateServiceSpec,
 } from '../service-spec.js';
-import { parseUint } from '../strconv.js';
+import { parseUint } from '../../api/strconv.js';
 import { goBody, normalizeGo, SERVICE, SERVICE_SPEC } from '../wire.js';
 import { FORMAT_HELP, INSPECT_FORMAT_HELP } from './help-texts.js';
 import { inspectOutput } from './inspect.js';

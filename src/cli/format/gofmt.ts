@@ -7,6 +7,8 @@
 // Deliberate leniency: a JavaScript number that happens to be integral also accepts the float verbs
 // (`%.2f` of 5 prints `5.00`), since JavaScript cannot tell Go's int from float64.
 
+import { formatFloat, goQuote, isPrintRune } from '../../api/strconv.js';
+import { goTimeString as timestampString } from '../format-helpers.js';
 import { goTypeName, isNil, kindOf, mapEntries, structFields } from './govalue.js';
 
 interface Flags {
@@ -34,157 +36,6 @@ const noFlags = (): Flags => ({
 });
 
 // ---------------------------------------------------------------------------------------------------
-// Decimal digits of floats
-
-interface Decimal {
-  /** Digits without leading zeros and (after trimming) without trailing zeros; "" for zero. */
-  d: string;
-  /** Position of the decimal point: value = 0.d × 10^dp. */
-  dp: number;
-}
-
-/** The exact decimal expansion of a finite, non-negative double. */
-function exactDecimal(x: number): Decimal {
-  if (x === 0) return { d: '', dp: 0 };
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, x);
-  const hi = view.getUint32(0);
-  const lo = view.getUint32(4);
-  const biasedExp = (hi >>> 20) & 0x7ff;
-  let mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
-  let e2: number;
-  if (biasedExp === 0) {
-    e2 = -1074;
-  } else {
-    mant |= 1n << 52n;
-    e2 = biasedExp - 1075;
-  }
-  let digits: string;
-  let dp: number;
-  if (e2 >= 0) {
-    digits = (mant << BigInt(e2)).toString();
-    dp = digits.length;
-  } else {
-    digits = (mant * 5n ** BigInt(-e2)).toString();
-    dp = digits.length + e2;
-  }
-  return trimDecimal({ d: digits, dp });
-}
-
-/** The shortest decimal that reads back as the same double (what Go's precision -1 gives). */
-function shortestDecimal(x: number): Decimal {
-  if (x === 0) return { d: '', dp: 0 };
-  const [mant, exp] = x.toExponential().split('e');
-  const d = mant!.replace('.', '');
-  return trimDecimal({ d, dp: Number(exp) + 1 });
-}
-
-function trimDecimal(a: Decimal): Decimal {
-  let end = a.d.length;
-  while (end > 0 && a.d[end - 1] === '0') end--;
-  let start = 0;
-  while (start < end && a.d[start] === '0') start++;
-  if (start === end) return { d: '', dp: 0 };
-  return { d: a.d.slice(start, end), dp: a.dp - start };
-}
-
-/** Rounds to nd digits, half to even (exact, since the input is the exact expansion). */
-function roundDecimal(a: Decimal, nd: number): Decimal {
-  if (nd < 0 || nd >= a.d.length) return nd < 0 ? { d: '', dp: 0 } : a;
-  const next = a.d.charCodeAt(nd) - 48;
-  let up: boolean;
-  if (next > 5) up = true;
-  else if (next < 5) up = false;
-  else if (nd + 1 < a.d.length) up = true;
-  else up = nd > 0 && (a.d.charCodeAt(nd - 1) - 48) % 2 === 1;
-  if (!up) return trimDecimal({ d: a.d.slice(0, nd), dp: a.dp });
-  let i = nd - 1;
-  while (i >= 0 && a.d[i] === '9') i--;
-  if (i < 0) return { d: '1', dp: a.dp + 1 };
-  const d = a.d.slice(0, i) + String.fromCharCode(a.d.charCodeAt(i) + 1);
-  return trimDecimal({ d, dp: a.dp });
-}
-
-const digitAt = (a: Decimal, i: number): string => (i >= 0 && i < a.d.length ? a.d[i]! : '0');
-
-function fmtE(a: Decimal, prec: number, e: string): string {
-  let out = digitAt(a, 0);
-  if (prec > 0) {
-    out += '.';
-    for (let i = 1; i <= prec; i++) out += digitAt(a, i);
-  }
-  const exp = a.d === '' ? 0 : a.dp - 1;
-  const ax = Math.abs(exp);
-  return `${out}${e}${exp < 0 ? '-' : '+'}${ax < 10 ? '0' : ''}${ax}`;
-}
-
-function fmtF(a: Decimal, prec: number): string {
-  let out = '';
-  if (a.dp > 0) {
-    for (let i = 0; i < a.dp; i++) out += digitAt(a, i);
-  } else {
-    out = '0';
-  }
-  if (prec > 0) {
-    out += '.';
-    for (let i = 0; i < prec; i++) out += digitAt(a, a.dp + i);
-  }
-  return out;
-}
-
-/** strconv.FormatFloat(|x|, verb, prec, 64) for finite x, without the sign. */
-function formatFloatAbs(x: number, verb: 'e' | 'E' | 'f' | 'g' | 'G', prec: number): string {
-  const shortest = prec < 0;
-  let digs: Decimal;
-  if (shortest) {
-    digs = shortestDecimal(x);
-  } else {
-    const exact = exactDecimal(x);
-    switch (verb) {
-      case 'e':
-      case 'E':
-        digs = roundDecimal(exact, prec + 1);
-        break;
-      case 'f':
-        digs = roundDecimal(exact, exact.dp + prec);
-        break;
-      default:
-        if (prec === 0) prec = 1;
-        digs = roundDecimal(exact, prec);
-    }
-  }
-  switch (verb) {
-    case 'e':
-    case 'E':
-      return fmtE(digs, shortest ? Math.max(digs.d.length - 1, 0) : prec, verb);
-    case 'f':
-      return fmtF(digs, shortest ? Math.max(digs.d.length - digs.dp, 0) : prec);
-    default: {
-      const nd = digs.d.length;
-      if (shortest) prec = Math.max(nd, 1);
-      let eprec = prec;
-      if (eprec > nd && nd >= digs.dp) eprec = nd;
-      if (shortest) eprec = 6;
-      const exp = nd === 0 ? 0 : digs.dp - 1;
-      if (exp < -4 || exp >= eprec) {
-        if (prec > nd) prec = Math.max(nd, 1);
-        return fmtE(digs, prec - 1, verb === 'g' ? 'e' : 'E');
-      }
-      if (prec > digs.dp) prec = nd;
-      return fmtF(digs, Math.max(prec - digs.dp, 0));
-    }
-  }
-}
-
-/** Go's strconv.FormatFloat(x, fmt, prec, 64) for fmt in e E f g G (prec -1 = shortest). */
-export function formatFloat(x: number, fmt: 'e' | 'E' | 'f' | 'g' | 'G', prec: number): string {
-  if (Number.isNaN(x)) return 'NaN';
-  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : '-Inf';
-  const neg = x < 0 || Object.is(x, -0);
-  return (neg ? '-' : '') + formatFloatAbs(Math.abs(x), fmt, prec);
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Strings
 
 const runeCount = (s: string): number => {
@@ -193,61 +44,8 @@ const runeCount = (s: string): number => {
   return n;
 };
 
-function isPrintRune(cp: number): boolean {
-  if (cp === 0x20) return true;
-  if (cp < 0x20 || cp === 0x7f || (cp >= 0x80 && cp <= 0xa0) || cp === 0xad) return false;
-  return /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(String.fromCodePoint(cp));
-}
-
 function hex(n: number, width: number): string {
   return n.toString(16).padStart(width, '0');
-}
-
-/** Go's strconv.Quote (or QuoteToASCII when ascii is set). */
-export function goQuote(s: string, ascii = false, quote = '"'): string {
-  let out = quote;
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    if (ch === quote || ch === '\\') {
-      out += '\\' + ch;
-      continue;
-    }
-    if (cp >= 0xd800 && cp <= 0xdfff) {
-      out += '\\ufffd';
-      continue;
-    }
-    if (ascii ? cp < 0x7f && cp >= 0x20 : isPrintRune(cp)) {
-      out += ch;
-      continue;
-    }
-    switch (ch) {
-      case '\x07':
-        out += '\\a';
-        continue;
-      case '\b':
-        out += '\\b';
-        continue;
-      case '\f':
-        out += '\\f';
-        continue;
-      case '\n':
-        out += '\\n';
-        continue;
-      case '\r':
-        out += '\\r';
-        continue;
-      case '\t':
-        out += '\\t';
-        continue;
-      case '\v':
-        out += '\\v';
-        continue;
-    }
-    if (cp < 0x20 || cp === 0x7f) out += '\\x' + hex(cp, 2);
-    else if (cp < 0x10000) out += '\\u' + hex(cp, 4);
-    else out += '\\U' + hex(cp, 8);
-  }
-  return out + quote;
 }
 
 function canBackquote(s: string): boolean {
@@ -742,11 +540,7 @@ export function formatValue(v: unknown): string {
   return sprint(v);
 }
 
-/** Go's time.Time.String() for a Date, in UTC: `2024-01-02 03:04:05.123 +0000 UTC`. */
+/** Go's time.Time String() of a Date (UTC, milliseconds): `2024-01-02 03:04:05.123 +0000 UTC`. */
 export function goTimeString(d: Date): string {
-  if (Number.isNaN(d.getTime())) return '<invalid time>';
-  const iso = d.toISOString(); // 2024-01-02T03:04:05.123Z
-  const ms = d.getUTCMilliseconds();
-  const frac = ms === 0 ? '' : '.' + String(ms).padStart(3, '0').replace(/0+$/, '');
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac} +0000 UTC`;
+  return Number.isNaN(d.getTime()) ? '<invalid time>' : timestampString(d.toISOString());
 }

@@ -5,8 +5,7 @@
 import { formatDuration, humanDuration, prettyPrint } from '../../api/duration.js';
 import type { Node, Service } from '../../api/types.js';
 import { bytesSize } from '../../api/units.js';
-import { formatFloat } from '../format/gofmt.js';
-import { formatFloat32 } from '../strconv.js';
+import { formatFloat32, formatFloat } from '../../api/strconv.js';
 import { goTimeString } from '../format-helpers.js';
 import { nanosSince } from './task-list.js';
 

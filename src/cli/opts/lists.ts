@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { ownRecord, ownValue } from '../../api/own.js';
 import type { FlagDefinition } from '../flags.js';
-import { goQuote } from '../format/gofmt.js';
+import { goQuote } from '../../api/strconv.js';
 
 /** A validator returns the value to store (possibly rewritten) or throws with Docker's reason. */
 export type Validator = (value: string) => string;

@@ -10,7 +10,7 @@ import { formatDuration, parseDuration } from '../../api/duration.js';
 import { setOwn } from '../../api/own.js';
 import { parseCPUs, ramInBytes, UnitsError } from '../../api/units.js';
 import type { FlagDefinition } from '../flags.js';
-import { parseBool, parseFloat, parseIntBig, parseUint } from '../strconv.js';
+import { parseBool, parseFloat, parseIntBig, parseUint } from '../../api/strconv.js';
 import { cut, readCSVRecord } from './lists.js';
 
 /** Re-throws units errors as plain errors (their text is the flag-error reason). */

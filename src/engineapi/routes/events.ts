@@ -7,7 +7,9 @@
 // with an empty stream, as dockerd on a worker shows none (it would show its container events there).
 
 import { invalidArgument, isShoalError } from '../../api/errors.js';
-import type { ControlBackend, EngineBackend, EventMessage } from '../backend.js';
+import { goQuote, NumError, parseIntBig } from '../../api/strconv.js';
+import type { EventMessage } from '../../api/control.js';
+import type { ControlBackend, EngineBackend } from '../backend.js';
 import { filtersQuery } from '../filters.js';
 import type { Reply, RequestContext } from '../http.js';
 import type { Router } from '../router.js';
@@ -113,8 +115,6 @@ function nowNanos(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
 
-const MAX_INT64 = (1n << 63n) - 1n;
-
 const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9})\d*)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /**
@@ -137,20 +137,17 @@ export function parseEventTime(raw: string | null, name: string): bigint | undef
   const dot = raw.indexOf('.');
   const secondsText = dot < 0 ? raw : raw.slice(0, dot);
   const fraction = dot < 0 ? '' : raw.slice(dot + 1);
-  if (!/^[+-]?\d+$/.test(secondsText)) fail(`invalid seconds ${goQuote(secondsText)}: invalid syntax`);
-  const seconds = BigInt(secondsText);
-  if (seconds > MAX_INT64 || seconds < -MAX_INT64 - 1n) {
-    fail(`invalid seconds ${goQuote(secondsText)}: value out of range`);
+  let seconds = 0n;
+  try {
+    seconds = parseIntBig(secondsText, 10, 64);
+  } catch (err) {
+    if (!(err instanceof NumError)) throw err;
+    fail(`invalid seconds ${goQuote(secondsText)}: ${err.reason}`);
   }
   if (fraction.length > 20) fail(`invalid nanoseconds: length ${fraction.length} exceeds maximum 20`);
   const bad = /[^0-9]/.exec(fraction);
   if (bad) fail(`invalid nanoseconds: invalid character '${bad[0]}' at position ${bad.index}`);
   return seconds * 1_000_000_000n + BigInt(fraction.slice(0, 9).padEnd(9, '0'));
-}
-
-/** Go's %q of a string, near enough for the printable text of a query parameter. */
-function goQuote(s: string): string {
-  return JSON.stringify(s);
 }
 
 /** An event as dockerd's json.Encoder writes it: compact, HTML characters escaped, a newline after. */

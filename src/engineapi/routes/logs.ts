@@ -2,7 +2,7 @@
 // stdout, 2 for stderr, three zero bytes, big-endian payload length) followed by the payload. Details
 // and timestamps are prepended to each line as the Docker Engine does.
 
-import type { LogMessage, LogsRequest } from '../backend.js';
+import type { LogMessage, LogsRequest } from '../../api/control.js';
 import { boolQuery, type Reply, type RequestContext } from '../http.js';
 import { compareVersions } from '../version.js';
 

@@ -15,7 +15,13 @@ import type {
   SwarmSpec,
   Task,
 } from '../../api/types.js';
-import type { EventMessage, EventsRequest, LogMessage, LogsRequest } from '../../engineapi/backend.js';
+import type {
+  EventMessage,
+  EventsRequest,
+  LogMessage,
+  LogsRequest,
+  SwarmUpdateFlags,
+} from '../../api/control.js';
 import type { ObjectStore, ReadTx } from '../../store/objects.js';
 import { autolockNotSupported, infoCluster, publicCluster, validateSwarmSpec } from './cluster.js';
 import { applyNodeUpdate, checkNodeRemovable, nodeMatchesFilters, validateNodeFilters } from './nodes.js';
@@ -46,12 +52,6 @@ export interface ControlAPIOptions {
     request: EventsRequest,
     listener: (event: EventMessage) => void,
   ): { past: EventMessage[]; close: () => void };
-}
-
-export interface SwarmUpdateOptions {
-  rotateWorkerToken: boolean;
-  rotateManagerToken: boolean;
-  rotateManagerUnlockKey: boolean;
 }
 
 export class ControlAPI {
@@ -105,7 +105,7 @@ export class ControlAPI {
     });
   }
 
-  async updateSwarm(version: number, spec: SwarmSpec, flags: SwarmUpdateOptions): Promise<void> {
+  async updateSwarm(version: number, spec: SwarmSpec, flags: SwarmUpdateFlags): Promise<void> {
     // Docker's daemon checks the name before anything else; an empty name means `default`.
     if (spec.Name && spec.Name !== 'default') throw invalidArgument('swarm spec must be named "default"');
     checkSpecSize(spec, 'swarm');

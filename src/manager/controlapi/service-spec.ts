@@ -2,6 +2,7 @@
 // validation in swarmkit's order with its messages, and the defaults `insertDefaults=true` shows.
 
 import { invalidArgument, ShoalError, unimplemented } from '../../api/errors.js';
+import { formatFloat } from '../../api/strconv.js';
 import type { ServiceMode, ServiceSpec, TaskSpec, UpdateConfig } from '../../api/types.js';
 import { parseConstraints } from '../constraint.js';
 
@@ -115,20 +116,13 @@ export function validateServiceName(name: string | undefined): void {
 function validateResources(r: { NanoCPUs?: number; MemoryBytes?: number } | undefined): void {
   if (!r) return;
   if (r.NanoCPUs && r.NanoCPUs < 1e6) {
-    throw invalid(`invalid cpu value ${goFloat(r.NanoCPUs / 1e9)}: Must be at least ${goFloat(1e6 / 1e9)}`);
+    throw invalid(
+      `invalid cpu value ${formatFloat(r.NanoCPUs / 1e9, 'g', -1)}: Must be at least ${formatFloat(1e6 / 1e9, 'g', -1)}`,
+    );
   }
   if (r.MemoryBytes && r.MemoryBytes < 4 * 1024 * 1024) {
     throw invalid(`invalid memory value ${r.MemoryBytes}: Must be at least 4MiB`);
   }
-}
-
-/** Go's `%g` for the small positive floats these messages show. */
-function goFloat(n: number): string {
-  const s = String(n);
-  if (!s.includes('e')) return s;
-  const [mantissa, exp] = s.split('e');
-  const e = Number(exp);
-  return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
 }
 
 function validateDuration(value: number | undefined, message: string): void {

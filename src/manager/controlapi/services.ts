@@ -9,6 +9,7 @@ import {
 } from '../../api/errors.js';
 import type { Filters } from '../../api/filters.js';
 import { newId } from '../../api/ids.js';
+import { jsonEqual } from '../../api/json-equal.js';
 import { randomName } from '../../api/names.js';
 import { nowTimestamp } from '../../api/time.js';
 import type { Service, ServiceSpec, Task } from '../../api/types.js';
@@ -153,7 +154,7 @@ export function updateService(
   checkNetworks(spec);
   validateServiceSpec(spec);
   if (!rollback) checkTaskCounts(tx, spec, current);
-  if (spec.EndpointSpec && JSON.stringify(spec.EndpointSpec) !== JSON.stringify(current.Spec.EndpointSpec)) {
+  if (spec.EndpointSpec && !jsonEqual(spec.EndpointSpec, current.Spec.EndpointSpec)) {
     checkPortConflicts(tx, spec, current.ID);
   }
   checkReferences(tx, spec);

@@ -7,13 +7,8 @@
 // changed (spec, desired state…), or while the task is still ASSIGNED — states up to ASSIGNED are set
 // by managers, and the agent must see those even when nothing else changed.
 
-import {
-  sameTaskForAgent,
-  type AssignmentChange,
-  type AssignmentsMessage,
-  type Clock,
-  type Timer,
-} from '../../api/dispatcher.js';
+import { sameTaskForAgent, type AssignmentChange, type AssignmentsMessage } from '../../api/dispatcher.js';
+import type { Clock, Timer } from '../../api/clock.js';
 import { isBefore } from '../../api/taskstate.js';
 import type { Task } from '../../api/types.js';
 import type { ObjectEvent } from '../../store/objects.js';

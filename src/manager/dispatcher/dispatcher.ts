@@ -3,20 +3,19 @@
 // report, and streams each node the tasks it must run. It runs on the leader only; everything it
 // knows survives in the store, so a new leader rebuilds it from there (see `start`).
 
-import {
-  jsonEqual,
-  systemClock,
-  type AssignmentsMessage,
-  type Clock,
-  type DispatcherClient,
-  type HeartbeatResponse,
-  type LogSubscriptionMessage,
-  type PublishLogsMessage,
-  type SessionMessage,
-  type SessionRequest,
-  type StreamHandle,
-  type TaskStatusUpdate,
+import type {
+  AssignmentsMessage,
+  DispatcherClient,
+  HeartbeatResponse,
+  LogSubscriptionMessage,
+  PublishLogsMessage,
+  SessionMessage,
+  SessionRequest,
+  StreamHandle,
+  TaskStatusUpdate,
 } from '../../api/dispatcher.js';
+import { jsonEqual } from '../../api/json-equal.js';
+import { systemClock, type Clock } from '../../api/clock.js';
 import { notFound, unavailable } from '../../api/errors.js';
 import type { Cluster, Node } from '../../api/types.js';
 import type { ObjectEvent, ObjectEventBatch, ObjectStore } from '../../store/objects.js';

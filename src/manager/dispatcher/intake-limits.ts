@@ -13,7 +13,8 @@
 // has more to send waits; nothing is dropped). Log data is only parsed and passed on, never stored,
 // but parsing it is the manager's CPU: a flood of it is bounded like the rest.
 
-import type { Clock, PublishLogsMessage } from '../../api/dispatcher.js';
+import type { PublishLogsMessage } from '../../api/dispatcher.js';
+import type { Clock } from '../../api/clock.js';
 import { rateLimited } from '../../api/peer-limits.js';
 
 export interface BucketLimit {

@@ -1,7 +1,7 @@
 // One timer per key (a node ID): arming a key replaces its previous timer. Used for heartbeat expiry,
 // the unknown-state grace after a restart, and the 24 h orphan delay.
 
-import type { Clock, Timer } from '../../api/dispatcher.js';
+import type { Clock, Timer } from '../../api/clock.js';
 
 export class KeyedTimers {
   private readonly timers = new Map<string, Timer>();

@@ -4,7 +4,7 @@
 // restart neither marks every node down nor has their tasks rescheduled. A node down for a day has
 // its running tasks orphaned.
 
-import { clockTimestamp, type Clock } from '../../api/dispatcher.js';
+import { clockTimestamp, type Clock } from '../../api/clock.js';
 import { isAfter, isBefore } from '../../api/taskstate.js';
 import type { ObjectStore } from '../../store/objects.js';
 import { KeyedTimers } from './keyed-timers.js';

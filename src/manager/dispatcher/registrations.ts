@@ -3,7 +3,8 @@
 // lost track of its connection cannot keep two assignment streams alive.
 
 import { invalidArgument, notFound } from '../../api/errors.js';
-import type { Clock, SessionMessage } from '../../api/dispatcher.js';
+import type { SessionMessage } from '../../api/dispatcher.js';
+import type { Clock } from '../../api/clock.js';
 import { newId } from '../../api/ids.js';
 import { rateLimited } from '../../api/peer-limits.js';
 import type { ServerStream } from './stream.js';

@@ -2,7 +2,8 @@
 // A node may only report its own tasks; the observed state is a clock that never runs backwards; a
 // report identical to what is stored writes nothing (agents re-report everything on reconnect).
 
-import { jsonEqual, type TaskStatusUpdate } from '../../api/dispatcher.js';
+import type { TaskStatusUpdate } from '../../api/dispatcher.js';
+import { jsonEqual } from '../../api/json-equal.js';
 import { permissionDenied } from '../../api/errors.js';
 import { isBefore } from '../../api/taskstate.js';
 import type { Task } from '../../api/types.js';

@@ -3,13 +3,9 @@
 // 10 000 are waiting. A manager restart brings every node back within a few seconds, each with a
 // re-report of all its tasks; one transaction per 100 ms instead of one per call keeps that cheap.
 
-import {
-  clockTimestamp,
-  jsonEqual,
-  type Clock,
-  type TaskStatusUpdate,
-  type Timer,
-} from '../../api/dispatcher.js';
+import type { TaskStatusUpdate } from '../../api/dispatcher.js';
+import { jsonEqual } from '../../api/json-equal.js';
+import { clockTimestamp, type Clock, type Timer } from '../../api/clock.js';
 import { isAfter } from '../../api/taskstate.js';
 import type { Node, NodeDescription, NodeState } from '../../api/types.js';
 import type { ObjectStore } from '../../store/objects.js';

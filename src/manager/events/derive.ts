@@ -17,7 +17,7 @@
 // store at the write) and the current time for a removal, as in dockerd. Tasks and the cluster object
 // give no events.
 
-import type { EventMessage } from '../../engineapi/backend.js';
+import type { EventMessage } from '../../api/control.js';
 import type { Node, Service } from '../../api/types.js';
 import type { ObjectEvent } from '../../store/objects.js';
 

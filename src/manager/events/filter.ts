@@ -14,7 +14,7 @@
 // `Invalid filter` error, as it does on every other endpoint (see docs/architecture.md §11).
 
 import type { Filters } from '../../api/filters.js';
-import type { EventMessage } from '../../engineapi/backend.js';
+import type { EventMessage } from '../../api/control.js';
 
 /** Keys matched against the actor's ID or name, whatever the event's type. */
 const NAME_KEYS = [

@@ -8,7 +8,7 @@
 // as a restarted dockerd does.
 
 import type { Filters } from '../../api/filters.js';
-import type { EventMessage, EventsRequest } from '../../engineapi/backend.js';
+import type { EventMessage, EventsRequest } from '../../api/control.js';
 import { eventMatches } from './filter.js';
 
 export const EVENT_HISTORY_LIMIT = 1024;

@@ -3,7 +3,7 @@
 // It follows the store from the moment the manager opens it, so the writes of the manager's own start-up
 // (its node becoming ready) are the first events, as with dockerd, whose watch starts with the manager.
 
-import type { EventMessage, EventsRequest } from '../../engineapi/backend.js';
+import type { EventMessage, EventsRequest } from '../../api/control.js';
 import type { ObjectStore } from '../../store/objects.js';
 import { deriveEvent } from './derive.js';
 import { EventHistory, type EventHistoryOptions } from './history.js';

@@ -14,7 +14,7 @@ import type {
 import { notFound, permissionDenied } from '../../api/errors.js';
 import { isBefore } from '../../api/taskstate.js';
 import type { Task } from '../../api/types.js';
-import type { LogMessage } from '../../engineapi/backend.js';
+import type { LogMessage } from '../../api/control.js';
 import type { ObjectStore } from '../../store/objects.js';
 import { silentLog, type DispatcherLog } from '../dispatcher/log.js';
 import type { NodeLogChannel } from '../dispatcher/server.js';

@@ -1,7 +1,7 @@
 // From the Engine API's logs query to the cluster protocol's options.
 
 import type { LogStreamOptions } from '../../api/dispatcher.js';
-import type { LogsRequest } from '../../engineapi/backend.js';
+import type { LogsRequest } from '../../api/control.js';
 
 export function logStreamOptions(request: LogsRequest): LogStreamOptions {
   const tail = request.tail === '' || request.tail === 'all' ? NaN : Number(request.tail);

@@ -7,7 +7,7 @@ import type { LogSelector, LogStreamOptions, LogSubscriptionMessage } from '../.
 import { ShoalError } from '../../api/errors.js';
 import { newId } from '../../api/ids.js';
 import type { Task } from '../../api/types.js';
-import type { LogMessage } from '../../engineapi/backend.js';
+import type { LogMessage } from '../../api/control.js';
 import { LogQueue } from './queue.js';
 
 export class Subscription {

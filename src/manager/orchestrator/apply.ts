@@ -15,7 +15,7 @@ import {
   type StoreWrite,
   type UpdateGuard,
 } from './actions.js';
-import { jsonEqual } from './deep-equal.js';
+import { jsonEqualIgnoringEmpty } from '../../api/json-equal.js';
 
 export interface ApplyOutcome {
   /** Actions that changed the store. */
@@ -96,7 +96,7 @@ function applyOne(tx: WriteTx, action: StoreWrite, planRevision: number): boolea
     case 'setUpdateStatus': {
       const service = tx.get('service', action.serviceId);
       if (!service || !isSameUpdate(service, action.expected)) return false;
-      if (jsonEqual(service.UpdateStatus, action.status)) return false;
+      if (jsonEqualIgnoringEmpty(service.UpdateStatus, action.status)) return false;
       tx.update('service', { ...service, UpdateStatus: { ...action.status } });
       return true;
     }

@@ -3,7 +3,7 @@
 
 import { atLeast, atMost } from '../../api/taskstate.js';
 import type { ContainerSpec, EndpointSpec, Node, Service, Task, TaskSpec } from '../../api/types.js';
-import { jsonEqual } from './deep-equal.js';
+import { jsonEqualIgnoringEmpty } from '../../api/json-equal.js';
 import { isRunnable, nodeSatisfies, serviceConstraints } from './task-rules.js';
 
 /**
@@ -25,9 +25,12 @@ export function isTaskDirty(
   const wanted = serviceTaskSpecFor(service, task);
   const endpointChanged =
     task.Endpoint !== undefined &&
-    !jsonEqual(normalizeEndpointSpec(service.Spec.EndpointSpec), normalizeEndpointSpec(task.Endpoint.Spec));
+    !jsonEqualIgnoringEmpty(
+      normalizeEndpointSpec(service.Spec.EndpointSpec),
+      normalizeEndpointSpec(task.Endpoint.Spec),
+    );
   if (endpointChanged) return true;
-  if (jsonEqual(wanted, task.Spec)) return false;
+  if (jsonEqualIgnoringEmpty(wanted, task.Spec)) return false;
   // Rule 2 needs the rest of the spec (including the endpoint, checked above) to be unchanged; swarmkit
   // skips the endpoint here, which would hide a port change made together with a constraint change.
   return !(
@@ -69,8 +72,8 @@ function onlyConstraintsDiffer(wanted: TaskSpec, actual: TaskSpec): boolean {
     Placement: { ...spec.Placement, Constraints: undefined },
   });
   return (
-    !jsonEqual(wanted.Placement?.Constraints, actual.Placement?.Constraints) &&
-    jsonEqual(withoutConstraints(wanted), withoutConstraints(actual))
+    !jsonEqualIgnoringEmpty(wanted.Placement?.Constraints, actual.Placement?.Constraints) &&
+    jsonEqualIgnoringEmpty(withoutConstraints(wanted), withoutConstraints(actual))
   );
 }
 

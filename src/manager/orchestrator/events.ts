@@ -2,7 +2,7 @@
 
 import type { Node } from '../../api/types.js';
 import type { ObjectEvent } from '../../store/objects.js';
-import { jsonEqual } from './deep-equal.js';
+import { jsonEqualIgnoringEmpty } from '../../api/json-equal.js';
 
 /** Scope collected between passes (mutable: only the loop holds one). */
 export interface PendingScope {
@@ -37,7 +37,7 @@ export function noteEvent(scope: PendingScope, event: ObjectEvent): boolean {
       // tasks created later.
       if (
         event.action === 'update' &&
-        jsonEqual(event.old.Spec.Orchestration, event.object.Spec.Orchestration)
+        jsonEqualIgnoringEmpty(event.old.Spec.Orchestration, event.object.Spec.Orchestration)
       ) {
         return false;
       }
@@ -55,7 +55,7 @@ function nodeChangeMatters(old: Node, node: Node): boolean {
     old.Status.State !== node.Status.State ||
     old.Status.Addr !== node.Status.Addr ||
     old.Role !== node.Role ||
-    !jsonEqual(old.Spec, node.Spec) ||
-    !jsonEqual(old.Description, node.Description)
+    !jsonEqualIgnoringEmpty(old.Spec, node.Spec) ||
+    !jsonEqualIgnoringEmpty(old.Description, node.Description)
   );
 }

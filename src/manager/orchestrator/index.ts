@@ -2,7 +2,6 @@
 // "is this task outdated" check, and the pure cores with the pieces they are built from.
 
 export { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
-export { systemClock, type Clock } from './clock.js';
 export { isSlotDirty, isTaskDirty } from './dirty.js';
 export type { OrchestratorAction, PendingStart } from './actions.js';
 export { applyActions } from './apply.js';

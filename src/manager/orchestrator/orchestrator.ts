@@ -22,7 +22,7 @@ import { Quarantine } from '../quarantine.js';
 import { isMemoryNote, type OrchestratorAction, type PendingStart } from './actions.js';
 import { allocateTasks } from './allocate.js';
 import { applyActions, serviceOfAction, splitForApply, startsToRemember } from './apply.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../../api/clock.js';
 import { emptyScope, noteEvent, type PendingScope } from './events.js';
 import { fullScope, orchestrate, type ReconcileScope } from './orchestrate.js';
 import { evaluatePendingStarts, settledStarts } from './restart/delayed-start.js';
@@ -324,11 +324,11 @@ export class Orchestrator {
     this.wake?.cancel();
     this.wake = undefined;
     if (wakeAt === undefined || !this.active) return;
-    const cancel = this.clock.setTimer(Math.max(0, wakeAt - now), () => {
+    const timer = this.clock.setTimer(Math.max(0, wakeAt - now), () => {
       this.wake = undefined;
       this.requestPass(0);
     });
-    this.wake = { at: wakeAt, cancel };
+    this.wake = { at: wakeAt, cancel: () => timer.cancel() };
   }
 
   private isIdle(): boolean {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { FlagError, FlagSet, wrap, type Flag } from '../../../src/cli/flags.js';
 import { listFlag } from '../../../src/cli/opts/lists.js';
 import { parseMount, parsePort, parseNodeAddr, shlexSplit, parseCIDR } from '../../../src/cli/opts/values.js';
-import { parseIntBig, parseUint, formatFloat32 } from '../../../src/cli/strconv.js';
+import { parseIntBig, parseUint, formatFloat32 } from '../../../src/api/strconv.js';
 
 function flags(): { fs: FlagSet; q: Flag<boolean>; n: Flag<string>; l: Flag<string[]> } {
   const fs = new FlagSet();

@@ -8,7 +8,7 @@ import { ClusterClient } from '../../../src/agent/transport/cluster-client.js';
 import type { NodeCredentials } from '../../../src/agent/transport/credentials.js';
 import { CertificateRenewer } from '../../../src/agent/transport/renewer.js';
 import { parseNodeCertificate } from '../../../src/api/certs.js';
-import type { Clock } from '../../../src/api/dispatcher.js';
+import type { Clock } from '../../../src/api/clock.js';
 import { newTestCluster, newTestNode, type TestCluster } from '../ca/pki.js';
 import { FakeClock } from '../dispatcher/helpers.js';
 

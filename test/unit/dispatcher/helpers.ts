@@ -1,66 +1,15 @@
-// Shared by the dispatcher, log broker and agent tests: a fake clock, the real cluster store over an
+// Shared by the dispatcher, log broker and agent tests: the fake clock (../support), the real cluster store over an
 // in-memory SQLite, object fixtures, and a recorder for the streams a DispatcherClient opens.
 
-import type { Clock, Timer } from '../../../src/api/dispatcher.js';
 import { newId } from '../../../src/api/ids.js';
+import type { FakeClock } from '../support/fake-clock.js';
 import type { Cluster, Node, Task, TaskState } from '../../../src/api/types.js';
 import { ClusterStore } from '../../../src/store/cluster-store.js';
 import { SqliteKV } from '../../../src/store/sqlite.js';
 
 // ---------------------------------------------------------------- time
 
-interface FakeTimer {
-  at: number;
-  seq: number;
-  fire: () => void;
-  cancelled: boolean;
-}
-
-/** Time moves only when a test says so; timers fire in order, with the event loop settled between. */
-export class FakeClock implements Clock {
-  private t = Date.parse('2024-05-01T12:00:00.000Z');
-  private seq = 0;
-  private timers: FakeTimer[] = [];
-
-  now(): number {
-    return this.t;
-  }
-
-  setTimer(ms: number, fire: () => void): Timer {
-    const timer: FakeTimer = { at: this.t + Math.max(0, ms), seq: this.seq++, fire, cancelled: false };
-    this.timers.push(timer);
-    return { cancel: () => void (timer.cancelled = true) };
-  }
-
-  /** Moves time forward by `ms`, firing due timers one by one and letting promises settle after each. */
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    await settle();
-    for (;;) {
-      this.timers = this.timers.filter((timer) => !timer.cancelled);
-      const due = this.timers
-        .filter((timer) => timer.at <= end)
-        .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
-      if (!due) break;
-      this.timers.splice(this.timers.indexOf(due), 1);
-      this.t = due.at;
-      due.fire();
-      await settle();
-    }
-    this.t = end;
-    await settle();
-  }
-
-  /** Timers still waiting (for checking that stop() cleans up). */
-  get pendingTimers(): number {
-    return this.timers.filter((timer) => !timer.cancelled).length;
-  }
-}
-
-/** Lets pending promise chains, microtasks and immediates run. */
-export async function settle(turns = 10): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
-}
+export { FakeClock, settle } from '../support/fake-clock.js';
 
 /** Advances the clock in steps until `check` passes (or gives up after `maxMs`). */
 export async function until(

@@ -4,7 +4,7 @@ import { after, afterEach, describe, it } from 'node:test';
 import type { LogLine } from '../../../src/agent/executor/executor.js';
 import type { LogStreamOptions } from '../../../src/api/dispatcher.js';
 import type { Node, Task } from '../../../src/api/types.js';
-import type { LogMessage } from '../../../src/engineapi/backend.js';
+import type { LogMessage } from '../../../src/api/control.js';
 import { logStreamOptions } from '../../../src/manager/logbroker/options.js';
 import { FakeExecutor } from '../agent/fake-executor.js';
 import { removeStateDirs, startAgent, type RunningAgent } from '../agent/setup.js';

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { notFound, NOT_A_MANAGER, outOfSequence, unavailable } from '../../../src/api/errors.js';
-import type { ControlBackend, EngineBackend, LogMessage, SwarmInfo } from '../../../src/engineapi/backend.js';
+import type { LogMessage } from '../../../src/api/control.js';
+import type { ControlBackend, EngineBackend, SwarmInfo } from '../../../src/engineapi/backend.js';
 import { EngineServer } from '../../../src/engineapi/server.js';
 
 interface Reply {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Filters } from '../../../src/api/filters.js';
 import type { Node, Service } from '../../../src/api/types.js';
-import type { EventMessage } from '../../../src/engineapi/backend.js';
+import type { EventMessage } from '../../../src/api/control.js';
 import { EVENT_FILTERS } from '../../../src/engineapi/routes/events.js';
 import { eventMatches, familiarName } from '../../../src/manager/events/filter.js';
 import { EventHistory, EVENT_HISTORY_LIMIT } from '../../../src/manager/events/history.js';

@@ -9,7 +9,7 @@ import {
   type HealthSettings,
   type RunProbe,
 } from '../../../src/agent/executor/process/health.js';
-import { FakeClock, settle } from './fake-clock.js';
+import { FakeClock, settle } from '../support/fake-clock.js';
 
 const MS = 1e6; // nanoseconds per millisecond
 const SECOND = 1000 * MS;
@@ -129,13 +129,10 @@ describe('HealthMonitor', () => {
         calls.push(clock.now());
         const exitCode = results.shift() ?? 0;
         const timedOut = durationMs > timeoutMs;
-        clock.setTimeout(
-          () => {
-            running--;
-            resolve({ exitCode, output: '', timedOut });
-          },
-          Math.min(durationMs, timeoutMs),
-        );
+        clock.setTimer(Math.min(durationMs, timeoutMs), () => {
+          running--;
+          resolve({ exitCode, output: '', timedOut });
+        });
       });
     return { run, calls, maxRunning: () => maxRunning };
   }

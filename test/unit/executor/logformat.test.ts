@@ -7,7 +7,6 @@ import {
   MAX_LINE_BYTES,
 } from '../../../src/agent/executor/process/logformat.js';
 import {
-  formatGoDuration,
   formatMillis,
   formatNanos,
   nowTimestampNanos,
@@ -81,16 +80,5 @@ describe('timestamps', () => {
       assert.ok(next > previous);
       previous = next;
     }
-  });
-
-  it('format durations as Go does', () => {
-    const s = 1e9;
-    assert.equal(formatGoDuration(30 * s), '30s');
-    assert.equal(formatGoDuration(1.5 * s), '1.5s');
-    assert.equal(formatGoDuration(500e6), '500ms');
-    assert.equal(formatGoDuration(90 * s), '1m30s');
-    assert.equal(formatGoDuration(3600 * s), '1h0m0s');
-    assert.equal(formatGoDuration(1500), '1.5µs');
-    assert.equal(formatGoDuration(0), '0s');
   });
 });

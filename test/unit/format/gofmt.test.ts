@@ -1,14 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import {
-  formatFloat,
-  goQuote,
-  goTimeString,
-  sprint,
-  sprintf,
-  sprintln,
-} from '../../../src/cli/format/gofmt.js';
+import { goTimeString, sprint, sprintf, sprintln } from '../../../src/cli/format/gofmt.js';
+import { formatFloat, goQuote } from '../../../src/api/strconv.js';
 
 // [format, args, output]: outputs of Go 1.19's fmt.Sprintf over the same values (JSON numbers
 // standing for Go ints when integral, float64 otherwise).
@@ -161,6 +155,8 @@ describe('formatFloat is strconv.FormatFloat', () => {
     [0, 'e', 2, '0.00e+00'],
     [100, 'g', 3, '100'],
     [1000, 'g', 3, '1e+03'],
+    [0, 'g', 4, '0'],
+    [0.0001234, 'g', 2, '0.00012'],
   ];
   for (const [x, f, p, want] of cases) {
     it(`${x} ${f} ${p}`, () => assert.equal(formatFloat(x, f, p), want));

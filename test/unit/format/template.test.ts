@@ -6,10 +6,10 @@ import {
   Template,
   TemplateError,
   goTitle,
-  goUnquote,
   parseTemplate,
   renderTemplate,
 } from '../../../src/cli/format/template.js';
+import { goUnquote } from '../../../src/api/strconv.js';
 import { GO_TYPE, goStruct } from '../../../src/cli/format/govalue.js';
 
 // A Docker-style formatter context: a struct whose "fields" are methods (Go: *main.svc).

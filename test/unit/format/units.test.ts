@@ -12,7 +12,6 @@ import {
   humanSizeWithPrecision,
   memBytesString,
   parseCPUs,
-  parseGoFloat,
   ramInBytes,
 } from '../../../src/api/units.js';
 
@@ -253,25 +252,4 @@ const GO_NANOS: [number, string][] = [
 
 describe('formatNanoCPUs agrees with NanoCPUs.String', () => {
   for (const [n, want] of GO_NANOS) it(`${n}`, () => assert.equal(formatNanoCPUs(n), want));
-});
-
-describe('parseGoFloat', () => {
-  const cases: [string, number | string][] = [
-    ['1.5', 1.5],
-    ['-2e3', -2000],
-    ['.5', 0.5],
-    ['1_000.5', 1000.5],
-    ['0x1p-2', 0.25],
-    ['inf', Infinity],
-    ['-Infinity', -Infinity],
-    ['1e400', 'ERR strconv.ParseFloat: parsing "1e400": value out of range'],
-    ['1__0', 'ERR strconv.ParseFloat: parsing "1__0": invalid syntax'],
-    ['0x10', 'ERR strconv.ParseFloat: parsing "0x10": invalid syntax'],
-    ['', 'ERR strconv.ParseFloat: parsing "": invalid syntax'],
-  ];
-  for (const [input, want] of cases) {
-    it(JSON.stringify(input), () =>
-      assert.equal(typeof want === 'number' ? parseGoFloat(input) : attempt(() => parseGoFloat(input)), want),
-    );
-  }
 });

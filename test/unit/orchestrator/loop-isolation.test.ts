@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ObjectFailure } from '../../../src/manager/isolation.js';
 import { Orchestrator } from '../../../src/manager/orchestrator/orchestrator.js';
 import type { ClusterStore } from '../../../src/store/cluster-store.js';
-import { FakeClock } from './support/fake-clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { makeCluster, makeNode, makeService } from './support/fixtures.js';
 import { closeStores, openStore } from './support/store.js';
 
@@ -57,7 +57,7 @@ describe('orchestrator loop: isolation and pacing', () => {
     );
 
     // Retried with backoff, quietly failing again; a fix (scale down) is picked up at once.
-    clock.advance(1_000);
+    clock.advanceSync(1_000);
     await orchestrator.whenIdle();
     assert.equal(reported.length, 2);
     assert.equal(reported[1]!.first, false);
@@ -75,7 +75,7 @@ describe('orchestrator loop: isolation and pacing', () => {
     await store.update((tx) => tx.create('service', makeService('huge', { replicas: 1_000_000_000 })));
     await orchestrator.whenIdle();
     await store.update((tx) => tx.delete('service', 'huge'));
-    clock.advance(1_000);
+    clock.advanceSync(1_000);
     await orchestrator.whenIdle();
     assert.deepEqual(orchestrator.setAside, []);
   });

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Service, Task } from '../../../src/api/types.js';
 import { Orchestrator } from '../../../src/manager/orchestrator/orchestrator.js';
 import type { ClusterStore } from '../../../src/store/cluster-store.js';
-import { FakeClock } from './support/fake-clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { makeCluster, makeNode, makeService } from './support/fixtures.js';
 import { SimulatedCluster } from './support/simulation.js';
 import { closeStores, openStore } from './support/store.js';
@@ -79,10 +79,10 @@ describe('orchestrator loop', () => {
     // Scheduled and prepared while it waits.
     assert.equal(replacement.Status.State, 'ready');
 
-    clock.advance(4_900);
+    clock.advanceSync(4_900);
     await settle();
     assert.equal(sim.task(replacement.ID)?.DesiredState, 'ready');
-    clock.advance(200);
+    clock.advanceSync(200);
     await settle();
     assert.equal(sim.task(replacement.ID)?.DesiredState, 'running');
     assert.equal(sim.task(replacement.ID)?.Status.State, 'running');
@@ -176,7 +176,7 @@ describe('orchestrator loop', () => {
     await settle();
     await orchestrator.stop();
 
-    clock.advance(3_000);
+    clock.advanceSync(3_000);
     orchestrator = new Orchestrator(store, { clock, batchWindowMs: 0 });
     await orchestrator.start();
     await settle();
@@ -184,7 +184,7 @@ describe('orchestrator loop', () => {
     assert.equal(waiting.DesiredState, 'ready');
     assert.equal(orchestrator.waitingStarts.length, 1);
 
-    clock.advance(2_500);
+    clock.advanceSync(2_500);
     await settle();
     assert.equal(sim.task(waiting.ID)?.DesiredState, 'running');
   });

@@ -12,7 +12,7 @@ import { afterEach, describe, it } from 'node:test';
 
 import { Orchestrator } from '../../../src/manager/orchestrator/orchestrator.js';
 import type { ClusterStore } from '../../../src/store/cluster-store.js';
-import { FakeClock } from './support/fake-clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { makeCluster, makeNode, makeService } from './support/fixtures.js';
 import { SimulatedCluster } from './support/simulation.js';
 import { closeStores, openStore } from './support/store.js';
@@ -57,7 +57,7 @@ async function runScenario(seed: number, scaling: 'up-and-down' | 'up-only'): Pr
       if (await sim.step()) continue;
       // Nothing moves: let restart delays and stop deadlines run out.
       if (clock.pendingTimers === 0) return;
-      clock.advance(61_000);
+      clock.advanceSync(61_000);
     }
     assert.fail(`seed ${seed}: no convergence after ${log.join(', ')}`);
   };

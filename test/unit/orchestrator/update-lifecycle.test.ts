@@ -156,7 +156,7 @@ describe('a manager restart in the middle of an update', () => {
     await h.update(web, toImage('app:2'));
     await h.settle();
     await h.orchestrator.stop();
-    h.clock.advance(60_000);
+    h.clock.advanceSync(60_000);
     await h.restartOrchestrator();
     assert.equal(stateOf(web)(), 'completed');
   });

@@ -14,7 +14,8 @@ import { ExitError, type Controller, type LogLine, type LogOptions } from '../ex
 import type { Cgroups, TaskLimits } from './cgroups.js';
 import type { RunnerClient } from './client.js';
 import { buildEnv, checkWorkingDir, commandLine, resolveExecutable } from './command.js';
-import { HealthMonitor, healthSettings, type Clock, type HealthSettings } from './health.js';
+import type { Clock } from '../../../api/clock.js';
+import { HealthMonitor, healthSettings, type HealthSettings } from './health.js';
 import type { ExecutorLog } from './log.js';
 import { readTaskLog } from './logreader.js';
 import { containerIdFor, taskDir, taskLogFile, type ExecutorPaths } from './paths.js';

@@ -19,7 +19,7 @@ import { Cgroups } from './cgroups.js';
 import { RunnerClient } from './client.js';
 import { ProcessController } from './controller.js';
 import { describeNode } from './describe.js';
-import type { Clock } from './health.js';
+import type { Clock } from '../../../api/clock.js';
 import type { ExecutorLog } from './log.js';
 import { containerIdFor, EXECUTOR_DIR_NAME, executorPaths, type ExecutorPaths } from './paths.js';
 import type { HelloResult, TaskInfo } from './protocol.js';

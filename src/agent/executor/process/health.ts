@@ -2,8 +2,10 @@
 // the state machine that turns probe results into starting / healthy / unhealthy, and a monitor that runs
 // one probe at a time on a clock (a fake one in tests).
 
+import { systemClock, type Clock, type Timer } from '../../../api/clock.js';
+import { formatDuration } from '../../../api/duration.js';
 import type { HealthConfig, HealthState } from '../../../api/types.js';
-import { formatGoDuration, formatMillis } from './timestamps.js';
+import { formatMillis } from './timestamps.js';
 
 const NS_PER_MS = 1e6;
 
@@ -100,21 +102,9 @@ export function nextProbeDelay(
 
 /** Docker's result for a probe that ran out of time. */
 export function timeoutOutput(settings: HealthSettings, output: string): string {
-  const message = `Health check exceeded timeout (${formatGoDuration(settings.timeoutNs)})`;
+  const message = `Health check exceeded timeout (${formatDuration(settings.timeoutNs)})`;
   return output === '' ? message : `${message}: ${output}`;
 }
-
-export interface Clock {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 /** Runs one probe; `timedOut` results are turned into Docker's message by the monitor. */
 export type RunProbe = (
@@ -136,7 +126,7 @@ export interface HealthMonitorOptions {
 /** Probes a task on schedule, one probe at a time, until stopped. */
 export class HealthMonitor {
   private current: HealthState = initialHealth();
-  private timer: unknown;
+  private timer: Timer | undefined;
   private stopped = false;
   private readonly clock: Clock;
   private readonly verdictWaiters: ((verdict: HealthVerdict) => void)[] = [];
@@ -156,7 +146,7 @@ export class HealthMonitor {
 
   stop(): void {
     this.stopped = true;
-    this.clock.clearTimeout(this.timer);
+    this.timer?.cancel();
   }
 
   /** The first time the task is found healthy or unhealthy. */
@@ -176,7 +166,7 @@ export class HealthMonitor {
     if (this.stopped) return;
     const { settings, taskStartedMs } = this.options;
     const delay = nextProbeDelay(this.current, settings, this.clock.now(), taskStartedMs);
-    this.timer = this.clock.setTimeout(() => void this.probeOnce(), delay);
+    this.timer = this.clock.setTimer(delay, () => void this.probeOnce());
   }
 
   private async probeOnce(): Promise<void> {

@@ -8,7 +8,7 @@ import type { Service, ServiceSpec, Task, UpdateConfig } from '../../../../src/a
 import { createService, updateService } from '../../../../src/manager/controlapi/services.js';
 import { Orchestrator } from '../../../../src/manager/orchestrator/orchestrator.js';
 import type { ClusterStore } from '../../../../src/store/cluster-store.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../../support/fake-clock.js';
 import { makeCluster, makeNode, SECOND_NS } from './fixtures.js';
 import { SimulatedCluster } from './simulation.js';
 import { closeStores, openStore } from './store.js';
@@ -153,7 +153,7 @@ export class UpdateHarness {
 
   /** Lets `ms` of time pass (timers fire), then settles. */
   async advance(ms: number, check?: () => void): Promise<void> {
-    this.clock.advance(ms);
+    this.clock.advanceSync(ms);
     await this.settle(check);
   }
 
