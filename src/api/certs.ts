@@ -3,7 +3,7 @@
 // CA pin, and the TLS options for mutual TLS between nodes. The CA itself (root key, signing, token
 // generation, authorization of peers) is manager-only and lives in src/manager/ca/.
 //
-// Facts from swarmkit ca/{certificates,config,auth}.go, summarised in swarm-semantics.md §8.
+// Facts from swarmkit ca/{certificates,config,auth}.go.
 
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';

@@ -1,5 +1,5 @@
 // Joining a swarm (`swarm join --token T host:2377`), the node's side of swarmkit's join flow
-// (swarm-semantics.md §8.3):
+// (swarmkit's ca.DownloadRootCA and the node's first certificate request):
 //   1. fetch the root CA from the manager without verifying the manager — nothing is trusted yet;
 //   2. check it against the digest in the join token; on a mismatch stop there, having sent nothing;
 //   3. make a key and CSR locally (the key never leaves the node);

@@ -1,4 +1,4 @@
-// Keeping the node's certificate valid (swarmkit's TLS renewer, swarm-semantics.md §8.4): renew at a
+// Keeping the node's certificate valid (swarmkit's TLS renewer): renew at a
 // random point between 50% and 80% of the certificate's validity, retry failures with exponential
 // backoff (5 s up to 1 h), and hand each new certificate to the daemon to store before the client
 // starts presenting it. Renewal never interrupts running work: open streams stay on the connection

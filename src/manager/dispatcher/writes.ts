@@ -1,7 +1,8 @@
 // The dispatcher's store writes, batched: node status changes (registration, heartbeat failure) and
-// task statuses reported by agents are queued and written together every 100 ms, or at once when
-// 10 000 are waiting. A manager restart brings every node back within a few seconds, each with a
-// re-report of all its tasks; one transaction per 100 ms instead of one per call keeps that cheap.
+// task statuses reported by agents are queued and written together 5 ms after the first one arrives, or
+// at once when 10,000 are waiting. A manager restart brings every node back within a few seconds, each
+// with a re-report of all its tasks; one transaction per batch instead of one per call keeps that cheap,
+// and 5 ms (swarmkit waits 100 ms) keeps a task's status change from waiting noticeably.
 
 import type { TaskStatusUpdate } from '../../api/dispatcher.js';
 import { jsonEqual } from '../../api/json-equal.js';

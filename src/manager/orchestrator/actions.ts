@@ -54,7 +54,7 @@ export type OrchestratorAction =
       readonly status: UpdateStatus;
     }
   /**
-   * Automatic rollback (§4.6): Spec ← PreviousSpec, SpecVersion ← PreviousSpecVersion, the previous
+   * Automatic rollback: Spec ← PreviousSpec, SpecVersion ← PreviousSpecVersion, the previous
    * spec cleared, and `status` (rollback_started) recorded.
    */
   | {

@@ -1,4 +1,4 @@
-// A stand-in for swarmkit's allocator (§7.1), which moves a task from NEW to PENDING once its network
+// A stand-in for swarmkit's allocator, which moves a task from NEW to PENDING once its network
 // resources are allocated — immediately when it has none. shoal has no overlay networks yet, so every
 // new task is "allocated" at once. The networking work replaces this module with the real allocator.
 

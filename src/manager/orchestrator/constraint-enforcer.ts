@@ -1,4 +1,4 @@
-// The constraint enforcer (swarmkit constraintenforcer/constraint_enforcer.go, §3.7): when a node
+// The constraint enforcer (swarmkit constraintenforcer/constraint_enforcer.go): when a node
 // changes (labels, role, resources…), reject the tasks on it that it no longer meets. It writes the
 // observed state REJECTED rather than a desired state, so the orchestrators then treat the task like any
 // other failure and restart it per its policy — elsewhere, for a replicated service.

@@ -1,4 +1,4 @@
-// "Is this task outdated?" (swarmkit orchestrator.IsTaskDirty, §3.1). The update supervisor uses it to
+// "Is this task outdated?" (swarmkit orchestrator.IsTaskDirty). The update supervisor uses it to
 // pick the slots to replace, and the Engine API's `_up-to-date` task filter to hide old tasks.
 
 import { atLeast, atMost } from '../../api/taskstate.js';
@@ -40,7 +40,7 @@ export function isTaskDirty(
   );
 }
 
-/** A slot needs updating when it holds more than one task or its only task is dirty (§4.1). */
+/** A slot needs updating when it holds more than one task or its only task is dirty. */
 export function isSlotDirty(
   service: Readonly<Service>,
   slot: readonly Readonly<Task>[],

@@ -1,4 +1,4 @@
-// Building a new task for a service (swarmkit orchestrator.NewTask, §3.1).
+// Building a new task for a service (swarmkit orchestrator.NewTask).
 
 import { newId } from '../../api/ids.js';
 import type { Cluster, Driver, Service, Task, TaskState } from '../../api/types.js';

@@ -34,7 +34,7 @@ import type { Rollout } from './update/rollout.js';
 export interface OrchestratorOptions {
   /** Time source and timers for restart and update delays (tests pass a fake). Defaults to the system clock. */
   readonly clock?: Clock;
-  /** How long store events are collected before a pass, in ms (default 10). */
+  /** How long store events are collected before a pass, in ms (default 5). */
   readonly batchWindowMs?: number;
   /** Wait before retrying a pass that failed, e.g. on a store error, in ms (default 1000). */
   readonly retryDelayMs?: number;

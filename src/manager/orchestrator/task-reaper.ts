@@ -1,4 +1,4 @@
-// The task reaper (swarmkit taskreaper/task_reaper.go, §3.6): deletes tasks that are no longer wanted,
+// The task reaper (swarmkit taskreaper/task_reaper.go): deletes tasks that are no longer wanted,
 // and trims each instance's history to the retention limit. Deleting a task is what makes the agent
 // remove its container, so the limit also bounds the stopped containers left on nodes.
 

@@ -5,7 +5,7 @@ import type { Node, Service, Task, TaskSpec, TaskState } from '../../api/types.j
 import { nodeMatchesAll, parseConstraints, type Constraint } from '../constraint.js';
 import type { Snapshot } from './snapshot.js';
 
-/** Missing, DOWN or DRAIN. UNKNOWN and DISCONNECTED nodes are not invalid, nor is PAUSE (§3.1). */
+/** Missing, DOWN or DRAIN. UNKNOWN and DISCONNECTED nodes are not invalid, nor is PAUSE. */
 export function isInvalidNode(node: Readonly<Node> | undefined): boolean {
   return node === undefined || node.Status.State === 'down' || node.Spec.Availability === 'drain';
 }

@@ -1,4 +1,4 @@
-// Which tasks the scheduler looks at, and how (semantics §5.1):
+// Which tasks the scheduler looks at, and how:
 // - observed PENDING without a node: to be placed;
 // - observed PENDING with a node (global services pick the node themselves): to be confirmed there;
 // - observed ASSIGNED..RUNNING on a node: they hold that node's resources and host ports, and count

@@ -1,4 +1,4 @@
-// The "this node keeps failing this service" rule (semantics §5.4): a node on which a service revision
+// The "this node keeps failing this service" rule: a node on which a service revision
 // failed at least FAILURE_THRESHOLD times within FAILURE_LOOKBACK_MS is tried after every node with
 // fewer failures, whatever its task counts, so a crash loop tied to one host moves elsewhere.
 

@@ -1,4 +1,4 @@
-// The filters a node must pass to take a task, in swarmkit's order (semantics §5.2). Each filter is a
+// The filters a node must pass to take a task, in swarmkit's order. Each filter is a
 // small object with three jobs: say whether it applies to the task at all, check a node, and explain its
 // rejections; the pipeline charges each rejected node to the first filter it fails. Explanations are
 // Docker's exact texts (swarmkit manager/scheduler/filter.go), because users and tools match on them.

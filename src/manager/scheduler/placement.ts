@@ -1,4 +1,4 @@
-// Where the tasks of one group go (semantics §5.5).
+// Where the tasks of one group go.
 //
 // Placement preferences (`spread=node.labels.rack`) split the nodes into a tree: one level per
 // preference, one branch per label value (nodes without the label share the branch ""). Each task walks

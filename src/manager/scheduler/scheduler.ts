@@ -21,9 +21,9 @@ import { scheduleTasks } from './schedule.js';
 import type { SchedulingDecision, SchedulingSnapshot } from './snapshot.js';
 
 export interface SchedulerOptions {
-  /** Quiet time after the last relevant commit before a pass (default 50 ms, as swarmkit). */
+  /** Quiet time after the last relevant commit before a pass (default 5 ms; swarmkit waits 50 ms). */
   readonly quietMs?: number;
-  /** Longest wait after the first commit of a burst (default 1 s, as swarmkit). */
+  /** Longest wait after the first commit of a burst (default 20 ms; swarmkit waits up to 1 s). */
   readonly maxDelayMs?: number;
   /** Wait before retrying a pass that failed, e.g. on a store error (default 1 s). */
   readonly retryDelayMs?: number;

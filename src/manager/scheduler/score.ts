@@ -1,4 +1,4 @@
-// Which of two nodes is the better home for the next task of a service (semantics §5.4).
+// Which of two nodes is the better home for the next task of a service.
 
 import { compareStrings } from './candidates.js';
 import { FAILURE_THRESHOLD, type RecentFailures } from './failures.js';

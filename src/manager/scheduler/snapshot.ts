@@ -16,7 +16,7 @@ export interface TaskFailure {
 export interface SchedulingSnapshot {
   readonly nodes: readonly Node[];
   /**
-   * Every task in the store. The core finds the tasks to schedule among them (§5.1) and charges the
+   * Every task in the store. The core finds the tasks to schedule among them and charges the
    * others to the nodes they hold resources on.
    */
   readonly tasks: readonly Task[];

@@ -205,7 +205,8 @@ export class ProcessController implements Controller {
     // Started by an earlier daemon run (prepare found it): re-adopt the process, never start a second one.
     const info = this.info ?? (await this.launchProcess());
     if (info.state !== 'running' || !this.healthCheck) return;
-    // With a healthcheck the task counts as running only once healthy (swarm-semantics §2.4). That holds
+    // With a healthcheck the task counts as running only once healthy, as swarmkit's
+    // container executor does (its start waits for the first healthy verdict). That holds
     // for a re-adopted process too: its earlier verdicts went with the daemon that watched them, so a task
     // that was still starting then must be found healthy again before it is reported running.
     const monitor = this.monitor ?? this.watchHealth(this.healthCheck, info.startedAt);

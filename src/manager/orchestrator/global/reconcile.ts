@@ -1,4 +1,4 @@
-// Reconciling a global service (swarmkit global/global.go, §3.3): one task per eligible node that meets
+// Reconciling a global service (swarmkit global/global.go): one task per eligible node that meets
 // the placement constraints. Global tasks never move: on a drained or down node they are shut down, on a
 // deleted node they are deleted, and a paused node keeps what it runs but gets nothing new.
 
@@ -13,7 +13,7 @@ import { superviseUpdate } from '../update/supervisor.js';
 
 const tasksByNode = (tasks: readonly Readonly<Task>[]) => groupTasks(tasks, (task) => task.NodeID ?? '');
 
-/** Eligible = neither drained nor down; UNKNOWN, DISCONNECTED and PAUSE nodes count (§3.3). */
+/** Eligible = neither drained nor down; UNKNOWN, DISCONNECTED and PAUSE nodes count. */
 export const isEligibleNode = (node: Readonly<Node>): boolean => !isInvalidNode(node);
 
 /** Node ID → the tasks occupying the service's instance there (what the update supervisor is handed). */

@@ -1,4 +1,4 @@
-// Reconciling a global job (swarmkit jobs/global/reconciler.go, §3.4): one task per node that meets the
+// Reconciling a global job (swarmkit jobs/global/reconciler.go): one task per node that meets the
 // constraints, is ACTIVE and READY, existed when the job (iteration) was started, and has no task of
 // this iteration yet.
 

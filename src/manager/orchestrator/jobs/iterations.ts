@@ -1,4 +1,4 @@
-// Job iterations (§3.4): every update of a job service increments `JobStatus.JobIteration` and runs the
+// Job iterations: every update of a job service increments `JobStatus.JobIteration` and runs the
 // job again. Tasks of older iterations are removed.
 
 import { rank } from '../../../api/taskstate.js';

@@ -1,4 +1,4 @@
-// Reconciling a replicated job (swarmkit jobs/replicated/reconciler.go, §3.4): run tasks in slots
+// Reconciling a replicated job (swarmkit jobs/replicated/reconciler.go): run tasks in slots
 // 0..TotalCompletions-1, at most MaxConcurrent at a time, until every slot has completed.
 
 import type { Service, Task } from '../../../api/types.js';

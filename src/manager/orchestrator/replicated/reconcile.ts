@@ -1,4 +1,4 @@
-// Reconciling a replicated service (swarmkit replicated/services.go and tasks.go, §3.2): keep exactly
+// Reconciling a replicated service (swarmkit replicated/services.go and tasks.go): keep exactly
 // `Replicas` occupied slots, replace tasks that stopped or lost their node in their own slot, and hand
 // the kept slots to the update supervisor.
 

@@ -1,5 +1,5 @@
 // Which slots a replicated service keeps when it scales down, and which numbers it fills when it scales
-// up (swarmkit replicated/slot.go and services.go, §3.2).
+// up (swarmkit replicated/slot.go and services.go).
 
 import type { Slot } from '../slots.js';
 

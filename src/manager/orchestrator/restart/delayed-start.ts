@@ -1,4 +1,4 @@
-// Delayed starts (swarmkit restart.Supervisor.DelayStart, §3.5 step 5): a replacement is created with
+// Delayed starts (swarmkit restart.Supervisor.DelayStart): a replacement is created with
 // desired READY — so it is scheduled, and its image pulled, while it waits — and raised to RUNNING
 // (COMPLETE for jobs) once the restart delay has passed and the task it replaces has stopped, or that
 // task's node is down or gone, or one minute has passed since the restart.

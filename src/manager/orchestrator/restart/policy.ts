@@ -1,5 +1,5 @@
-// The restart policy: whether a stopped task gets a replacement (swarmkit restart.Supervisor.ShouldRestart,
-// §3.5) and how long the replacement waits.
+// The restart policy: whether a stopped task gets a replacement (swarmkit
+// restart.Supervisor.ShouldRestart) and how long the replacement waits.
 //
 // swarmkit keeps restart history in memory and rebuilds it from the store on leader change. shoal always
 // derives it from the store, which is the same rebuild done every time: the instance's tasks of the

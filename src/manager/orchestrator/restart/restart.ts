@@ -1,8 +1,8 @@
 // The restart supervisor's decision for one task that stopped or lost its node (swarmkit
-// restart.Supervisor.Restart, §3.5): shut the old task down and, if the policy allows, create its
+// restart.Supervisor.Restart): shut the old task down and, if the policy allows, create its
 // replacement in the same instance.
 //
-// Deliberate difference from Swarm (architecture.md §10): a task lost with its node (node DOWN or deleted)
+// Deliberate difference from Swarm (architecture.md §11): a task lost with its node (node DOWN or deleted)
 // is replaced at once — created with its final desired state, no restart delay, no wait for the old task —
 // because it did not crash; the delay exists to damp crash loops. Swarm waits the delay here too.
 

@@ -1,4 +1,4 @@
-// Which UpdateConfig a rollout follows, with swarmkit's defaults filled in (§4.2, api/defaults/service.go).
+// Which UpdateConfig a rollout follows, with swarmkit's defaults filled in (api/defaults/service.go).
 
 import type { FailureAction, Service, UpdateConfig, UpdateOrder } from '../../../api/types.js';
 import { nanosToMillis } from '../time.js';

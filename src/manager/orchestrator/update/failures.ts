@@ -1,4 +1,4 @@
-// Watching the tasks a rollout waits for (§4.4; swarmkit's failedTaskWatch and the worker's wait for
+// Watching the tasks a rollout waits for (swarmkit's failedTaskWatch and the worker's wait for
 // RUNNING): when each came up, and which ended too early — before running, or within Monitor of it.
 
 import type { Snapshot } from '../snapshot.js';

@@ -1,4 +1,4 @@
-// Replacing one slot (§4.3; swarmkit Updater.worker, updateTask and useExistingTask): what a worker does
+// Replacing one slot (swarmkit Updater.worker, updateTask and useExistingTask): what a worker does
 // when it takes a dirty slot, and how a start-first slot is finished once its new task runs.
 
 import { atLeast, rank } from '../../../api/taskstate.js';

@@ -1,4 +1,4 @@
-// UpdateStatus: the states and Docker's exact messages (§4.5), as actions on the service. Each action
+// UpdateStatus: the states and Docker's exact messages, as actions on the service. Each action
 // names the update it was decided for (spec version and state); apply.ts skips it when the service has
 // moved on — swarmkit's "the service was updated since we started this update" check, made exact.
 
@@ -47,7 +47,7 @@ export function completeRollout(
 }
 
 /**
- * Too many failures (§4.4): pause, or roll back automatically. A rollback is never rolled back again —
+ * Too many failures: pause, or roll back automatically. A rollback is never rolled back again —
  * it pauses — and neither is a service without a previous spec (swarmkit's rollback transaction fails
  * there, leaves the status as it was and lets the next reconcile carry on with the update; shoal pauses).
  */

@@ -1,4 +1,4 @@
-// The update supervisor's pure core (swarmkit update.Supervisor and Updater.Run, §4). The replicated and
+// The update supervisor's pure core (swarmkit update.Supervisor and Updater.Run). The replicated and
 // global orchestrators hand it the slots they keep; with the rollout the loop remembers for the service
 // and the time, it decides what happens now:
 // - no rollout for the service's current target: start one if a slot is dirty (UpdateStatus `updating`
@@ -35,7 +35,7 @@ export function superviseUpdate(
   const remembered = ctx.rollouts.get(service.ID);
   const forget: OrchestratorAction[] = remembered ? [untrack(service)] : [];
   const state = service.UpdateStatus?.State;
-  // A paused update does nothing until the next UpdateService resets its status (§4.1).
+  // A paused update does nothing until the next UpdateService resets its status.
   if (state === 'paused' || state === 'rollback_paused') {
     return [...finishStartFirstSlots(service, slots, ctx), ...forget];
   }
