@@ -6,7 +6,7 @@
 // certificate, or the ID bound to an in-process client), so a node cannot speak for another one.
 
 import type { ErrorCode } from './errors.js';
-import { formatTimestamp } from './time.js';
+import { formatTimestamp, nowTimestamp } from './time.js';
 import { setLongTimeout } from './timers.js';
 import type { HealthState, Node, NodeAvailability, NodeDescription, Task, TaskStatus } from './types.js';
 
@@ -256,6 +256,8 @@ export interface Clock {
   now(): number;
   /** Calls `fire` once after `ms`; the returned timer cancels it. */
   setTimer(ms: number, fire: () => void): Timer;
+  /** The current time as an Engine API timestamp, to the nanosecond (default: `now()`, to the millisecond). */
+  timestamp?(): string;
 }
 
 export interface Timer {
@@ -264,6 +266,7 @@ export interface Timer {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  timestamp: nowTimestamp,
   setTimer(ms, fire) {
     // Heartbeat expiries are multiples of a user-set period, which may be days long.
     return { cancel: setLongTimeout(fire, ms, true) };
@@ -271,7 +274,7 @@ export const systemClock: Clock = {
 };
 
 /** `Clock.now()` as an Engine API timestamp. */
-export const clockTimestamp = (clock: Clock): string => formatTimestamp(clock.now());
+export const clockTimestamp = (clock: Clock): string => clock.timestamp?.() ?? formatTimestamp(clock.now());
 
 // ---------------------------------------------------------------- comparisons both ends agree on
 
