@@ -46,7 +46,10 @@ export function resumeStatus(
       State: ended.State,
       Message: ended.State === 'complete' ? 'finished' : known.Message,
       ...(ended.Err !== undefined ? { Err: ended.Err } : {}),
-      ...(ended.ContainerStatus !== undefined ? { ContainerStatus: ended.ContainerStatus } : {}),
+      // The process is gone: PID 0, as Docker reports a stopped container.
+      ...(ended.ContainerStatus !== undefined
+        ? { ContainerStatus: { ...ended.ContainerStatus, PID: 0 } }
+        : {}),
       Timestamp: timestamp,
     };
   }
@@ -55,7 +58,15 @@ export function resumeStatus(
   // the task twice if it is in fact alive somewhere. Earlier states simply resume (prepare and start
   // had not finished, so redoing them is right).
   if (known.State === 'running') {
-    return { ...known, State: 'failed', Err: MESSAGE_PROCESS_LOST, Timestamp: timestamp };
+    return {
+      ...known,
+      State: 'failed',
+      Err: MESSAGE_PROCESS_LOST,
+      ...(known.ContainerStatus !== undefined
+        ? { ContainerStatus: { ...known.ContainerStatus, PID: 0 } }
+        : {}),
+      Timestamp: timestamp,
+    };
   }
   return known;
 }

@@ -104,6 +104,7 @@ export class TaskManager {
           this.setStatus(result.status);
           break;
         case 'interrupted':
+          if (result.status) this.setStatus(result.status);
           break;
         case 'retry':
           this.setStatus(result.status);

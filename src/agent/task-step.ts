@@ -18,8 +18,11 @@ import type { ContainerStatus, Task, TaskState, TaskStatus } from '../api/types.
 export type StepResult =
   /** Nothing to do until the task changes. */
   | { kind: 'noop' }
-  /** The operation was abandoned because the task changed under it; step again. */
-  | { kind: 'interrupted' }
+  /**
+   * The operation was abandoned because the task changed under it; step again, after reporting `status`
+   * if there is one.
+   */
+  | { kind: 'interrupted'; status?: TaskStatus }
   | { kind: 'transition'; status: TaskStatus }
   /** A temporary failure: the status records the error; step again after a delay. */
   | { kind: 'retry'; status: TaskStatus };
@@ -59,15 +62,19 @@ export async function advanceTask(
     };
   };
 
-  /** Runs a controller operation, abandoning it (not its result) when the task changes meanwhile. */
+  /**
+   * Runs a controller operation, abandoning it (not its result) when the task changes meanwhile; then the
+   * step ends with `interrupted` (by default with no status to report).
+   */
   const operate = async (
     operation: () => Promise<void>,
     next: TaskState,
     message: string,
+    interrupted: () => StepResult = () => ({ kind: 'interrupted' }),
   ): Promise<StepResult> => {
     if (signal.aborted) return { kind: 'interrupted' };
     const outcome = await raceAbort(operation(), signal);
-    if (outcome.kind === 'aborted') return { kind: 'interrupted' };
+    if (outcome.kind === 'aborted') return interrupted();
     if (outcome.kind === 'failed') return fatal(outcome.err);
     return transition(next, message);
   };
@@ -85,7 +92,17 @@ export async function advanceTask(
     case 'starting':
       return operate(() => controller.start(), 'running', controller.startedMessage?.() ?? 'started');
     case 'running':
-      return operate(() => controller.wait(), 'complete', 'finished');
+      // A wait cut short (the task is being stopped: only that aborts it) is reported as Docker's agent
+      // reports it: still running, with exit code -1, the code of a container wait that was cancelled.
+      return operate(
+        () => controller.wait(),
+        'complete',
+        'finished',
+        (): StepResult => ({
+          kind: 'interrupted',
+          status: withContainerStatus(task.Status, controller, WAIT_CANCELLED_EXIT_CODE),
+        }),
+      );
     default:
       break;
   }
@@ -133,19 +150,27 @@ function exitCodeOf(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** The status with the controller's live details (PID, exit code) folded in. */
+/** What Docker reports as the exit code of a running task whose wait was cancelled. */
+export const WAIT_CANCELLED_EXIT_CODE = -1;
+
+/**
+ * The status with the controller's live details folded in, as swarmkit's agent does from STARTING on
+ * (before, a task has no container status): the process's ID, its PID while it runs and 0 once it is gone,
+ * its exit code once it has one and 0 until then — or `exitCode` when given.
+ */
 function withContainerStatus(status: TaskStatus, controller: Controller, exitCode?: number): TaskStatus {
+  if (isBefore(status.State, 'starting')) return status;
   let live: ContainerStatus = {};
   try {
     live = controller.containerStatus();
   } catch {
     // Details are best effort; the state transition is what matters.
   }
-  const merged: ContainerStatus = { ...status.ContainerStatus, ...definedOnly(live) };
-  if (exitCode !== undefined) merged.ExitCode = exitCode;
-  return Object.keys(merged).length > 0 ? { ...status, ContainerStatus: merged } : status;
-}
-
-function definedOnly(status: ContainerStatus): ContainerStatus {
-  return Object.fromEntries(Object.entries(status).filter(([, v]) => v !== undefined)) as ContainerStatus;
+  const containerId = live.ContainerID ?? status.ContainerStatus?.ContainerID;
+  const containerStatus: ContainerStatus = {
+    ...(containerId !== undefined ? { ContainerID: containerId } : {}),
+    PID: live.PID ?? 0,
+    ExitCode: exitCode ?? live.ExitCode ?? 0,
+  };
+  return { ...status, ContainerStatus: containerStatus };
 }

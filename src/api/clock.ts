@@ -8,13 +8,15 @@
 // long delays out in steps. Its timers are unref'd: a pending restart or heartbeat must not keep a stopping
 // daemon alive (the daemon's sockets keep it running while it serves).
 
-import { formatTimestamp } from './time.js';
+import { formatTimestamp, nowTimestamp } from './time.js';
 
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
   /** Calls `fire` once after `ms`; the returned timer cancels it. */
   setTimer(ms: number, fire: () => void): Timer;
+  /** The current time as an Engine API timestamp, to the nanosecond (default: `now()`, to the millisecond). */
+  timestamp?(): string;
 }
 
 export interface Timer {
@@ -41,8 +43,9 @@ function setLongTimeout(fire: () => void, delayMs: number): () => void {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  timestamp: nowTimestamp,
   setTimer: (ms, fire) => ({ cancel: setLongTimeout(fire, ms) }),
 };
 
-/** `Clock.now()` as an Engine API timestamp. */
-export const clockTimestamp = (clock: Clock): string => formatTimestamp(clock.now());
+/** The clock's current time as an Engine API timestamp. */
+export const clockTimestamp = (clock: Clock): string => clock.timestamp?.() ?? formatTimestamp(clock.now());

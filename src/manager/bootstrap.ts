@@ -1,7 +1,7 @@
 // The first moments of a cluster (`swarm init`): a root CA, join tokens, the cluster object and the
 // first node, a manager, with a certificate signed from the node's own CSR.
 
-import { rootTlsInfo } from '../api/certs.js';
+import { nodeTlsInfo, rootTlsInfo } from '../api/certs.js';
 import type { Cluster, Node, NodeAvailability, NodeDescription, SwarmSpec } from '../api/types.js';
 import type { ObjectStore } from '../store/objects.js';
 import { createRootCA, loadRootCASigner } from './ca/rootca.js';
@@ -63,7 +63,8 @@ export async function bootstrapCluster(
     CreatedAt: '',
     UpdatedAt: '',
     Spec: { Labels: {}, Role: 'manager', Availability: request.availability },
-    Description: request.description,
+    // What the node's certificate says about its issuer, as Docker keeps it in the description.
+    Description: { ...request.description, TLSInfo: nodeTlsInfo(nodeCertPem, rootCA.CACert) },
     Status: { State: 'unknown', Addr: ip },
     ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: request.advertiseAddr },
     Role: 'manager',

@@ -13,7 +13,7 @@
 // (its hostname: `vm` where the reference was recorded) becomes `<node>`, times are dropped (each is
 // checked to lie in the window instead). What remains — the sequence of Type, Action, actor and
 // attribute keys and values — must be equal. It is, with no allowance: one timing assumption is shared
-// with the recording, see the comment at `service scale`.
+// with the recording, see the comment at `service scale` in reference-scenario.ts.
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,8 +22,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ShoalDaemon, waitFor } from '../harness/index.js';
-import { freePort } from '../harness/ports.js';
+import { ShoalDaemon } from '../harness/index.js';
+import { dockerOk, playReferenceScenario } from './reference-scenario.js';
 
 const REFERENCE = join(
   fileURLToPath(new URL('.', import.meta.url)),
@@ -164,20 +164,12 @@ describe('events with the docker CLI', { timeout: 300_000 }, () => {
     await daemon?.destroy();
   });
 
-  const docker = async (...args: string[]): Promise<string> => {
-    const { stdout, stderr, code } = await daemon.docker(args, { timeoutMs: 120_000 });
-    assert.equal(code, 0, `docker ${args.join(' ')} failed (${code}): ${stderr}`);
-    return stdout;
-  };
+  const docker = (...args: string[]): Promise<string> => dockerOk(daemon, ...args);
   const follow = (...args: string[]): EventStream => {
     const s = new EventStream(daemon, args);
     streams.push(s);
     return s;
   };
-  const converge = (what: string, check: () => Promise<boolean>): Promise<boolean> =>
-    waitFor(check, { timeoutMs: 60_000, intervalMs: 100, description: what });
-  const count = (text: string, pattern: RegExp): number =>
-    text.split('\n').filter((l) => pattern.test(l)).length;
 
   it('has no swarm events outside a swarm', async () => {
     const { stdout, stderr, code } = await daemon.docker(['events', '--since', '1h', '--until', '0s']);
@@ -188,104 +180,14 @@ describe('events with the docker CLI', { timeout: 300_000 }, () => {
   it('emits the events Docker 20.10 emitted for the reference scenario', async (t) => {
     const started = Date.now();
     since = Math.floor(Date.now() / 1000);
-    await docker(
-      'swarm',
-      'init',
-      '--advertise-addr',
-      '127.0.0.1',
-      '--listen-addr',
-      `127.0.0.1:${await freePort()}`,
-    );
     // Everything, to wait on (in place of the script's sleeps); from `since`, so that nothing is missed
     // however late the stream is established.
-    const all = follow('--since', String(since), '--filter', 'scope=swarm', '--format', '{{json .}}');
-    const node = (await docker('node', 'ls', '-q')).trim();
-
-    await docker(
-      'service',
-      'create',
-      '-d',
-      '--no-resolve-image',
-      '--name',
-      'web',
-      '--replicas',
-      '2',
-      '--label',
-      'team=a',
-      '--env',
-      'A=1',
-      'busybox:latest',
-      'sleep',
-      '3600',
-    );
-    await converge(
-      'web running',
-      async () =>
-        count(
-          await docker(
-            'service',
-            'ps',
-            'web',
-            '--filter',
-            'desired-state=running',
-            '--format',
-            '{{.CurrentState}}',
-          ),
-          /^Running/,
-        ) === 2,
-    );
-    await docker(
-      'service',
-      'create',
-      '-d',
-      '--no-resolve-image',
-      '--name',
-      'job',
-      '--mode',
-      'replicated-job',
-      'busybox:latest',
-      'true',
-    );
-    await converge('job complete', async () =>
-      /Complete/.test(await docker('service', 'ps', 'job', '--format', '{{.CurrentState}}')),
-    );
-    await docker(
-      'service',
-      'create',
-      '-d',
-      '--no-resolve-image',
-      '--name',
-      'fails',
-      '--restart-condition',
-      'none',
-      'busybox:latest',
-      'sh',
-      '-c',
-      'exit 3',
-    );
-    await converge('fails failed', async () =>
-      /Failed/.test(await docker('service', 'ps', 'fails', '--format', '{{.CurrentState}}')),
-    );
-    await docker('service', 'update', '-d', '--env-add', 'B=2', 'web');
-    await converge('web updated', async () => {
-      const ps = await docker('service', 'ps', 'web', '--format', '{{.DesiredState}} {{.CurrentState}}');
-      return count(ps, /^Shutdown Shutdown/) === 2 && count(ps, /^Running Running/) === 2;
+    let all!: EventStream;
+    await playReferenceScenario(daemon, {
+      afterInit: () => {
+        all = follow('--since', String(since), '--filter', 'scope=swarm', '--format', '{{json .}}');
+      },
     });
-    // The update is "completed" one monitor period (5 s) after its last task came up. The recording scaled
-    // within that period (its `sleep`, PID 1 of a container, ignores SIGTERM: each old task took the 10 s
-    // grace to stop, and the scale came 23 s after the update, as the last new task had just come up), and
-    // so does this test (the scale follows at once). The scale clears the update status (a new spec), so
-    // neither stream has an updatestate=completed.
-    await docker('service', 'scale', '-d', 'web=1');
-    await converge(
-      'web scaled',
-      async () =>
-        (await docker('service', 'ps', 'web', '--filter', 'desired-state=running', '-q')).trim().split('\n')
-          .length === 1,
-    );
-    await docker('node', 'update', '--label-add', 'zone=a', node);
-    await docker('node', 'update', '--availability', 'pause', node);
-    await docker('node', 'update', '--availability', 'active', node);
     await all.waitForLine(/"availability\.new":"active"/, 'the node active again');
     await docker('service', 'rm', 'fails');
     const last = await all.waitForLine(/"Action":"remove".*"name":"fails"/, 'fails removed');

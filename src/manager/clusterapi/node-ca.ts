@@ -12,7 +12,7 @@ import type {
   RenewNodeCertificateRequest,
   RootCACertificateResponse,
 } from '../../api/dispatcher.js';
-import type { CertificateIdentity } from '../../api/certs.js';
+import { nodeTlsInfo, type CertificateIdentity } from '../../api/certs.js';
 import { failedPrecondition, notFound, ShoalError } from '../../api/errors.js';
 import { newId } from '../../api/ids.js';
 import type { Cluster, Node, NodeRole, RootCAMaterial } from '../../api/types.js';
@@ -87,12 +87,16 @@ export class NodeCertificateAuthority {
       CreatedAt: '',
       UpdatedAt: '',
       Spec: { Labels: {}, Role: role, Availability: request.availability },
-      // The session replaces the description with what the node's executor reports.
-      Description: request.description ?? {
-        Hostname: '',
-        Platform: { Architecture: '', OS: '' },
-        Resources: {},
-        Engine: { EngineVersion: '' },
+      // The session replaces the description with what the node's executor reports, all but TLSInfo:
+      // what the certificate says about its issuer is the CA's to write, here and at renewal.
+      Description: {
+        ...(request.description ?? {
+          Hostname: '',
+          Platform: { Architecture: '', OS: '' },
+          Resources: {},
+          Engine: { EngineVersion: '' },
+        }),
+        TLSInfo: nodeTlsInfo(certificate, rootCA.CACert, this.now()),
       },
       Status: { State: 'unknown', Addr: peer.addr },
       Role: role,
@@ -115,6 +119,19 @@ export class NodeCertificateAuthority {
     if (!node) throw notFound(`node ${caller.nodeId} not found`, { rpc: true });
     const role: NodeRole = node.Role ?? node.Spec.Role ?? caller.role;
     const certificate = await this.sign(cluster, rootCA, request.csr, node.ID, role);
+    const tlsInfo = nodeTlsInfo(certificate, rootCA.CACert, this.now());
+    const known = node.Description?.TLSInfo;
+    if (
+      known?.TrustRoot !== tlsInfo.TrustRoot ||
+      known.CertIssuerSubject !== tlsInfo.CertIssuerSubject ||
+      known.CertIssuerPublicKey !== tlsInfo.CertIssuerPublicKey
+    ) {
+      await this.store.update((tx) => {
+        const current = tx.get('node', node.ID);
+        if (current)
+          tx.update('node', { ...current, Description: { ...current.Description, TLSInfo: tlsInfo } });
+      });
+    }
     return { nodeId: node.ID, certificate, rootCA: rootCA.CACert };
   }
 

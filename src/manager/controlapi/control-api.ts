@@ -211,11 +211,7 @@ export class ControlAPI {
       tx
         .list('service')
         .filter((s) => serviceMatchesFilters(s, filters))
-        .map((s) => {
-          const out = presentService(s);
-          if (withStatus) out.ServiceStatus = serviceStatus(s, tx.tasksByService(s.ID));
-          return out;
-        }),
+        .map((s) => presentService(s, withStatus ? serviceStatus(s, tx.tasksByService(s.ID)) : undefined)),
     );
   }
 

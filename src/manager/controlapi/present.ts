@@ -1,8 +1,22 @@
 // How stored objects look through the Engine API: the Docker shapes, without shoal's internal
 // bookkeeping fields, with the conversion artefacts Docker's daemon adds (so `inspect` output and
-// read-modify-write round trips match Docker's).
+// read-modify-write round trips match Docker's), and with the fields in the order Docker's daemon writes
+// them (its Go structs'), which `docker inspect` of a task shows as it is. Go's `omitempty` fields that are
+// empty are left out, the others are always there; test/e2e/docker-json.test.ts compares the result with
+// what a real Docker 20.10 engine answered for the same commands.
 
-import type { Node, Secret, Service, ServiceSpec, Task } from '../../api/types.js';
+import type {
+  ContainerStatus,
+  Node,
+  NodeSpec,
+  ObjectVersion,
+  Secret,
+  Service,
+  ServiceSpec,
+  Task,
+  TaskSpec,
+  TaskStatus,
+} from '../../api/types.js';
 
 function presentSpec(spec: ServiceSpec): ServiceSpec {
   const out = structuredClone(spec);
@@ -15,32 +29,113 @@ function presentSpec(spec: ServiceSpec): ServiceSpec {
   return out;
 }
 
-export function presentService(service: Service): Service {
-  const { SpecVersion: _sv, PreviousSpecVersion: _psv, ...rest } = service;
-  const out: Service = { ...rest, Spec: presentSpec(service.Spec) };
+/** A Go `Version` (`Index` is omitempty): `{}` for index 0. */
+const presentVersion = (version: ObjectVersion): ObjectVersion =>
+  version.Index ? { Index: version.Index } : ({} as ObjectVersion);
+
+const nonEmpty = <T>(list: readonly T[] | undefined): list is T[] => (list?.length ?? 0) > 0;
+
+export function presentService(service: Service, status?: Service['ServiceStatus']): Service {
+  const out: Service = {
+    ID: service.ID,
+    Version: service.Version,
+    CreatedAt: service.CreatedAt,
+    UpdatedAt: service.UpdatedAt,
+    Spec: presentSpec(service.Spec),
+  };
   if (service.PreviousSpec) out.PreviousSpec = presentSpec(service.PreviousSpec);
+  // Go's Endpoint is a struct, not a pointer: a service the allocator never touched shows an empty one.
+  out.Endpoint = { ...service.Endpoint, Spec: service.Endpoint?.Spec ?? {} };
+  if (service.UpdateStatus) out.UpdateStatus = service.UpdateStatus;
+  if (status) out.ServiceStatus = status;
+  if (service.JobStatus) {
+    out.JobStatus = {
+      JobIteration: presentVersion(service.JobStatus.JobIteration),
+      ...(service.JobStatus.LastExecution !== undefined
+        ? { LastExecution: service.JobStatus.LastExecution }
+        : {}),
+    };
+  }
   return out;
 }
 
+/**
+ * A task as Docker's daemon shows it (moby's swarm.Task): only the API's fields — the internal ones
+ * (`ServiceAnnotations`, `SpecVersion`, `Endpoint`, `AppliedAt`, `LogDriver`, `Health`: the agent's health
+ * reports serve updates and `service ps`; Docker's task JSON has no health) stay in the store.
+ */
 export function presentTask(task: Task): Task {
-  const {
-    ServiceAnnotations: _annotations,
-    SpecVersion: _specVersion,
-    Endpoint: _endpoint,
-    AppliedAt: _appliedAt,
-    ...rest
-  } = task;
   // No deep copy: task listings are polled every 200 ms by converging clients, and the response is
   // serialized at once. The spec already carries Docker's conversion defaults (normalizeServiceSpec).
-  return { ...rest, Labels: task.Labels ?? {} };
+  const out: Partial<Task> = {
+    ID: task.ID,
+    Version: task.Version,
+    CreatedAt: task.CreatedAt,
+    UpdatedAt: task.UpdatedAt,
+  };
+  if (task.Name) out.Name = task.Name;
+  out.Labels = task.Labels ?? {};
+  out.Spec = presentTaskSpec(task.Spec);
+  if (task.ServiceID) out.ServiceID = task.ServiceID;
+  if (task.Slot) out.Slot = task.Slot;
+  if (task.NodeID) out.NodeID = task.NodeID;
+  out.Status = presentTaskStatus(task.Status);
+  if (task.DesiredState) out.DesiredState = task.DesiredState;
+  if (nonEmpty(task.NetworksAttachments)) out.NetworksAttachments = task.NetworksAttachments;
+  if (nonEmpty(task.AssignedGenericResources)) out.AssignedGenericResources = task.AssignedGenericResources;
+  if (task.JobIteration) out.JobIteration = presentVersion(task.JobIteration);
+  return out as Task;
 }
 
+/** Docker writes `Runtime` into a service's task template only, never into a task's spec. */
+function presentTaskSpec(spec: TaskSpec): TaskSpec {
+  if (spec.Runtime === undefined) return spec;
+  const { Runtime: _runtime, ...rest } = spec;
+  return rest;
+}
+
+function presentTaskStatus(status: TaskStatus): TaskStatus {
+  const out: Partial<TaskStatus> = {};
+  if (status.Timestamp) out.Timestamp = status.Timestamp;
+  if (status.State) out.State = status.State;
+  if (status.Message) out.Message = status.Message;
+  if (status.Err) out.Err = status.Err;
+  if (status.ContainerStatus) out.ContainerStatus = presentContainerStatus(status.ContainerStatus);
+  // A struct in Go (always there), whose Ports are omitempty.
+  out.PortStatus = nonEmpty(status.PortStatus?.Ports) ? { Ports: status.PortStatus.Ports } : {};
+  return out as TaskStatus;
+}
+
+/** No omitempty: all three fields, PID 0 once the process is gone, ExitCode 0 while it runs. */
+const presentContainerStatus = (c: ContainerStatus): ContainerStatus => ({
+  ContainerID: c.ContainerID ?? '',
+  PID: c.PID ?? 0,
+  ExitCode: c.ExitCode ?? 0,
+});
+
 export function presentNode(node: Node, leaderId: string | undefined): Node {
-  const { Role: _observedRole, ...rest } = node;
-  const out: Node = { ...rest, Spec: { Labels: {}, ...node.Spec } };
-  if (node.ManagerStatus)
-    out.ManagerStatus = { ...node.ManagerStatus, Leader: node.ID === leaderId || undefined };
-  if (out.ManagerStatus && !out.ManagerStatus.Leader) delete out.ManagerStatus.Leader;
+  const out: Node = {
+    ID: node.ID,
+    Version: node.Version,
+    CreatedAt: node.CreatedAt,
+    UpdatedAt: node.UpdatedAt,
+    Spec: presentNodeSpec(node.Spec),
+    Description: node.Description,
+    Status: node.Status,
+  };
+  if (node.ManagerStatus) {
+    const { Leader: _leader, ...rest } = node.ManagerStatus;
+    out.ManagerStatus = node.ID === leaderId ? { Leader: true, ...rest } : rest;
+  }
+  return out;
+}
+
+function presentNodeSpec(spec: NodeSpec): NodeSpec {
+  const out: NodeSpec = {};
+  if (spec.Name) out.Name = spec.Name;
+  out.Labels = spec.Labels ?? {};
+  if (spec.Role) out.Role = spec.Role;
+  if (spec.Availability) out.Availability = spec.Availability;
   return out;
 }
 

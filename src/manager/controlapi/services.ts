@@ -14,6 +14,7 @@ import { randomName } from '../../api/names.js';
 import { nowTimestamp } from '../../api/time.js';
 import type { Service, ServiceSpec, Task } from '../../api/types.js';
 import type { ReadTx, WriteTx } from '../../store/objects.js';
+import { serviceEndpoint } from '../endpoint.js';
 import { checkServiceTaskCounts, checkSpecSize, requestedTasks, taskLimits } from '../limits.js';
 import { checkHonoured, checkNetworks } from './honoured.js';
 import { isJob, modeKind, normalizeServiceSpec, validateServiceSpec } from './service-spec.js';
@@ -131,7 +132,7 @@ export function createService(tx: WriteTx, input: ServiceSpec): Service {
     UpdatedAt: '',
     Spec: spec,
     SpecVersion: { Index: 0 },
-    Endpoint: { Spec: structuredClone(spec.EndpointSpec ?? { Mode: 'vip' }) },
+    Endpoint: serviceEndpoint(spec, undefined),
   };
   if (isJob(spec)) service.JobStatus = { JobIteration: { Index: 0 }, LastExecution: nowTimestamp() };
   tx.create('service', service);
@@ -190,10 +191,7 @@ export function updateService(
     next.SpecVersion = { Index: version };
     delete next.UpdateStatus;
   }
-  next.Endpoint = {
-    ...(next.Endpoint ?? {}),
-    Spec: structuredClone(next.Spec.EndpointSpec ?? { Mode: 'vip' }),
-  };
+  next.Endpoint = serviceEndpoint(next.Spec, current.Endpoint);
   // As in swarmkit, the version the client read is checked last, by the store write itself.
   if (current.Version.Index !== version) throw outOfSequence();
   tx.update('service', next);

@@ -8,6 +8,7 @@
 import { rank } from '../../api/taskstate.js';
 import type { Service } from '../../api/types.js';
 import type { ReadTx, WriteTx } from '../../store/objects.js';
+import { serviceEndpoint } from '../endpoint.js';
 import {
   assertNever,
   type OrchestratorAction,
@@ -112,10 +113,7 @@ function applyOne(tx: WriteTx, action: StoreWrite, planRevision: number): boolea
       delete next.PreviousSpec;
       delete next.PreviousSpecVersion;
       // The endpoint follows the spec, as the control API keeps it on every update and rollback.
-      next.Endpoint = {
-        ...service.Endpoint,
-        Spec: structuredClone(next.Spec.EndpointSpec ?? { Mode: 'vip' }),
-      };
+      next.Endpoint = serviceEndpoint(next.Spec, service.Endpoint);
       tx.update('service', next);
       return true;
     }

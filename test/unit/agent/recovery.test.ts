@@ -62,14 +62,19 @@ describe('resuming a task after a restart', () => {
     );
     assert.equal(ended.State, 'failed');
     assert.equal(ended.Err, 'task: non-zero exit (3)');
-    assert.equal(ended.ContainerStatus?.ExitCode, 3);
+    assert.deepEqual(ended.ContainerStatus, { ExitCode: 3, PID: 0 });
     assert.equal(ended.Timestamp, 't1');
   });
 
   it('fails a RUNNING task whose process left no trace, and resumes earlier states as they were', () => {
-    const lost = resumeStatus(status('running', 'started'), undefined, 't1');
+    const lost = resumeStatus(
+      { ...status('running', 'started'), ContainerStatus: { ContainerID: 'c', PID: 77, ExitCode: 0 } },
+      undefined,
+      't1',
+    );
     assert.equal(lost.State, 'failed');
     assert.equal(lost.Err, MESSAGE_PROCESS_LOST);
+    assert.deepEqual(lost.ContainerStatus, { ContainerID: 'c', PID: 0, ExitCode: 0 });
     assert.deepEqual(resumeStatus(status('preparing'), undefined, 't1'), status('preparing'));
     assert.deepEqual(resumeStatus(status('complete'), undefined, 't1'), status('complete'));
   });

@@ -34,7 +34,17 @@ describe('agent task state machine', () => {
       t.statuses.map((s) => s.Message),
       ['accepted', 'preparing', 'prepared', 'starting', 'started'],
     );
-    assert.equal(t.statuses.at(-1)!.ContainerStatus?.PID, 4242);
+    // Docker's container status, from STARTING on: the ID, the PID while it runs, exit code 0 until it exits.
+    assert.deepEqual(
+      t.statuses.map((s) => s.ContainerStatus),
+      [
+        undefined,
+        undefined,
+        undefined,
+        { ContainerID: `proc-${task.ID}`, PID: 0, ExitCode: 0 },
+        { ContainerID: `proc-${task.ID}`, PID: 4242, ExitCode: 0 },
+      ],
+    );
     assert.deepEqual(controller.calls, ['prepare', 'start', 'wait']);
 
     controller.exit(0);
@@ -42,7 +52,8 @@ describe('agent task state machine', () => {
     const done = t.statuses.at(-1)!;
     assert.equal(done.State, 'complete');
     assert.equal(done.Message, 'finished');
-    assert.equal(done.ContainerStatus?.ExitCode, 0);
+    // The process is gone: PID 0.
+    assert.deepEqual(done.ContainerStatus, { ContainerID: `proc-${task.ID}`, PID: 0, ExitCode: 0 });
     await t.manager.close();
   });
 
@@ -57,7 +68,7 @@ describe('agent task state machine', () => {
     assert.equal(failed.State, 'failed');
     assert.equal(failed.Err, 'task: non-zero exit (1)');
     assert.equal(failed.Message, 'started');
-    assert.equal(failed.ContainerStatus?.ExitCode, 1);
+    assert.deepEqual(failed.ContainerStatus, { ContainerID: `proc-${task.ID}`, PID: 0, ExitCode: 1 });
     await t.manager.close();
   });
 
@@ -103,7 +114,14 @@ describe('agent task state machine', () => {
     const last = t.statuses.at(-1)!;
     assert.equal(last.State, 'shutdown');
     assert.equal(last.Message, 'shutdown');
+    assert.deepEqual(last.ContainerStatus, { ContainerID: `proc-${task.ID}`, PID: 0, ExitCode: 143 });
     assert.deepEqual(controller.calls, ['prepare', 'start', 'wait', 'shutdown']);
+    // Before the stop, the wait that was cut short is reported as Docker's agent reports it: still
+    // running, the process still there, exit code -1.
+    const stopping = t.statuses.at(-2)!;
+    assert.equal(stopping.State, 'running');
+    assert.equal(stopping.Message, 'started');
+    assert.deepEqual(stopping.ContainerStatus, { ContainerID: `proc-${task.ID}`, PID: 4242, ExitCode: -1 });
     await t.manager.close();
   });
 
@@ -159,5 +177,11 @@ describe('agent task state machine', () => {
     await t.manager.close();
     assert.ok(controller.running);
     assert.ok(!controller.calls.includes('shutdown'));
+    // Nothing reported for the wait the close cut short.
+    assert.deepEqual(t.statuses.at(-1)!.ContainerStatus, {
+      ContainerID: `proc-${task.ID}`,
+      PID: 4242,
+      ExitCode: 0,
+    });
   });
 });

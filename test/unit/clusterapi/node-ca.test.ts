@@ -90,7 +90,16 @@ describe('the node CA', () => {
     assert.deepEqual(node.Spec, { Labels: {}, Role: 'worker', Availability: 'drain' });
     assert.equal(node.Role, 'worker');
     assert.deepEqual(node.Status, { State: 'unknown', Addr: '198.18.0.7' });
-    assert.deepEqual(node.Description, description);
+    // What its certificate says about the issuer, as Docker reports it: the swarm's root, as the cluster's.
+    assert.deepEqual(node.Description, { ...description, TLSInfo: s.cluster.TLSInfo });
+  });
+
+  it('the first node, made at init, has the TLSInfo of its certificate too', async () => {
+    const s = await setup();
+    stores.push(s.store);
+    const [node] = s.store.view((tx) => tx.list('node'));
+    assert.deepEqual(node!.Description.TLSInfo, s.cluster.TLSInfo);
+    assert.equal(node!.Description.TLSInfo!.CertIssuerSubject, 'MBMxETAPBgNVBAMTCHN3YXJtLWNh'); // CN=swarm-ca
   });
 
   it('a wrong token, a bad CSR, or a manager token with one manager only: refused, nothing stored', async () => {
@@ -145,6 +154,7 @@ describe('the node CA', () => {
     await s.store.update((tx) => {
       const node = structuredClone(tx.get('node', joined.nodeId)!);
       node.Role = 'manager';
+      delete node.Description.TLSInfo; // as written by a version that did not record it
       tx.update('node', node);
     });
     const renewed = await s
@@ -155,6 +165,9 @@ describe('the node CA', () => {
       );
     assert.equal(renewed.nodeId, joined.nodeId);
     assert.equal(parseNodeCertificate(renewed.certificate).role, 'manager');
+    // The renewal records what the new certificate says about its issuer.
+    const renewedNode = s.store.view((tx) => tx.get('node', joined.nodeId))!;
+    assert.deepEqual(renewedNode.Description.TLSInfo, s.cluster.TLSInfo);
 
     await assert.rejects(
       s.ca().renew({ nodeId: 'gone', role: 'worker', clusterId: s.clusterId }, { csr: 'x' }),

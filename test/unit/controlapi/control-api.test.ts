@@ -175,11 +175,26 @@ describe('control API', () => {
       );
     });
 
+    it('keeps no endpoint for a service with nothing to allocate, as Docker shows: {"Spec": {}}', async () => {
+      const { ID } = await api.createService(spec({ EndpointSpec: { Mode: 'vip' } }));
+      const created = await api.getService(ID, true);
+      assert.deepEqual(created.Endpoint, { Spec: {} });
+      assert.deepEqual(created.Spec.EndpointSpec, { Mode: 'vip' });
+      await api.updateService(
+        ID,
+        created.Version.Index,
+        { ...created.Spec, EndpointSpec: { Mode: 'dnsrr' } },
+        {},
+      );
+      assert.deepEqual((await api.getService(ID, false)).Endpoint, { Spec: {} });
+    });
+
     it('defaults a replicated job to MaxConcurrent 1 and TotalCompletions = MaxConcurrent', async () => {
       const { ID } = await api.createService(spec({ Mode: { ReplicatedJob: { MaxConcurrent: 2 } } }));
       const job = await api.getService(ID, false);
       assert.deepEqual(job.Spec.Mode, { ReplicatedJob: { MaxConcurrent: 2, TotalCompletions: 2 } });
-      assert.deepEqual(job.JobStatus?.JobIteration, { Index: 0 });
+      // Go's Version has an omitempty Index: the first iteration shows as {} (as Docker's does).
+      assert.deepEqual(job.JobStatus?.JobIteration, {});
     });
 
     it('fails an update that names a stale version with `update out of sequence`', async () => {

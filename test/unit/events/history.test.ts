@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Filters } from '../../../src/api/filters.js';
+import { formatTimestampNanos } from '../../../src/api/time.js';
 import type { Node, Service } from '../../../src/api/types.js';
 import type { EventMessage } from '../../../src/api/control.js';
 import { EVENT_FILTERS } from '../../../src/engineapi/routes/events.js';
@@ -250,8 +251,9 @@ describe('cluster events over a store', () => {
         ['service', 'remove', { name: 'web' }],
       ],
     );
-    assert.equal(seen[0]!.timeNano, BigInt(Date.parse(stored.CreatedAt)) * 1_000_000n);
-    assert.equal(seen[1]!.timeNano, BigInt(Date.parse(scaled.UpdatedAt)) * 1_000_000n);
+    // To the nanosecond, as the store writes them.
+    assert.equal(formatTimestampNanos(seen[0]!.timeNano), stored.CreatedAt);
+    assert.equal(formatTimestampNanos(seen[1]!.timeNano), scaled.UpdatedAt);
   });
 
   it('emits node events and remembers them for a replay', async () => {

@@ -1,29 +1,10 @@
 // Wall-clock time with nanosecond resolution, formatted as Docker formats log timestamps: RFC 3339 in UTC
 // with exactly nine fractional digits (fixed width, so timestamps sort and compare as strings).
 
+// The clock is the Engine API's (nanoseconds since the epoch, never going backwards within a process).
+import { nowNanos } from '../../../api/time.js';
+
 const NS_PER_MS = 1_000_000n;
-/** Re-anchor to the wall clock this often, so NTP adjustments are followed. */
-const REANCHOR_NS = 10_000_000_000n;
-
-let anchorWallNs = 0n;
-let anchorHr = -REANCHOR_NS;
-let lastNs = 0n;
-
-/**
- * Nanoseconds since the epoch. Date.now() has millisecond resolution, so the monotonic clock supplies the
- * digits below it; the result never goes backwards within a process.
- */
-export function nowNanos(): bigint {
-  const hr = process.hrtime.bigint();
-  if (hr - anchorHr >= REANCHOR_NS) {
-    anchorWallNs = BigInt(Date.now()) * NS_PER_MS;
-    anchorHr = hr;
-  }
-  let ns = anchorWallNs + (hr - anchorHr);
-  if (ns <= lastNs) ns = lastNs + 1n;
-  lastNs = ns;
-  return ns;
-}
 
 /** `2024-05-01T12:00:00.123456789Z` */
 export function formatNanos(ns: bigint): string {
