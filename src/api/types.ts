@@ -209,6 +209,13 @@ export interface ContainerSpec {
   CapabilityDrop?: string[];
   Ulimits?: { Name: string; Soft: number; Hard: number }[];
   OomScoreAdj?: number;
+  /**
+   * Not part of the Engine API's JSON: the registry credentials of `--with-registry-auth` (the
+   * `X-Registry-Auth` header of service create/update, base64url JSON), kept with the spec as swarmkit
+   * keeps them (ContainerSpec.PullOptions), sealed at rest, stripped from everything the API returns, and
+   * used by the node that pulls the task's image.
+   */
+  PullOptions?: { RegistryAuth?: string };
 }
 
 export type RestartCondition = 'none' | 'on-failure' | 'any';
