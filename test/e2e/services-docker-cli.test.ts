@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { eventually, ShoalDaemon } from '../harness/index.js';
+import { dockerCli, eventually, ShoalDaemon } from '../harness/index.js';
 import { freePort } from '../harness/ports.js';
 
 interface TaskRow {
@@ -19,6 +19,7 @@ describe('services with the docker CLI', { timeout: 300_000 }, () => {
   let daemon: ShoalDaemon;
 
   before(async () => {
+    dockerCli(); // these tests run the real docker CLI: fail here, at once, when it is missing
     daemon = ShoalDaemon.onLoopback();
     await daemon.start();
     await daemon.apiOk('POST', '/v1.41/swarm/init', {

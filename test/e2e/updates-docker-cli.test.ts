@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { eventually, ShoalDaemon } from '../harness/index.js';
+import { dockerCli, eventually, ShoalDaemon } from '../harness/index.js';
 import { freePort } from '../harness/ports.js';
 
 interface TaskRow {
@@ -29,6 +29,7 @@ describe('rolling updates with the docker CLI', { timeout: 300_000 }, () => {
   let scratch: string;
 
   before(async () => {
+    dockerCli(); // these tests run the real docker CLI: fail here, at once, when it is missing
     scratch = mkdtempSync(join(tmpdir(), 'shoal-e2e-'));
     daemon = ShoalDaemon.onLoopback();
     await daemon.start();
