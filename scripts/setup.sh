@@ -49,6 +49,12 @@ if ! version=$(docker --version 2>&1); then
   exit 1
 fi
 echo "setup: using $(command -v docker) ($version)"
+major=$(sed -E 's/^Docker version ([0-9]+).*/\1/' <<<"$version")
+if [[ "$major" =~ ^[0-9]+$ ]] && [ "$major" -lt 28 ]; then
+  # Debian 12's docker.io is 20.10: it works, but prints some errors and the converge display differently.
+  echo "setup: warning: the end-to-end tests compare with docker CLI 28's output; docker $major.x prints" \
+    "some messages differently, and those tests will fail" >&2
+fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"
