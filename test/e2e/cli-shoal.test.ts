@@ -4,16 +4,15 @@
 // points at.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { ShoalDaemon } from '../harness/index.js';
+import { dockerCli, ShoalDaemon } from '../harness/index.js';
 import { freePort } from '../harness/ports.js';
 
 let HOST = process.env.SHOAL_TEST_HOST;
 let daemon: ShoalDaemon | undefined;
 const SHOAL = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const HAVE_DOCKER = spawnSync('docker', ['--version']).status === 0;
 
 interface Run {
   out: string;
@@ -40,7 +39,8 @@ function run(cmd: string, args: string[], env: Record<string, string>, timeoutMs
 /** `shoal <args>` (through `node --`, as the bin's interpreter line does). */
 const shoal = (...args: string[]): Promise<Run> =>
   run(process.execPath, ['--', SHOAL, '-H', HOST!, ...args], {});
-const docker = (...args: string[]): Promise<Run> => run('docker', args, { DOCKER_HOST: HOST! });
+/** The real docker CLI (a test dependency: dockerCli() throws when it is missing). */
+const docker = (...args: string[]): Promise<Run> => run(dockerCli(), args, { DOCKER_HOST: HOST! });
 
 /** Docker's text with its command names read as shoal's, and relative times blurred. */
 function normalize(text: string): string {
@@ -51,12 +51,10 @@ function normalize(text: string): string {
 
 async function same(...args: string[]): Promise<Run> {
   const mine = await shoal(...args);
-  if (HAVE_DOCKER) {
-    const theirs = await docker(...args);
-    assert.equal(normalize(mine.out), normalize(theirs.out), `stdout of ${args.join(' ')}`);
-    assert.equal(normalize(mine.err), normalize(theirs.err), `stderr of ${args.join(' ')}`);
-    assert.equal(mine.code, theirs.code, `exit code of ${args.join(' ')}`);
-  }
+  const theirs = await docker(...args);
+  assert.equal(normalize(mine.out), normalize(theirs.out), `stdout of ${args.join(' ')}`);
+  assert.equal(normalize(mine.err), normalize(theirs.err), `stderr of ${args.join(' ')}`);
+  assert.equal(mine.code, theirs.code, `exit code of ${args.join(' ')}`);
   return mine;
 }
 
@@ -72,6 +70,7 @@ describe('shoal CLI against shoald', { timeout: 600_000 }, () => {
   const job = `clijob${suffix}`;
 
   before(async () => {
+    dockerCli(); // the comparisons need the real docker CLI: fail here, at once, when it is missing
     if (!HOST) {
       daemon = ShoalDaemon.onLoopback();
       await daemon.start();
@@ -88,7 +87,7 @@ describe('shoal CLI against shoald', { timeout: 600_000 }, () => {
 
   afterEach((t) => daemon?.reportOnFailure(t));
   after(async () => {
-    await shoal('service', 'rm', web, job);
+    if (HOST) await shoal('service', 'rm', web, job);
     await daemon?.destroy();
   });
 

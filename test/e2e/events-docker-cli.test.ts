@@ -22,7 +22,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ShoalDaemon } from '../harness/index.js';
+import { dockerCli, ShoalDaemon } from '../harness/index.js';
 import { dockerOk, playReferenceScenario } from './reference-scenario.js';
 
 const REFERENCE = join(
@@ -87,7 +87,7 @@ class EventStream {
   readonly exited: Promise<number | null>;
 
   constructor(daemon: ShoalDaemon, args: string[]) {
-    this.child = spawn('docker', ['events', ...args], {
+    this.child = spawn(dockerCli(), ['events', ...args], {
       env: {
         ...process.env,
         NODE_TEST_CONTEXT: undefined,
@@ -155,6 +155,7 @@ describe('events with the docker CLI', { timeout: 300_000 }, () => {
   let until: bigint;
 
   before(async () => {
+    dockerCli(); // these tests run the real docker CLI: fail here, at once, when it is missing
     daemon = ShoalDaemon.onLoopback();
     await daemon.start();
   });

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { ShoalDaemon } from '../harness/index.js';
+import { dockerCli, ShoalDaemon } from '../harness/index.js';
 import { freePort } from '../harness/ports.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -14,6 +14,7 @@ describe('specs shoal cannot honour, with the docker CLI', { timeout: 120_000 },
   let daemon: ShoalDaemon;
 
   before(async () => {
+    dockerCli(); // these tests run the real docker CLI: fail here, at once, when it is missing
     daemon = ShoalDaemon.onLoopback();
     await daemon.start();
     await daemon.apiOk('POST', '/v1.41/swarm/init', {

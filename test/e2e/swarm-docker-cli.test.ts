@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { ShoalDaemon } from '../harness/index.js';
+import { dockerCli, ShoalDaemon } from '../harness/index.js';
 import { freePort } from '../harness/ports.js';
 
 describe('one-node swarm with the docker CLI', { timeout: 120_000 }, () => {
@@ -11,6 +11,7 @@ describe('one-node swarm with the docker CLI', { timeout: 120_000 }, () => {
   let listenAddr: string;
 
   before(async () => {
+    dockerCli(); // these tests run the real docker CLI: fail here, at once, when it is missing
     daemon = ShoalDaemon.onLoopback();
     await daemon.start();
     listenAddr = `127.0.0.1:${await freePort()}`;

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { eventually, ShoalDaemon } from '../harness/index.js';
+import { dockerCli, eventually, ShoalDaemon, waitFor } from '../harness/index.js';
 import { freePort } from '../harness/ports.js';
 
 interface TaskRow {
@@ -29,6 +29,7 @@ describe('rolling updates with the docker CLI', { timeout: 300_000 }, () => {
   let scratch: string;
 
   before(async () => {
+    dockerCli(); // these tests run the real docker CLI: fail here, at once, when it is missing
     scratch = mkdtempSync(join(tmpdir(), 'shoal-e2e-'));
     daemon = ShoalDaemon.onLoopback();
     await daemon.start();
@@ -278,17 +279,20 @@ describe('rolling updates with the docker CLI', { timeout: 300_000 }, () => {
       'sleep',
       '3706',
     );
+    // Sampled until two tasks have failed their health check: each went through the whole of its life
+    // (starting, then failed where a healthy one would have been running), and was replaced.
     const seen = new Set<string>();
-    const until = Date.now() + 5000;
-    while (Date.now() < until) {
-      for (const t of await tasks('sick')) seen.add(t.Status.State);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const failed = await waitFor(
+      async () => {
+        const all = await tasks('sick');
+        for (const t of all) seen.add(t.Status.State);
+        return all.filter((t) => t.Status.State === 'failed');
+      },
+      { until: (f) => f.length >= 2, intervalMs: 50, timeoutMs: 30_000, description: 'two failed tasks' },
+    );
     assert.ok(!seen.has('running'), `states seen: ${[...seen].join(', ')}`);
     assert.ok(seen.has('starting'));
-    const failed = (await tasks('sick')).filter((t) => t.Status.State === 'failed');
-    assert.ok(failed.length > 0, 'unhealthy tasks fail and are replaced');
-    assert.match(failed[0]!.Status.Err ?? '', /unhealthy container/);
+    for (const t of failed) assert.match(t.Status.Err ?? '', /unhealthy container/);
   });
 
   it('replaces a task whose health check starts failing later', async () => {

@@ -22,5 +22,6 @@ export {
   type ShoalDaemonOptions,
   type TestOutcome,
 } from './shoald.js';
+export { DockerCliMissingError, dockerCli, dockerCliVersion } from './docker.js';
 export { eventually, sleep, waitFor, WaitTimeoutError, type WaitOptions } from './wait.js';
 export { freePort } from './ports.js';

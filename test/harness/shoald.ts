@@ -21,6 +21,7 @@ import {
   type TrackedDir,
 } from './cleanup.js';
 import { run } from './commands.js';
+import { dockerCli } from './docker.js';
 import { Host, LocalHost, type ProcessHost } from './netns.js';
 import { cliEntry, daemonEntry } from './paths.js';
 import { sleep } from './wait.js';
@@ -376,9 +377,12 @@ export class ShoalDaemon implements LiveResource {
     return this.runClient(process.execPath, ['--enable-source-maps', cliEntry(), ...args], options);
   }
 
-  /** Runs the real `docker` CLI against this daemon, with a private DOCKER_CONFIG (no user contexts). */
-  docker(args: readonly string[], options: CliOptions = {}): Promise<CommandResult> {
-    return this.runClient('docker', args, {
+  /**
+   * Runs the real `docker` CLI against this daemon, with a private DOCKER_CONFIG (no user contexts).
+   * Throws DockerCliMissingError (a test dependency is missing) when there is no docker CLI.
+   */
+  async docker(args: readonly string[], options: CliOptions = {}): Promise<CommandResult> {
+    return this.runClient(dockerCli(), args, {
       ...options,
       env: { DOCKER_CONFIG: join(this.workDir, 'docker-config'), DOCKER_CLI_HINTS: 'false', ...options.env },
     });

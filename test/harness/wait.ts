@@ -2,6 +2,7 @@
 // awaited and what was last seen, because "timed out" alone makes a failing cluster test undiagnosable.
 
 import { inspect } from 'node:util';
+import { DockerCliMissingError } from './docker.js';
 
 export interface WaitOptions<T> {
   /** Give up after this long. Default 10 s. */
@@ -52,8 +53,8 @@ const show = (value: unknown): string => inspect(value, { depth: 6, breakLength:
 
 /**
  * Calls `fn` until its value satisfies `until` (default: truthy) and returns that value. An attempt that
- * throws counts as "not yet". On timeout, throws a WaitTimeoutError naming `description` with the last
- * value or error.
+ * throws counts as "not yet" — except a DockerCliMissingError, thrown at once. On timeout, throws a
+ * WaitTimeoutError naming `description` with the last value or error.
  *
  *   const node = await waitFor(() => manager.apiOk<Node>('GET', `/nodes/${id}`), {
  *     until: (n) => n.Status.State === 'down', description: 'worker1 to be marked down', timeoutMs: 20_000 });
@@ -76,6 +77,8 @@ export async function waitFor<T>(fn: () => T | Promise<T>, options: WaitOptions<
       sawValue = true;
       if (until(value)) return value;
     } catch (err) {
+      // A missing test dependency will not appear by waiting: say so now, not at the timeout.
+      if (err instanceof DockerCliMissingError) throw err;
       lastError = err;
     }
     const elapsed = Date.now() - started;

@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ExitError } from '../../../src/agent/executor/executor.js';
+import { ExitError, type Controller } from '../../../src/agent/executor/executor.js';
 import {
   collectLogs,
   harness,
@@ -20,6 +20,20 @@ import {
   waitFor,
   type Harness,
 } from './helpers.js';
+
+/** The first line of the task's output that is `expected` (or matches it), as soon as it is written. */
+async function logLine(controller: Controller, expected: string | RegExp): Promise<string> {
+  const abort = new AbortController();
+  try {
+    for await (const line of controller.logs({ follow: true, stdout: true, stderr: true }, abort.signal)) {
+      const data = line.data.toString();
+      if (typeof expected === 'string' ? data === expected : expected.test(data)) return data;
+    }
+  } finally {
+    abort.abort();
+  }
+  throw new Error(`the task ended without printing ${String(expected)}`);
+}
 
 describe('process executor: task lifecycle', { timeout: 60_000 }, () => {
   let h: Harness;
@@ -151,12 +165,12 @@ describe('process executor: task lifecycle', { timeout: 60_000 }, () => {
   });
 
   it('sends the stop signal, waits the grace period, then SIGKILLs the whole task', async () => {
-    const script = 'trap "echo got TERM" TERM; sleep 1000 & while true; do sleep 0.05; done';
+    const script = 'trap "echo got TERM" TERM; echo trapped; sleep 1000 & while true; do sleep 0.05; done';
     const controller = h.executor.controller(
       makeTask({ Command: ['sh', '-c', script], StopGracePeriod: 700 * MS }),
     );
     await run(controller);
-    await new Promise((resolve) => setTimeout(resolve, 200)); // let the trap be installed
+    await logLine(controller, 'trapped\n'); // the trap is installed: SIGTERM is ignored from here on
     const started = Date.now();
     await controller.shutdown();
     const took = Date.now() - started;
@@ -166,19 +180,19 @@ describe('process executor: task lifecycle', { timeout: 60_000 }, () => {
       message: 'task: non-zero exit (137)',
       exitCode: 137,
     });
-    assert.deepEqual(text(await collectLogs(controller)), ['got TERM\n']);
+    assert.deepEqual(text(await collectLogs(controller)), ['trapped\n', 'got TERM\n']);
   });
 
   it('uses the spec’s StopSignal', async () => {
-    const script = 'trap "echo got USR1; exit 0" USR1; while true; do sleep 0.05; done';
+    const script = 'trap "echo got USR1; exit 0" USR1; echo trapped; while true; do sleep 0.05; done';
     const controller = h.executor.controller(
       makeTask({ Command: ['sh', '-c', script], StopSignal: 'SIGUSR1' }),
     );
     await run(controller);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await logLine(controller, 'trapped\n'); // SIGUSR1 would have killed it before the trap
     await controller.shutdown();
     await controller.wait();
-    assert.deepEqual(text(await collectLogs(controller)), ['got USR1\n']);
+    assert.deepEqual(text(await collectLogs(controller)), ['trapped\n', 'got USR1\n']);
   });
 
   it('kills at once on terminate, children included', async () => {
@@ -186,11 +200,7 @@ describe('process executor: task lifecycle', { timeout: 60_000 }, () => {
       makeTask({ Command: ['sh', '-c', 'sleep 1000 & echo $!; wait'] }),
     );
     await run(controller);
-    let child = 0;
-    for (let i = 0; i < 100 && !child; i++) {
-      child = Number(text(await collectLogs(controller))[0] ?? 0);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const child = Number(await logLine(controller, /^\d+\n$/));
     assert.ok(isAlive(child));
     await controller.terminate();
     assert.equal((await outcome(controller.wait())).exitCode, 137);

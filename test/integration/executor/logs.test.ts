@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { RunnerClient } from '../../../src/agent/executor/process/client.js';
 import { parseTimestampMillis } from '../../../src/agent/executor/process/timestamps.js';
 import { collectLogs, harness, makeTask, run, text, type Harness } from './helpers.js';
 
@@ -106,11 +107,28 @@ describe('process executor: logs', { timeout: 60_000 }, () => {
     await controller.terminate();
   });
 
-  it('follows a task that has not started yet from its start', async () => {
-    const controller = h.executor.controller(makeTask({ Command: ['sh', '-c', 'echo early'] }));
+  it('follows a task that has not started yet from its start', async (t) => {
+    const task = makeTask({ Command: ['sh', '-c', 'echo early'] });
+    const controller = h.executor.controller(task);
     await controller.prepare();
+    // The follower first asks the runner about the task; told there is none yet, it waits for the start.
+    // Watch for that answer, so that the task starts only once the follower knows it has not.
+    let toldNotStarted!: () => void;
+    const followerWaits = new Promise<void>((resolve) => (toldNotStarted = resolve));
+    const request = RunnerClient.prototype.request;
+    t.mock.method(
+      RunnerClient.prototype,
+      'request',
+      async function (this: RunnerClient, ...args: Parameters<RunnerClient['request']>) {
+        const answer: unknown = await request.apply(this, args);
+        if (args[0] === 'inspect' && (args[1] as { taskId: string }).taskId === task.ID && !answer) {
+          toldNotStarted();
+        }
+        return answer;
+      },
+    );
     const following = collectLogs(controller, { follow: true });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await followerWaits;
     await controller.start();
     assert.deepEqual(text(await following), ['early\n']);
   });

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Task } from '../../../src/api/types.js';
 import { ExitError } from '../../../src/agent/executor/executor.js';
+import { EXECUTOR_DIR_NAME } from '../../../src/agent/executor/process/paths.js';
 import {
   harness,
   isAlive,
@@ -52,6 +53,16 @@ async function startInDaemonThenKillIt(
   }
 }
 
+/** The state the runner recorded for a task in its state file (undefined before it wrote one). */
+function recordedState(dataDir: string, taskId: string): string | undefined {
+  try {
+    const path = join(dataDir, EXECUTOR_DIR_NAME, 'tasks', taskId, 'state.json');
+    return (JSON.parse(readFileSync(path, 'utf8')) as { state?: string }).state;
+  } catch {
+    return undefined;
+  }
+}
+
 describe('process executor: recovery', { timeout: 60_000 }, () => {
   it('re-adopts a task after its daemon is killed, and later gets its exit code', async (t) => {
     const h = harness(t);
@@ -77,8 +88,13 @@ describe('process executor: recovery', { timeout: 60_000 }, () => {
     const h = harness(t);
     const task = makeTask({ Command: ['sh', '-c', 'sleep 0.2; exit 5'] });
     const { pid } = await startInDaemonThenKillIt(h.dataDir, task);
-    await waitFor(() => !isAlive(pid), 5000, 'the task to exit');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The runner, still running, records the exit in the task's state file the moment it reaps it.
+    await waitFor(
+      () => recordedState(h.dataDir, task.ID) === 'exited',
+      10_000,
+      'the runner to record the exit',
+    );
+    assert.equal(isAlive(pid), false);
 
     const executor = h.newExecutor();
     assert.deepEqual(await executor.recover(), [

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Controller } from '../../../src/agent/executor/executor.js';
 import type { ProcessExecutor } from '../../../src/agent/executor/process/executor.js';
+import { waitFor } from '../../harness/wait.js';
 import { harness, isAlive, makeTask, MS, outcome, withTimeout, type Harness } from './helpers.js';
 
 /** Whether the runner has a live process for the task. */
@@ -55,7 +56,7 @@ describe('process executor: a stop that overtakes a start', { timeout: 60_000 },
     const controller = h.executor.controller(task);
     await controller.prepare();
     const starting = outcome(controller.start());
-    while (!(await runs(h.executor, task.ID))) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor(() => runs(h.executor, task.ID), { intervalMs: 5, description: 'the task to run' });
     await withTimeout(controller.shutdown(), 10_000);
     assert.equal(await runs(h.executor, task.ID), false);
     assert.deepEqual(await starting, { message: 'task: non-zero exit (143)', exitCode: 143 });

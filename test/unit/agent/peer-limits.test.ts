@@ -103,6 +103,8 @@ describe('agent log publishing and the manager’s limits', () => {
 
   it('publishes again after a rate limit refusal instead of dropping the publication', async () => {
     const published: PublishLogsMessage[] = [];
+    let closed!: () => void;
+    const publicationClosed = new Promise<void>((resolve) => (closed = resolve));
     let refuse = 1;
     const lines: LogLine[] = [
       { stream: 'stdout', timestamp: '2024-05-01T12:00:00.000000000Z', data: Buffer.from('hi\n') },
@@ -119,6 +121,7 @@ describe('agent log publishing and the manager’s limits', () => {
       publish: async (message) => {
         if (message.entries.length > 0 && refuse-- > 0) throw rateLimited('node n exceeded its rate limit');
         published.push(message);
+        if (message.close) closed();
       },
       log: silentAgentLog,
     });
@@ -128,9 +131,15 @@ describe('agent log publishing and the manager’s limits', () => {
       options: { follow: false, stdout: true, stderr: true },
       close: false,
     });
-    // The retry waits a second of real time.
-    for (let i = 0; i < 40 && published.length < 2; i++)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    // The retry waits a second of real time (on a timer that does not keep the process alive: a timer
+    // of ours does, and bounds the wait); the closing message comes last.
+    let guard: NodeJS.Timeout | undefined;
+    await Promise.race([
+      publicationClosed,
+      new Promise((_, reject) => {
+        guard = setTimeout(() => reject(new Error('the publication was not closed within 20 s')), 20_000);
+      }),
+    ]).finally(() => clearTimeout(guard));
     assert.deepEqual(
       published.map((m) => [m.entries.length, m.close]),
       [

@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -32,6 +41,33 @@ async function read(
   return lines.map((line) => Number(/^line (\d+)/.exec(line.data.toString())?.[1]));
 }
 
+/**
+ * Whether this process has an inotify watch on `path` (fs.watch on Linux): /proc/self/fdinfo of each
+ * inotify descriptor lists its watches with their inode numbers (hexadecimal).
+ */
+function isWatched(path: string): boolean {
+  const inode = statSync(path).ino.toString(16);
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) !== 'anon_inode:inotify') continue;
+      const info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+      if (new RegExp(`^inotify wd:\\d+ ino:${inode} `, 'm').test(info)) return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
+}
+
+/** Polls `condition` (every 5 ms) until it holds; fails after 10 s. */
+async function waitUntil(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 describe('readTaskLog', () => {
   const big = logFile('big.jsonl', 3000); // several read chunks
 
@@ -61,17 +97,29 @@ describe('readTaskLog', () => {
     assert.deepEqual(await read(path, { tail: 1 }), [1]);
   });
 
-  it('follows appended records until the task is finished', async () => {
+  it('follows appended records until the task is finished', { timeout: 30_000 }, async () => {
     const path = logFile('follow.jsonl', 1);
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
-    const reading = read(path, { follow: true }, finished);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const options = { follow: true, stdout: true, stderr: true };
+    const lines = readTaskLog(path, options, new AbortController().signal, finished);
+    const numberOf = (line: IteratorResult<LogLine>): number | undefined =>
+      line.done ? undefined : Number(/^line (\d+)/.exec(line.value.data.toString())?.[1]);
+
+    assert.equal(numberOf(await lines.next()), 0);
+    // The reader reads on to the end of the file, then waits for it to change: it watches the file.
+    const next = lines.next();
+    await waitUntil(() => isWatched(path), 'the reader to watch the file');
+    // A record and the start of another, appended while it waits: it wakes, and the read that yields
+    // record 1 starts after this append, so it also takes in the partial record 2.
     appendFileSync(path, record(1) + record(2).slice(0, 30));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(numberOf(await next), 1);
+    // The rest of record 2 completes what it holds.
     appendFileSync(path, record(2).slice(30) + record(3));
     finish();
-    assert.deepEqual(await reading, [0, 1, 2, 3]);
+    const rest: (number | undefined)[] = [];
+    for (let line = await lines.next(); !line.done; line = await lines.next()) rest.push(numberOf(line));
+    assert.deepEqual(rest, [2, 3]);
   });
 
   it('returns nothing for a task that has no log yet', async () => {

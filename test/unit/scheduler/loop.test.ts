@@ -174,7 +174,8 @@ describe('scheduler loop', () => {
     await started(store, { nodes: [node('n1')] });
     await scheduler!.stop();
     await store.update((tx) => tx.create('task', task('t1')));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Had the commit reached it, a pass would be scheduled or running, and settled() would wait for it.
+    await settled();
     assert.equal(taskIn(store, 't1').Status.State, 'pending');
   });
 });

@@ -6,12 +6,12 @@
 //   runKVConformance('SqliteKV', {
 //     newLocation: async () => join(tempDir, `${n++}.db`),
 //     open: async (location) => new SqliteKV(location),
-//     childOpenerModule: new URL('./sqlite-opener.js', import.meta.url).href,
 //   });
+//
+// What takes several processes (a writer killed with SIGKILL, processes racing on one key) is in
+// test/integration/store/kv-processes.ts.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 
 import {
@@ -31,16 +31,11 @@ export interface KVConformanceTarget {
   newLocation(): Promise<string>;
   /**
    * Opens the store at `location`. The suite opens a location again after closing it (a restart), and
-   * several times at once (several clients, or processes, sharing one store).
+   * several times at once (several clients sharing one store).
    */
   open(location: string): Promise<KV>;
   /** Removes whatever `newLocation` created; called once, after the suite. */
   dispose?(): Promise<void>;
-  /**
-   * URL of a module exporting `openKV(location: string): Promise<KV>`, which the multi-process tests import
-   * in child processes (one of which they kill with SIGKILL). Without it those tests are skipped.
-   */
-  childOpenerModule?: string;
   /** A short lease TTL in seconds that the backend honours (default 1). Lease tests take a few TTLs. */
   leaseTtlSeconds?: number;
 }
@@ -622,42 +617,6 @@ export function runKVConformance(name: string, target: KVConformanceTarget): voi
           await assert.rejects(reopened.keepAlive(lease), LeaseNotFoundError);
         }));
     });
-
-    describe('several processes', { skip: !target.childOpenerModule }, () => {
-      it('keeps every acknowledged write when the writer is killed with SIGKILL', () =>
-        withStore(async (kv, stores) => {
-          await kv.close();
-          const acknowledged = await writeUntilKilled(target.childOpenerModule!, stores.location, 25);
-          assert.ok(acknowledged.length >= 25);
-          const reopened = await stores.open();
-          for (const { index, revision } of acknowledged) {
-            const entry = await reopened.get(`/durable/${index}`);
-            assert.deepEqual(entry?.value, { index }, `write ${index} was acknowledged but is gone`);
-            assert.equal(entry?.modRevision, revision);
-          }
-          // The store is usable after the crash.
-          const revision = await reopened.put('/after', true);
-          assert.ok(revision > acknowledged.at(-1)!.revision);
-        }));
-
-      it('loses no compare-and-swap increment when processes race on one key', () =>
-        withStore(async (kv, stores) => {
-          await kv.put('/counter', 0);
-          const [processes, increments] = [3, 40];
-          await Promise.all(
-            Array.from({ length: processes }, () =>
-              runChild(target.childOpenerModule!, stores.location, [
-                'increment',
-                '/counter',
-                String(increments),
-              ]),
-            ),
-          );
-          const entry = await kv.get('/counter');
-          assert.equal(entry?.value, processes * increments);
-          assert.equal(entry?.version, processes * increments + 1);
-        }));
-    });
   });
 }
 
@@ -726,66 +685,3 @@ class Recorder {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const CHILD_SCRIPT = fileURLToPath(new URL('./kv-child.js', import.meta.url));
-
-/** Runs kv-child to completion; resolves with its output. */
-function runChild(openerModule: string, location: string, args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [CHILD_SCRIPT, openerModule, location, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), EVENTUALLY_MS);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`kv-child ${args.join(' ')} failed (code ${code}, signal ${signal}): ${stderr}`));
-    });
-  });
-}
-
-/**
- * Runs kv-child's write-until-killed, which writes `/durable/<i>` keys one after another and prints each
- * acknowledged write; kills it with SIGKILL as soon as `count` writes are acknowledged, while it is in the
- * middle of further writes. Returns every write it acknowledged.
- */
-async function writeUntilKilled(
-  openerModule: string,
-  location: string,
-  count: number,
-): Promise<{ index: number; revision: number }[]> {
-  const child = spawn(process.execPath, [CHILD_SCRIPT, openerModule, location, 'write-until-killed'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const acknowledged: { index: number; revision: number }[] = [];
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  let buffered = '';
-  const exited = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`writer did not acknowledge ${count} writes in time: ${stderr}`));
-    }, EVENTUALLY_MS);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (signal === 'SIGKILL') resolve();
-      else reject(new Error(`writer exited on its own (code ${code}): ${stderr}`));
-    });
-  });
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      const [index, revision] = line.split(' ').map(Number);
-      acknowledged.push({ index: index!, revision: revision! });
-    }
-    if (acknowledged.length >= count && child.exitCode === null && !child.killed) child.kill('SIGKILL');
-  });
-  await exited;
-  return acknowledged;
-}

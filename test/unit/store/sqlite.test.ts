@@ -22,7 +22,6 @@ runKVConformance('SqliteKV', {
   newLocation: async () => newPath(),
   // A short poll keeps the cross-client tests quick; the default (100 ms) would only make them slower.
   open: async (location) => new SqliteKV(location, { externalPollMs: 10 }),
-  childOpenerModule: new URL('./sqlite-opener.js', import.meta.url).href,
   leaseTtlSeconds: 1,
 });
 

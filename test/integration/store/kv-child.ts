@@ -1,4 +1,4 @@
-// Child process for the multi-process tests in kv-conformance.ts; not a test file. It opens the store with
+// Child process for the multi-process tests in kv-processes.ts; not a test file. It opens the store with
 // the opener module given on the command line (a module exporting `openKV(location): Promise<KV>`), then:
 //
 //   write-until-killed   writes `/durable/<i>` = {index: i} for i = 0, 1, 2, … one after another, printing
