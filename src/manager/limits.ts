@@ -104,7 +104,10 @@ export function encodedSize(value: unknown): number {
 }
 
 /** Refuses a spec larger than a message Docker's API may send to swarmkit. */
-export function checkSpecSize(spec: unknown, kind: 'service' | 'node' | 'swarm' = 'service'): void {
+export function checkSpecSize(
+  spec: unknown,
+  kind: 'service' | 'node' | 'swarm' | 'secret' | 'config' = 'service',
+): void {
   const size = encodedSize(spec);
   if (size > MAX_SPEC_BYTES) {
     const hint =

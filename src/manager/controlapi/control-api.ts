@@ -7,9 +7,11 @@ import type { Filters } from '../../api/filters.js';
 import type {
   Cluster,
   Config,
+  ConfigSpec,
   Node,
   NodeSpec,
   Secret,
+  SecretSpec,
   Service,
   ServiceSpec,
   SwarmSpec,
@@ -25,10 +27,17 @@ import type {
 import type { ObjectStore, ReadTx } from '../../store/objects.js';
 import { autolockNotSupported, infoCluster, publicCluster, validateSwarmSpec } from './cluster.js';
 import { applyNodeUpdate, checkNodeRemovable, nodeMatchesFilters, validateNodeFilters } from './nodes.js';
-import { presentNode, presentSecret, presentService, presentTask } from './present.js';
+import { presentConfig, presentNode, presentSecret, presentService, presentTask } from './present.js';
 import { resolveNode, resolveService, resolveTask } from './resolve.js';
 import { interpolateDefaults } from './service-spec.js';
 import { createService, serviceMatchesFilters, serviceStatus, updateService } from './services.js';
+import {
+  createSecretOrConfig,
+  listSecretsOrConfigs,
+  removeSecretOrConfig,
+  resolveSecretOrConfig,
+  updateSecretOrConfig,
+} from './secrets.js';
 import { listTasks } from './tasks.js';
 import { checkSpecSize } from '../limits.js';
 import { checkDefaultLogDriver, swarmExecutors } from './honoured.js';
@@ -268,19 +277,48 @@ export class ControlAPI {
     return this.store.view((tx) => presentTask(resolveTask(tx, ref)));
   }
 
-  // -------------------------------------------------------------- secrets and configs
+  // -------------------------------------------------------------- secrets and configs (secrets.ts)
 
   async listSecrets(filters: Filters): Promise<Secret[]> {
-    return this.store.view((tx) =>
-      tx
-        .list('secret')
-        .filter((secret) => namedObjectMatches(secret, filters))
-        .map(presentSecret),
-    );
+    return this.store.view((tx) => listSecretsOrConfigs(tx, 'secret', filters).map(presentSecret));
+  }
+
+  async getSecret(ref: string): Promise<Secret> {
+    return this.store.view((tx) => presentSecret(resolveSecretOrConfig(tx, 'secret', ref)));
+  }
+
+  async createSecret(spec: SecretSpec): Promise<{ ID: string }> {
+    const secret = await this.store.update((tx) => createSecretOrConfig(tx, 'secret', spec));
+    return { ID: secret.ID };
+  }
+
+  async updateSecret(ref: string, version: number, spec: SecretSpec): Promise<void> {
+    await this.store.update((tx) => updateSecretOrConfig(tx, 'secret', ref, version, spec));
+  }
+
+  async removeSecret(ref: string): Promise<void> {
+    await this.store.update((tx) => removeSecretOrConfig(tx, 'secret', ref));
   }
 
   async listConfigs(filters: Filters): Promise<Config[]> {
-    return this.store.view((tx) => tx.list('config').filter((config) => namedObjectMatches(config, filters)));
+    return this.store.view((tx) => listSecretsOrConfigs(tx, 'config', filters).map(presentConfig));
+  }
+
+  async getConfig(ref: string): Promise<Config> {
+    return this.store.view((tx) => presentConfig(resolveSecretOrConfig(tx, 'config', ref)));
+  }
+
+  async createConfig(spec: ConfigSpec): Promise<{ ID: string }> {
+    const config = await this.store.update((tx) => createSecretOrConfig(tx, 'config', spec));
+    return { ID: config.ID };
+  }
+
+  async updateConfig(ref: string, version: number, spec: ConfigSpec): Promise<void> {
+    await this.store.update((tx) => updateSecretOrConfig(tx, 'config', ref, version, spec));
+  }
+
+  async removeConfig(ref: string): Promise<void> {
+    await this.store.update((tx) => removeSecretOrConfig(tx, 'config', ref));
   }
 
   // -------------------------------------------------------------- logs
@@ -304,14 +342,4 @@ export class ControlAPI {
   ): { past: EventMessage[]; close: () => void } {
     return this.options.subscribeEvents?.(request, listener) ?? { past: [], close: () => undefined };
   }
-}
-
-/** Docker's secret and config filters: `id` and `name` by prefix, `names` exactly, `label`. */
-function namedObjectMatches(object: Secret | Config, filters: Filters): boolean {
-  return (
-    filters.matchPrefix('id', object.ID) &&
-    filters.matchPrefix('name', object.Spec.Name) &&
-    filters.matchExact('names', object.Spec.Name) &&
-    filters.matchLabels('label', object.Spec.Labels)
-  );
 }

@@ -6,11 +6,14 @@
 // what a real Docker 20.10 engine answered for the same commands.
 
 import type {
+  Config,
+  ConfigSpec,
   ContainerStatus,
   Node,
   NodeSpec,
   ObjectVersion,
   Secret,
+  SecretSpec,
   Service,
   ServiceSpec,
   Task,
@@ -139,8 +142,25 @@ function presentNodeSpec(spec: NodeSpec): NodeSpec {
   return out;
 }
 
-/** A secret never leaves the manager with its data. */
+/** A secret never leaves the manager with its data. Fields in the order of moby's swarm.Secret. */
 export function presentSecret(secret: Secret): Secret {
-  const { Data: _data, ...spec } = secret.Spec;
-  return { ...secret, Spec: spec };
+  const spec: SecretSpec = { Name: secret.Spec.Name, Labels: secret.Spec.Labels ?? {} };
+  if (secret.Spec.Driver) spec.Driver = secret.Spec.Driver;
+  if (secret.Spec.Templating) spec.Templating = secret.Spec.Templating;
+  return { ...presentMeta(secret), Spec: spec };
 }
+
+/** A config leaves with its data (Docker's `GET /configs` returns it). */
+export function presentConfig(config: Config): Config {
+  const spec: ConfigSpec = { Name: config.Spec.Name, Labels: config.Spec.Labels ?? {} };
+  if (config.Spec.Data) spec.Data = config.Spec.Data;
+  if (config.Spec.Templating) spec.Templating = config.Spec.Templating;
+  return { ...presentMeta(config), Spec: spec };
+}
+
+const presentMeta = (object: Secret | Config): Omit<Secret, 'Spec'> => ({
+  ID: object.ID,
+  Version: object.Version,
+  CreatedAt: object.CreatedAt,
+  UpdatedAt: object.UpdatedAt,
+});
