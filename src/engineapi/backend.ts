@@ -5,9 +5,11 @@
 import type {
   Cluster,
   Config,
+  ConfigSpec,
   Node,
   NodeSpec,
   Secret,
+  SecretSpec,
   Service,
   ServiceSpec,
   SwarmSpec,
@@ -97,9 +99,17 @@ export interface ControlBackend {
   listTasks(filters: Filters): Promise<Task[]>;
   getTask(ref: string): Promise<Task>;
 
-  /** Secrets without their data, and configs (creating them comes with the secrets and configs work). */
+  /** Secrets never with their data; configs with theirs. `ref` is an ID, a name or an ID prefix. */
   listSecrets(filters: Filters): Promise<Secret[]>;
+  getSecret(ref: string): Promise<Secret>;
+  createSecret(spec: SecretSpec): Promise<{ ID: string }>;
+  updateSecret(ref: string, version: number, spec: SecretSpec): Promise<void>;
+  removeSecret(ref: string): Promise<void>;
   listConfigs(filters: Filters): Promise<Config[]>;
+  getConfig(ref: string): Promise<Config>;
+  createConfig(spec: ConfigSpec): Promise<{ ID: string }>;
+  updateConfig(ref: string, version: number, spec: ConfigSpec): Promise<void>;
+  removeConfig(ref: string): Promise<void>;
 
   /** Streams log lines of a service's or a task's tasks until done (or `signal` aborts, with follow). */
   serviceLogs(ref: string, request: LogsRequest, signal: AbortSignal): AsyncIterable<LogMessage>;

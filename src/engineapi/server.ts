@@ -12,6 +12,7 @@ import { Router } from './router.js';
 import { registerReferenceRoutes } from './routes/networks.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerNodeRoutes } from './routes/nodes.js';
+import { registerSecretRoutes } from './routes/secrets.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerSwarmRoutes } from './routes/swarm.js';
 import { registerSystemRoutes } from './routes/system.js';
@@ -39,6 +40,7 @@ export class EngineServer {
     registerServiceRoutes(this.router, options.backend);
     registerTaskRoutes(this.router, options.backend);
     registerReferenceRoutes(this.router, options.backend);
+    registerSecretRoutes(this.router, options.backend);
     registerEventRoutes(this.router, options.backend);
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;

@@ -1,8 +1,7 @@
-// `/networks…`, `/secrets`, `/configs`: only what a service spec's references are looked up with for now.
-// shoal has no networks yet, so the list is empty and every name is unknown — which is what makes the
-// docker CLI refuse `--network x` with Docker's own `network x not found` instead of shoal storing a
-// reference to nothing. Secrets and configs are listed from the store (nothing creates them yet), so
-// `--secret x` gets the CLI's `secret not found: x`.
+// `/networks…`: only what a service spec's references are looked up with for now. shoal has no networks
+// yet, so the list is empty and every name is unknown — which is what makes the docker CLI refuse
+// `--network x` with Docker's own `network x not found` instead of shoal storing a reference to nothing.
+// (Secrets and configs have their own routes, in secrets.ts.)
 
 import { notFound } from '../../api/errors.js';
 import type { EngineBackend } from '../backend.js';
@@ -11,9 +10,8 @@ import { json } from '../http.js';
 import type { Router } from '../router.js';
 
 export const NETWORK_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'] as const;
-export const SECRET_FILTERS = ['id', 'label', 'name', 'names'] as const;
 
-export function registerReferenceRoutes(router: Router, backend: EngineBackend): void {
+export function registerReferenceRoutes(router: Router, _backend: EngineBackend): void {
   router.get('/networks', async (ctx) => {
     filtersQuery(ctx.query, NETWORK_FILTERS);
     return json([]);
@@ -22,12 +20,4 @@ export function registerReferenceRoutes(router: Router, backend: EngineBackend):
   router.get('/networks/{id}', async (ctx) => {
     throw notFound(`network ${ctx.params.id!} not found`);
   });
-
-  router.get('/secrets', async (ctx) =>
-    json(await backend.control().listSecrets(filtersQuery(ctx.query, SECRET_FILTERS))),
-  );
-
-  router.get('/configs', async (ctx) =>
-    json(await backend.control().listConfigs(filtersQuery(ctx.query, SECRET_FILTERS))),
-  );
 }
