@@ -39,11 +39,15 @@ export function validateEnv(env: Readonly<Record<string, string | undefined>>): 
   };
 }
 
-/** opts.ValidateLabel: the key (before `=`) must not be empty. */
+/**
+ * opts.ValidateLabel (docker CLI 28): the key (before `=`, spaces and tabs on its left ignored) must not be
+ * empty nor contain a space or a tab.
+ */
 export const validateLabel: Validator = (value) => {
   const eq = value.indexOf('=');
-  const key = (eq >= 0 ? value.slice(0, eq) : value).trim();
+  const key = (eq >= 0 ? value.slice(0, eq) : value).replace(/^[ \t]+/, '');
   if (key === '') throw new Error(`invalid label '${value}': empty name`);
+  if (/[ \t]/.test(key)) throw new Error(`label '${key}' contains whitespaces`);
   return value;
 };
 
