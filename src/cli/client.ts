@@ -9,7 +9,18 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { goJSON } from './format/gojson.js';
 import type { FilterArgs } from './filter-args.js';
 import { RawJSON } from './wire.js';
-import type { Node, NodeSpec, Service, ServiceSpec, SwarmSpec, Task } from '../api/types.js';
+import type {
+  Config,
+  ConfigSpec,
+  Node,
+  NodeSpec,
+  Secret,
+  SecretSpec,
+  Service,
+  ServiceSpec,
+  SwarmSpec,
+  Task,
+} from '../api/types.js';
 import { SHOAL_VERSION } from '../version.js';
 
 /** The newest API version this CLI speaks. */
@@ -337,12 +348,36 @@ export class EngineClient {
     return this.get<{ Id: string; Name: string }>(`/networks/${encodePath(idOrName)}`, { scope });
   }
 
-  secretList(filters?: FilterArgs): Promise<NamedObject[]> {
-    return this.get<NamedObject[]>('/secrets', filterQuery(filters));
+  secretList(filters?: FilterArgs): Promise<Secret[]> {
+    return this.get<Secret[]>('/secrets', filterQuery(filters));
   }
 
-  configList(filters?: FilterArgs): Promise<NamedObject[]> {
-    return this.get<NamedObject[]>('/configs', filterQuery(filters));
+  configList(filters?: FilterArgs): Promise<Config[]> {
+    return this.get<Config[]>('/configs', filterQuery(filters));
+  }
+
+  secretInspect(id: string): Promise<Secret> {
+    return this.get<Secret>(`/secrets/${encodePath(id)}`);
+  }
+
+  async secretCreate(spec: SecretSpec | RawJSON): Promise<{ ID: string }> {
+    return (await this.post<{ ID: string }>('/secrets/create', spec)) ?? { ID: '' };
+  }
+
+  async secretRemove(id: string): Promise<void> {
+    await this.delete(`/secrets/${encodePath(id)}`);
+  }
+
+  configInspect(id: string): Promise<Config> {
+    return this.get<Config>(`/configs/${encodePath(id)}`);
+  }
+
+  async configCreate(spec: ConfigSpec | RawJSON): Promise<{ ID: string }> {
+    return (await this.post<{ ID: string }>('/configs/create', spec)) ?? { ID: '' };
+  }
+
+  async configRemove(id: string): Promise<void> {
+    await this.delete(`/configs/${encodePath(id)}`);
   }
 
   // ---------------------------------------------------------------- transport

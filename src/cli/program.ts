@@ -24,10 +24,17 @@ import { swarmCommand } from './commands/swarm.js';
 import { nodeCommand } from './commands/node.js';
 import { serviceCommand } from './commands/service.js';
 import { eventsCommand } from './commands/events.js';
+import { configCommand, secretCommand } from './commands/secret.js';
 
 /** The top-level commands, in the sections the root help lists them in. */
 const COMMON_COMMANDS: readonly CommandSpec[] = [versionCommand, infoCommand];
-const SWARM_COMMANDS: readonly CommandSpec[] = [nodeCommand, serviceCommand, swarmCommand];
+const SWARM_COMMANDS: readonly CommandSpec[] = [
+  configCommand,
+  nodeCommand,
+  secretCommand,
+  serviceCommand,
+  swarmCommand,
+];
 const OTHER_COMMANDS: readonly CommandSpec[] = [eventsCommand, systemCommand];
 
 const ROOT = group({

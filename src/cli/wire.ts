@@ -23,6 +23,8 @@ export type Shape =
   | 'time'
   /** any JSON value, written as given (used for opaque parts such as plugin specs) */
   | 'raw'
+  /** []byte: base64 text on the wire; templates see Go's byte list (`{{json}}` of it: the base64 text) */
+  | 'bytes'
   | { struct: readonly Field[]; name: string }
   | { slice: Shape }
   | { map: Shape }
@@ -436,6 +438,45 @@ export const NODE: Shape = struct(
   ),
 );
 
+/** swarm.SecretSpec: the body of `POST /secrets/create`. */
+export const SECRET_SPEC: Shape = struct(
+  'swarm.SecretSpec',
+  o('Name', 'string'),
+  f('Labels', map('string')),
+  o('Data', 'bytes'),
+  o('Driver', ptr(DRIVER)),
+  o('Templating', ptr(DRIVER)),
+);
+
+/** swarm.Secret: what `secret inspect` prints. */
+export const SECRET: Shape = struct(
+  'swarm.Secret',
+  f('ID', 'string'),
+  o('Version', VERSION),
+  o('CreatedAt', 'time'),
+  o('UpdatedAt', 'time'),
+  f('Spec', SECRET_SPEC),
+);
+
+/** swarm.ConfigSpec: the body of `POST /configs/create`. */
+export const CONFIG_SPEC: Shape = struct(
+  'swarm.ConfigSpec',
+  o('Name', 'string'),
+  f('Labels', map('string')),
+  o('Data', 'bytes'),
+  o('Templating', ptr(DRIVER)),
+);
+
+/** swarm.Config: what `config inspect` prints. */
+export const CONFIG: Shape = struct(
+  'swarm.Config',
+  f('ID', 'string'),
+  o('Version', VERSION),
+  o('CreatedAt', 'time'),
+  o('UpdatedAt', 'time'),
+  f('Spec', CONFIG_SPEC),
+);
+
 /** swarm.Spec: the body of `POST /swarm/update` and part of `/swarm/init`. */
 export const SWARM_SPEC: Shape = struct(
   'swarm.Spec',
@@ -521,7 +562,7 @@ function isEmpty(v: unknown, shape: Shape): boolean {
   if (shape === 'time' || (typeof shape === 'object' && 'struct' in shape)) return false;
   if (isNil(v)) return true;
   if (typeof shape === 'string') {
-    if (shape === 'string') return v === '';
+    if (shape === 'string' || shape === 'bytes') return v === '';
     if (shape === 'bool') return v === false;
     if (shape === 'int' || shape === 'float32' || shape === 'duration') return v === 0;
     return false; // time.Time is a struct: never empty
@@ -533,10 +574,11 @@ function isEmpty(v: unknown, shape: Shape): boolean {
 
 function encodeScalar(
   v: unknown,
-  shape: 'string' | 'bool' | 'int' | 'float32' | 'duration' | 'time' | 'raw',
+  shape: 'string' | 'bool' | 'int' | 'float32' | 'duration' | 'time' | 'raw' | 'bytes',
 ): string {
   switch (shape) {
     case 'string':
+    case 'bytes':
       return goJSONString(isNil(v) ? '' : String(v));
     case 'time':
       return goJSONString(isNil(v) || v === '' ? GO_ZERO_TIME : String(v));
@@ -681,6 +723,13 @@ export class GoTime {
 }
 Object.defineProperty(GoTime.prototype, GO_TYPE, { value: 'time.Time' });
 
+/** A []byte as a template sees it: its bytes (`[104 105]`), JSON-encoded as base64 (nil when empty). */
+function goBytes(base64: string): number[] {
+  const bytes = [...Buffer.from(base64, 'base64')];
+  Object.defineProperty(bytes, 'toJSON', { value: () => (base64 === '' ? null : base64), enumerable: false });
+  return bytes;
+}
+
 /** An empty slice or map that JSON-encodes as null, like a nil one in Go. */
 function nilValue<T extends object>(empty: T): T {
   Object.defineProperty(empty, 'toJSON', { value: () => null, enumerable: false });
@@ -709,6 +758,8 @@ export function goView(v: unknown, shape: Shape): unknown {
         return new GoTime(isNil(v) || v === '' ? GO_ZERO_TIME : String(v));
       case 'raw':
         return v;
+      case 'bytes':
+        return goBytes(isNil(v) ? '' : String(v));
     }
   }
   if ('ptr' in shape) return isNil(v) ? null : goView(v, shape.ptr);
