@@ -282,6 +282,9 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
           'POST /swarm/init',
           'POST /swarm/join',
           'POST /swarm/unlock',
+          'POST /secrets/create',
+          'POST /configs/create',
+          'POST /secrets/target/update?version=1',
         ),
         rawBody,
       )
@@ -294,7 +297,19 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
   {
     arbitrary: fc
       .tuple(
-        fc.constantFrom('/services', '/tasks', '/nodes', '/services/', '/tasks/', '/nodes/', '/swarm'),
+        fc.constantFrom(
+          '/services',
+          '/tasks',
+          '/nodes',
+          '/services/',
+          '/tasks/',
+          '/nodes/',
+          '/swarm',
+          '/secrets',
+          '/secrets/',
+          '/configs',
+          '/configs/',
+        ),
         pathSegment,
         query,
       )
