@@ -9,8 +9,8 @@
 //   `secretservice` or `pass` when its helper is installed, as on Linux) is run as
 //   `docker-credential-<name> get` with the key on its stdin, and answers `{ServerURL, Username, Secret}`
 //   (`<token>` as the user name makes the secret an identity token);
-// - the header is base64url (with padding) of the JSON of username, password, serveraddress,
-//   identitytoken and registrytoken, empty ones left out: `e30=` (`{}`) when nothing is stored.
+// - the header is base64url (with padding) of the entry's JSON (username, password, email, serveraddress,
+//   identitytoken, registrytoken), empty fields left out: `e30=` (`{}`) when nothing is stored.
 
 import { spawn } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
@@ -301,14 +301,8 @@ export async function retrieveAuthTokenFromImage(
 ): Promise<string> {
   const ref = parseNormalizedNamed(image);
   const key = ref.domain === DEFAULT_DOMAIN || ref.domain === 'index.docker.io' ? INDEX_SERVER : ref.domain;
-  const found = await getAuthConfig(loadConfigFile(context), key, context);
-  return encodeAuthConfig({
-    username: found.username,
-    password: found.password,
-    serveraddress: found.serveraddress,
-    identitytoken: found.identitytoken,
-    registrytoken: found.registrytoken,
-  });
+  // Every field, the email too (the docker CLI 28 converts the whole entry).
+  return encodeAuthConfig(await getAuthConfig(loadConfigFile(context), key, context));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -85,7 +85,7 @@ describe('registry credentials from config.json', () => {
     );
     assert.equal(
       decode(await retrieveAuthTokenFromImage('other.test:5000/app', ctx)),
-      '{"username":"urluser","password":"urlpass","serveraddress":"https://other.test:5000/v2/"}',
+      '{"username":"urluser","password":"urlpass","email":"x@y","serveraddress":"https://other.test:5000/v2/"}',
     );
     assert.equal(
       decode(await retrieveAuthTokenFromImage('plain.test/app', ctx)),
