@@ -96,7 +96,7 @@ export function parseReference(s: string): ImageReference {
   return { domain, path, ...(m[2] && { tag: m[2] }), ...(digest && { digest }) };
 }
 
-/** splitDockerDomain: the domain (docker.io when there is none) and the path, `library/` for official images. */
+/** splitDockerDomain: the domain (docker.io if none) and the path (`library/…` for official images). */
 function splitDockerDomain(name: string): { domain: string; remainder: string } {
   const slash = name.indexOf('/');
   if (slash < 0) return { domain: DEFAULT_DOMAIN, remainder: OFFICIAL_REPO_PREFIX + name };
@@ -150,7 +150,7 @@ export function referenceString(ref: ImageReference): string {
   return `${referenceName(ref)}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
 
-/** `reference.FamiliarString`: docker.io/library/busybox:1 → busybox:1; other registries keep their domain. */
+/** `reference.FamiliarString`: docker.io/library/busybox:1 → busybox:1; other domains are kept. */
 export function familiarString(ref: ImageReference): string {
   let { domain, path } = ref;
   if (domain === DEFAULT_DOMAIN) {

@@ -1,6 +1,6 @@
 // What the docker CLI's client library does to a service's image before it sends a spec (moby's
-// client/service_create.go, used by ServiceCreate and ServiceUpdate): the image is tagged `:latest` when it has
-// neither tag nor digest (`busybox` → `busybox:latest`, in its familiar form), and, when the command asks
+// client/service_create.go, used by ServiceCreate and ServiceUpdate): the image is tagged `:latest` when it
+// has neither tag nor digest (`busybox` → `busybox:latest`, in its familiar form), and, when the command asks
 // for it (create, and update with a new `--image`, without `--no-resolve-image`), pinned to the digest the
 // daemon finds on the registry through `GET /distribution/{image}/json`, with the registry's platforms as
 // placement platforms. When that fails, for whatever reason, the spec keeps the tag and a warning is added
@@ -12,7 +12,7 @@ import type { EngineClient } from './client.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the spec as the wire shapes it
 type Json = Record<string, any>;
 
-/** imageWithTagString: the familiar reference with `:latest` added if needed; undefined if it does not parse. */
+/** imageWithTagString: the familiar reference, `:latest` added if needed; undefined if it does not parse. */
 export function imageWithTagString(image: string): string | undefined {
   try {
     return familiarString(tagNameOnly(parseNormalizedNamed(image)));
@@ -34,7 +34,12 @@ export function imageWithDigestString(image: string, digest: string): string {
 
 /** digestWarning, word for word. */
 export function digestWarning(image: string): string {
-  return `image ${image} could not be accessed on a registry to record\nits digest. Each node will access ${image} independently,\npossibly leading to different nodes running different\nversions of the image.\n`;
+  return (
+    `image ${image} could not be accessed on a registry to record\n` +
+    `its digest. Each node will access ${image} independently,\n` +
+    'possibly leading to different nodes running different\n' +
+    'versions of the image.\n'
+  );
 }
 
 /**

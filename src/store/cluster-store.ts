@@ -20,8 +20,9 @@
 // tokens (`cluster.JoinTokens.Worker` and `.Manager`, which let anyone join) and registry credentials
 // (`ContainerSpec.PullOptions.RegistryAuth` of a service's spec and previous spec, and of a task's spec,
 // which copies it) are sealed before they are written and opened when read, so the backend only ever holds
-// ciphertext (`{"$sealed": "…"}` in place of the string) and the in-memory copy holds plaintext. A field stored in clear (written before it was
-// sealed, or without a sealer) is read as it is, and sealed at its next write.
+// ciphertext (`{"$sealed": "…"}` in place of the string) and the in-memory copy holds plaintext. A field
+// stored in clear (written before it was sealed, or without a sealer) is read as it is, and sealed at its
+// next write.
 //
 // Falling behind. If the watch reports that the history it needs has been compacted (a copy that fell too
 // far behind a busy backend), the store reloads everything with a fresh `range` and emits the difference as
