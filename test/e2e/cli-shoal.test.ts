@@ -397,7 +397,7 @@ describe('shoal CLI sends what docker sends for registries', { skip: !HAVE_DOCKE
           'https://index.docker.io/v1/': { auth: basic('hubuser:hubpass'), email: 'hub@example.test' },
           'https://mirror.test:5001/v2/': { auth: basic('bob:builder') },
         },
-        credHelpers: { 'helper.test': 'stubhelper' },
+        credHelpers: { 'helper.test': 'stubhelper', 'absent.test': 'absenthelper' },
       }),
     );
     const helper = join(binDir, 'docker-credential-stubhelper');
@@ -430,6 +430,8 @@ describe('shoal CLI sends what docker sends for registries', { skip: !HAVE_DOCKE
     ['service', 'create', '-d', '--with-registry-auth', '--no-resolve-image', 'helper.test/app', 'true'],
     ['service', 'create', '-d', '--with-registry-auth', 'unknown.test/app@sha256:' + 'a'.repeat(64), 'true'],
     ['service', 'create', '-d', 'team/app', 'true'],
+    ['service', 'create', '-d', '--with-registry-auth', 'Busybox', 'true'],
+    ['service', 'create', '-d', '--with-registry-auth', 'absent.test/app', 'true'],
     ['service', 'update', '-d', '--with-registry-auth', '--image', 'registry.test:5000/busybox:2', 'web'],
     ['service', 'update', '-d', '--with-registry-auth', 'web'],
     ['service', 'update', '-d', '--env-add', 'A=1', 'web'],
