@@ -6,6 +6,10 @@
 // A write that fails (a full disk) never reaches the caller, which is in the middle of driving a task: the
 // change is kept in memory, reported once, and written with the next write that succeeds or by a retry
 // timer, so the file catches up by itself when space returns. The file and its -wal and -shm are 0600.
+//
+// Registry credentials (`ContainerSpec.PullOptions`, from `--with-registry-auth`) are not written: they stay
+// in memory, and a restarted daemon has them again from the managers' first COMPLETE set of assignments.
+// (swarmkit keeps them in clear in its worker DB.)
 
 import { chmodSync, closeSync, mkdirSync, openSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -81,7 +85,7 @@ export class AgentStateDb {
   }
 
   saveTask(task: Task): void {
-    this.unsaved.set(task.ID, JSON.stringify(task));
+    this.unsaved.set(task.ID, JSON.stringify(withoutRegistryAuth(task)));
     this.flush();
   }
 
@@ -218,6 +222,14 @@ function fileSize(path: string): number | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+/** The task without its registry credentials, which never go to disk on a node (see the top of this file). */
+function withoutRegistryAuth(task: Task): Task {
+  const container = task.Spec?.ContainerSpec;
+  if (container?.PullOptions === undefined) return task;
+  const { PullOptions: _credentials, ...rest } = container;
+  return { ...task, Spec: { ...task.Spec, ContainerSpec: rest } };
 }
 
 /** The default report: one line in the daemon's JSON log format, on stderr. */

@@ -120,6 +120,12 @@ export interface ServiceCreateResponse {
   Warnings?: string[] | null;
 }
 
+/** `GET /distribution/{name}/json` (moby's registry.DistributionInspect), as far as the CLI reads it. */
+export interface DistributionInspect {
+  Descriptor?: { digest?: string };
+  Platforms?: { architecture?: string; os?: string }[] | null;
+}
+
 export interface NamedObject {
   ID: string;
   Spec: { Name?: string };
@@ -341,6 +347,18 @@ export class EngineClient {
         tail: options.tail ?? '',
       },
       signal,
+    );
+  }
+
+  /**
+   * `GET /distribution/{image}/json`: the registry's descriptor of the image (its digest) and platforms,
+   * asked with the `X-Registry-Auth` credentials when given. The image goes into the path as it is.
+   */
+  distributionInspect(image: string, registryAuth?: string): Promise<DistributionInspect> {
+    const path = `/distribution/${image.split('/').map(encodePath).join('/')}/json`;
+    const headers = registryAuth ? { 'X-Registry-Auth': registryAuth } : undefined;
+    return this.call('GET', path, { headers }).then(
+      (res) => JSON.parse(res.body.toString('utf8')) as DistributionInspect,
     );
   }
 

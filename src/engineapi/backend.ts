@@ -67,10 +67,24 @@ export interface ServiceCreateResult {
   Warnings?: string[];
 }
 
+export interface ServiceCreateOptions {
+  /**
+   * The `X-Registry-Auth` header (`--with-registry-auth`): registry credentials, base64url JSON, kept with
+   * the spec for the nodes that pull its image. Never shown by the API.
+   */
+  registryAuth?: string;
+}
+
 export interface ServiceUpdateOptions {
   /** `previous` for `docker service rollback`. */
   rollback?: string;
+  /**
+   * Whose credentials the new spec keeps when no `registryAuth` is given: `spec` (the current one; also
+   * when empty) or `previous-spec`.
+   */
   registryAuthFrom?: string;
+  /** The `X-Registry-Auth` header: new registry credentials for the spec. */
+  registryAuth?: string;
 }
 
 /** The swarm control API, available on managers only. Methods throw ShoalError. */
@@ -86,7 +100,11 @@ export interface ControlBackend {
 
   listServices(filters: Filters, withStatus: boolean): Promise<Service[]>;
   getService(ref: string, insertDefaults: boolean): Promise<Service>;
-  createService(spec: ServiceSpec, apiVersion: string): Promise<ServiceCreateResult>;
+  createService(
+    spec: ServiceSpec,
+    apiVersion: string,
+    options?: ServiceCreateOptions,
+  ): Promise<ServiceCreateResult>;
   updateService(
     ref: string,
     version: number,
@@ -153,4 +171,12 @@ export interface EngineBackend {
   leave(force: boolean): Promise<void>;
   /** The control API; throws Docker's 503 errors when this node is not an active manager. */
   control(): ControlBackend;
+  /**
+   * `GET /distribution/{name}/json` answered by this node's container engine (its registry lookup: the
+   * image's digest and platforms), asked with the request's `X-Registry-Auth` credentials, its JSON passed
+   * on as it is. Throws a ShoalError with the engine's status and message when the engine refuses or fails.
+   * Absent on a node without an engine (the process executor): the route then answers that it cannot ask a
+   * registry, and the docker CLI keeps the tag with its warning.
+   */
+  distributionInspect?(name: string, registryAuth: string | undefined, signal: AbortSignal): Promise<unknown>;
 }

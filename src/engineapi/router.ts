@@ -1,4 +1,6 @@
-// A small method+path router: `/services/{id}/update` patterns, matched in registration order.
+// A small method+path router: `/services/{id}/update` patterns, matched in registration order. A parameter
+// is one path segment; `{name:.*}` (gorilla/mux's notation, as dockerd writes its image routes) takes one
+// or more, slashes included.
 
 import type { Reply, RequestContext } from './http.js';
 
@@ -24,10 +26,10 @@ export class Router {
     const source = template
       .split('/')
       .map((part) => {
-        const m = /^\{(\w+)\}$/.exec(part);
+        const m = /^\{(\w+)(:\.\*)?\}$/.exec(part);
         if (!m) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
         names.push(m[1]!);
-        return '([^/]+)';
+        return m[2] ? '(.+)' : '([^/]+)';
       })
       .join('/');
     this.routes.push({ method, pattern: new RegExp(`^${source}/?$`), names, handler });

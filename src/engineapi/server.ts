@@ -9,6 +9,7 @@ import { isShoalError } from '../api/errors.js';
 import type { EngineBackend } from './backend.js';
 import type { Reply, RequestContext } from './http.js';
 import { Router } from './router.js';
+import { registerDistributionRoutes } from './routes/distribution.js';
 import { registerReferenceRoutes } from './routes/networks.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerNodeRoutes } from './routes/nodes.js';
@@ -42,6 +43,7 @@ export class EngineServer {
     registerReferenceRoutes(this.router, options.backend);
     registerSecretRoutes(this.router, options.backend);
     registerEventRoutes(this.router, options.backend);
+    registerDistributionRoutes(this.router, options.backend);
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
   }

@@ -16,11 +16,13 @@
 // callers must clone (`structuredClone`) before changing anything. Writes copy instead: `create` and `update`
 // store a deep copy, so a caller that keeps changing its object after the call cannot reach the cache.
 //
-// Secrets at rest. With a `Sealer`, `secret.Spec.Data`, `cluster.RootCA.CAKey` and the cluster's join
-// tokens (`cluster.JoinTokens.Worker` and `.Manager`, which let anyone join) are sealed before they are
-// written and opened when read, so the backend only ever holds ciphertext (`{"$sealed": "…"}` in place of
-// the string) and the in-memory copy holds plaintext. A field stored in clear (written before it was
-// sealed, or without a sealer) is read as it is, and sealed at its next write.
+// Secrets at rest. With a `Sealer`, `secret.Spec.Data`, `cluster.RootCA.CAKey`, the cluster's join
+// tokens (`cluster.JoinTokens.Worker` and `.Manager`, which let anyone join) and registry credentials
+// (`ContainerSpec.PullOptions.RegistryAuth` of a service's spec and previous spec, and of a task's spec,
+// which copies it) are sealed before they are written and opened when read, so the backend only ever holds
+// ciphertext (`{"$sealed": "…"}` in place of the string) and the in-memory copy holds plaintext. A field
+// stored in clear (written before it was sealed, or without a sealer) is read as it is, and sealed at its
+// next write.
 //
 // Falling behind. If the watch reports that the history it needs has been compacted (a copy that fell too
 // far behind a busy backend), the store reloads everything with a fresh `range` and emits the difference as
@@ -31,7 +33,17 @@
 
 import { alreadyExists, invalidArgument, notFound, outOfSequence } from '../api/errors.js';
 import { nowTimestamp } from '../api/time.js';
-import type { AnyObject, Cluster, ObjectKind, ObjectKinds, Secret, Task } from '../api/types.js';
+import type {
+  AnyObject,
+  Cluster,
+  ContainerSpec,
+  ObjectKind,
+  ObjectKinds,
+  Secret,
+  Service,
+  ServiceSpec,
+  Task,
+} from '../api/types.js';
 import { OBJECT_KINDS } from '../api/types.js';
 import {
   CompactedError,
@@ -74,7 +86,10 @@ function parseObjectKey(key: string): { kind: ObjectKind; id: string } | undefin
 }
 
 export interface ClusterStoreOptions {
-  /** Seals secret data, the CA key and the join tokens at rest. Without it they are stored as given. */
+  /**
+   * Seals secret data, the CA key, the join tokens and registry credentials at rest. Without it they are
+   * stored as given.
+   */
   sealer?: Sealer;
   /** Told about an exception thrown by a watch handler (default: console.error). */
   onHandlerError?: (err: unknown) => void;
@@ -250,6 +265,22 @@ export class ClusterStore implements ObjectStore {
         }),
       });
     }
+    if (sealer && kind === 'service') {
+      const service = object as Service;
+      const seal = (spec: ServiceSpec) => mapServiceAuth(spec, (auth) => sealText(sealer, auth));
+      return toJson({
+        ...service,
+        Spec: seal(service.Spec),
+        ...(service.PreviousSpec && { PreviousSpec: seal(service.PreviousSpec) }),
+      });
+    }
+    if (sealer && kind === 'task') {
+      const task = object as Task;
+      const container = mapRegistryAuth(task.Spec?.ContainerSpec, (auth) => sealText(sealer, auth));
+      if (container !== task.Spec?.ContainerSpec) {
+        return toJson({ ...task, Spec: { ...task.Spec, ContainerSpec: container } });
+      }
+    }
     return toJson(object);
   }
 
@@ -319,6 +350,15 @@ export class ClusterStore implements ObjectStore {
       const secret = object as Secret;
       if (isSealed(secret.Spec?.Data))
         secret.Spec = { ...secret.Spec, Data: this.unseal(entry.key, secret.Spec.Data) };
+    } else if (ref.kind === 'service') {
+      const service = object as Service;
+      const open = (spec: ServiceSpec) => mapServiceAuth(spec, (auth) => this.openText(entry.key, auth));
+      if (service.Spec) service.Spec = open(service.Spec);
+      if (service.PreviousSpec) service.PreviousSpec = open(service.PreviousSpec);
+    } else if (ref.kind === 'task') {
+      const task = object as Task;
+      const container = mapRegistryAuth(task.Spec?.ContainerSpec, (auth) => this.openText(entry.key, auth));
+      if (container !== task.Spec?.ContainerSpec) task.Spec = { ...task.Spec, ContainerSpec: container };
     } else if (ref.kind === 'cluster') {
       const cluster = object as Cluster;
       if (cluster.RootCA && isSealed(cluster.RootCA.CAKey)) {
@@ -331,6 +371,11 @@ export class ClusterStore implements ObjectStore {
       }
     }
     return { ...ref, object };
+  }
+
+  /** A field that may be sealed (or stored in clear by an older version), as plaintext. */
+  private openText(key: string, field: unknown): unknown {
+    return isSealed(field) ? this.unseal(key, field) : field;
   }
 
   private unseal(key: string, field: SealedField): string {
@@ -623,6 +668,36 @@ function conflictError(response: TxnResponse, claims: ReadonlyMap<string, string
 
 function seal(sealer: Sealer, plaintext: string): SealedField {
   return { $sealed: sealer.seal(Buffer.from(plaintext, 'utf8')) };
+}
+
+/** Seals a field that is plaintext; anything else (already sealed, not a string) stays as it is. */
+function sealText(sealer: Sealer, field: unknown): unknown {
+  return typeof field === 'string' ? seal(sealer, field) : field;
+}
+
+/**
+ * The container spec with `PullOptions.RegistryAuth` replaced by `transform(it)`, copied along the path so
+ * that the original (a cached object) is untouched; the same object when it holds no credentials.
+ */
+function mapRegistryAuth(
+  container: ContainerSpec | undefined,
+  transform: (auth: unknown) => unknown,
+): ContainerSpec | undefined {
+  const auth: unknown = container?.PullOptions?.RegistryAuth;
+  if (auth === undefined || auth === null) return container;
+  return {
+    ...container,
+    PullOptions: { ...container!.PullOptions, RegistryAuth: transform(auth) as string },
+  };
+}
+
+/** A service spec with its container spec's registry credentials transformed (see mapRegistryAuth). */
+function mapServiceAuth(spec: ServiceSpec, transform: (auth: unknown) => unknown): ServiceSpec {
+  const template = spec.TaskTemplate;
+  const container = mapRegistryAuth(template?.ContainerSpec, transform);
+  return container === template?.ContainerSpec
+    ? spec
+    : { ...spec, TaskTemplate: { ...template, ContainerSpec: container } };
 }
 
 /** Objects are JSON shapes by construction (api/types.ts); this is where the type system is told so. */

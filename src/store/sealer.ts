@@ -1,5 +1,6 @@
-// Encryption of sensitive fields at rest (secret data, the root CA key). The cluster store seals them before
-// they reach the KV and opens them when it loads, so the store file (or etcd's) never holds them in clear.
+// Encryption of sensitive fields at rest (secret data, the root CA key, join tokens, registry credentials).
+// The cluster store seals them before they reach the KV and opens them when it loads, so the store file (or
+// etcd's) never holds them in clear.
 
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import {

@@ -5,6 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { dockerCli, ShoalDaemon } from '../harness/index.js';
@@ -145,7 +149,8 @@ describe('shoal CLI against shoald', { timeout: 600_000 }, () => {
     assert.ok(created.endsWith(`verify: Service ${lines[0]} converged\n`));
     assert.match(
       await ok('service', 'ls', '--filter', `name=${web}`),
-      new RegExp(`\\s${web}\\s+replicated\\s+3/3\\s+busybox\\s`),
+      // Untagged images are sent as `:latest`, as the docker CLI sends them.
+      new RegExp(`\\s${web}\\s+replicated\\s+3/3\\s+busybox:latest\\s`),
     );
     await same('service', 'ls');
     await same('service', 'ps', web);
@@ -183,6 +188,75 @@ describe('shoal CLI against shoald', { timeout: 600_000 }, () => {
   it("detached changes return at once with Docker's output", async () => {
     assert.equal(await ok('service', 'update', '-d', '--label-add', 'x=y', web), `${web}\n`);
     assert.equal(await ok('service', 'scale', '-d', `${web}=2`), `${web} scaled to 2\n`);
+  });
+
+  it('a service created by one CLI and scaled or updated by the other keeps its tasks', async () => {
+    const running = async (name: string): Promise<string[]> => {
+      const ids = await ok('service', 'ps', '-q', '-f', 'desired-state=running', name);
+      return ids.trim().split('\n').filter(Boolean).sort();
+    };
+    const mixed = `climixed${suffix}`;
+    // shoal creates from an untagged image, docker scales: Docker's client sends `busybox:latest`, and
+    // so does shoal's, so the spec is unchanged and no task is replaced.
+    await ok('service', 'create', '--name', mixed, '--no-resolve-image', 'busybox', 'sleep', '3600');
+    const first = await running(mixed);
+    assert.equal(first.length, 1);
+    assert.equal(
+      await ok('service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', mixed),
+      'busybox:latest\n',
+    );
+    if (HAVE_DOCKER) {
+      const scaled = await docker('service', 'scale', `${mixed}=2`);
+      assert.equal(scaled.code, 0, scaled.err);
+      const afterDocker = await running(mixed);
+      assert.equal(afterDocker.length, 2);
+      assert.ok(afterDocker.includes(first[0]!), 'the first task kept running');
+      // And back: docker's label update, then shoal's scale.
+      assert.equal((await docker('service', 'update', '-d', '--label-add', 'by=docker', mixed)).code, 0);
+      await ok('service', 'scale', `${mixed}=3`);
+      const afterShoal = await running(mixed);
+      assert.equal(afterShoal.length, 3);
+      for (const id of afterDocker) assert.ok(afterShoal.includes(id), `${id} kept running`);
+    }
+    await ok('service', 'rm', mixed);
+  });
+
+  it('digest resolution prints what docker prints when the daemon cannot ask a registry', async () => {
+    const [mine, theirs] = [`clidigest${suffix}`, `clidigestd${suffix}`];
+    const byShoal = await shoal(
+      'service',
+      'create',
+      '-d',
+      '--name',
+      mine,
+      'registry.test:5000/busybox',
+      'true',
+    );
+    assert.equal(byShoal.code, 0, byShoal.err);
+    assert.equal(
+      byShoal.err,
+      'image registry.test:5000/busybox:latest could not be accessed on a registry to record\n' +
+        'its digest. Each node will access registry.test:5000/busybox:latest independently,\n' +
+        'possibly leading to different nodes running different\n' +
+        'versions of the image.\n\n',
+    );
+    if (HAVE_DOCKER) {
+      const byDocker = await docker(
+        'service',
+        'create',
+        '-d',
+        '--name',
+        theirs,
+        'registry.test:5000/busybox',
+        'true',
+      );
+      assert.equal(byDocker.err, byShoal.err);
+      const spec = async (name: string): Promise<string> =>
+        (await ok('service', 'inspect', '--format', '{{json .Spec.TaskTemplate}}', name)).trim();
+      assert.equal(await spec(mine), await spec(theirs), 'the same spec is stored');
+      await ok('service', 'rm', theirs);
+    }
+    await ok('service', 'rm', mine);
   });
 
   it('a replicated job ends with "job complete"', async () => {
@@ -229,4 +303,155 @@ describe('shoal CLI against shoald', { timeout: 600_000 }, () => {
     assert.equal(await ok('service', 'rm', web, job), `${web}\n${job}\n`);
     await same('service', 'rm', web);
   });
+});
+
+// What both CLIs send with --with-registry-auth and for digest resolution, byte for byte: a stub Engine API
+// on a unix socket records every request (path, X-Registry-Auth, body) while the same commands run with the
+// same config.json — auths for one registry, a credential helper for another, Docker Hub's index key.
+describe('shoal CLI sends what docker sends for registries', { skip: !HAVE_DOCKER, timeout: 120_000 }, () => {
+  interface Recorded {
+    method: string;
+    url: string;
+    auth: string | undefined;
+    body: string;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-cli-registry-'));
+  const socket = join(dir, 'stub.sock');
+  const recorded: Recorded[] = [];
+  const SERVICE = {
+    ID: 'stubservice00000000000001',
+    Version: { Index: 7 },
+    CreatedAt: '2026-11-25T10:00:00.000000000Z',
+    UpdatedAt: '2026-11-25T10:00:00.000000000Z',
+    Spec: {
+      Name: 'web',
+      Labels: {},
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: 'helper.test/app',
+          Args: ['sleep', '1'],
+          Init: false,
+          DNSConfig: {},
+          Isolation: 'default',
+        },
+        Resources: { Limits: {}, Reservations: {} },
+        Placement: {},
+        ForceUpdate: 0,
+        Runtime: 'container',
+      },
+      Mode: { Replicated: { Replicas: 1 } },
+      EndpointSpec: { Mode: 'vip' },
+    },
+    PreviousSpec: {
+      Name: 'web',
+      TaskTemplate: { ContainerSpec: { Image: 'busybox:1' }, ForceUpdate: 0, Runtime: 'container' },
+      Mode: { Replicated: { Replicas: 1 } },
+    },
+    Endpoint: { Spec: {} },
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = req.url ?? '';
+      if (url === '/_ping') {
+        res.writeHead(200, { 'API-Version': '1.44', OSType: 'linux', 'Content-Length': '2' });
+        res.end(req.method === 'HEAD' ? undefined : 'OK');
+        return;
+      }
+      const header = req.headers['x-registry-auth'];
+      recorded.push({
+        method: req.method ?? '',
+        url,
+        auth: Array.isArray(header) ? header.join(',') : header,
+        body: Buffer.concat(chunks).toString(),
+      });
+      const reply = (status: number, body: unknown): void => {
+        const text = JSON.stringify(body) + '\n';
+        res.writeHead(status, {
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(text),
+        });
+        res.end(text);
+      };
+      if (url.startsWith('/v1.44/distribution/')) reply(500, { message: 'no registry here' });
+      else if (url === '/v1.44/services/create') reply(201, { ID: SERVICE.ID });
+      else if (url.startsWith('/v1.44/services/web')) reply(200, SERVICE);
+      else if (url.startsWith(`/v1.44/services/${SERVICE.ID}/update`)) reply(200, { Warnings: null });
+      else reply(404, { message: 'page not found' });
+    });
+  });
+  const configDir = join(dir, 'config');
+  const binDir = join(dir, 'bin');
+
+  before(async () => {
+    mkdirSync(configDir);
+    mkdirSync(binDir);
+    const basic = (pair: string): string => Buffer.from(pair).toString('base64');
+    writeFileSync(
+      join(configDir, 'config.json'),
+      JSON.stringify({
+        auths: {
+          'registry.test:5000': { auth: basic('alice:pa$$<w>rd') },
+          'https://index.docker.io/v1/': { auth: basic('hubuser:hubpass'), email: 'hub@example.test' },
+          'https://mirror.test:5001/v2/': { auth: basic('bob:builder') },
+        },
+        credHelpers: { 'helper.test': 'stubhelper', 'absent.test': 'absenthelper' },
+      }),
+    );
+    const helper = join(binDir, 'docker-credential-stubhelper');
+    writeFileSync(
+      helper,
+      '#!/bin/sh\nread server\necho "{\\"ServerURL\\":\\"$server\\",\\"Username\\":\\"carol\\",\\"Secret\\":\\"from-helper\\"}"\n',
+    );
+    chmodSync(helper, 0o755);
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const commands: string[][] = [
+    [
+      'service',
+      'create',
+      '-d',
+      '--with-registry-auth',
+      '--name',
+      'web',
+      'registry.test:5000/busybox',
+      'sleep',
+      '1',
+    ],
+    ['service', 'create', '-d', '--with-registry-auth', 'busybox', 'true'],
+    ['service', 'create', '-d', '--with-registry-auth', 'mirror.test:5001/app:2', 'true'],
+    ['service', 'create', '-d', '--with-registry-auth', '--no-resolve-image', 'helper.test/app', 'true'],
+    ['service', 'create', '-d', '--with-registry-auth', 'unknown.test/app@sha256:' + 'a'.repeat(64), 'true'],
+    ['service', 'create', '-d', 'team/app', 'true'],
+    ['service', 'create', '-d', '--with-registry-auth', 'Busybox', 'true'],
+    ['service', 'create', '-d', '--with-registry-auth', 'absent.test/app', 'true'],
+    ['service', 'update', '-d', '--with-registry-auth', '--image', 'registry.test:5000/busybox:2', 'web'],
+    ['service', 'update', '-d', '--with-registry-auth', 'web'],
+    ['service', 'update', '-d', '--env-add', 'A=1', 'web'],
+    ['service', 'update', '-d', '--image', 'busybox', 'web'],
+    ['service', 'scale', '-d', 'web=2'],
+    ['service', 'rollback', '-d', 'web'],
+  ];
+
+  for (const command of commands) {
+    it(command.join(' '), async () => {
+      const env = { DOCKER_CONFIG: configDir, PATH: `${binDir}:${process.env.PATH ?? ''}` };
+      const stub = `unix://${socket}`;
+      recorded.length = 0;
+      const theirs = await run('docker', command, { ...env, DOCKER_HOST: stub });
+      const theirRequests = recorded.splice(0);
+      const mine = await run(process.execPath, ['--', SHOAL, '-H', stub, ...command], env);
+      const myRequests = recorded.splice(0);
+      assert.equal(mine.err, theirs.err, 'stderr');
+      assert.equal(mine.out, theirs.out, 'stdout');
+      assert.equal(mine.code, theirs.code, 'exit code');
+      assert.deepEqual(myRequests, theirRequests);
+    });
+  }
 });

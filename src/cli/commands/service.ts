@@ -6,7 +6,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Node, Service, Task } from '../../api/types.js';
 import { parseDuration } from '../../api/duration.js';
 import type { Cli } from '../cli.js';
-import { isNotFound } from '../client.js';
+import { compareVersions, isNotFound } from '../client.js';
+import { prepareServiceImage } from '../image.js';
+import { retrieveAuthTokenFromImage, type RegistryAuthContext } from '../registry-auth.js';
 import { BIN_NAME, group, leaf, minArgs, exactArgs, noArgs, type ArgsRule } from '../command.js';
 import { StatusError } from '../errors.js';
 import { FilterArgs } from '../filter-args.js';
@@ -31,8 +33,15 @@ import { FORMAT_HELP, INSPECT_FORMAT_HELP } from './help-texts.js';
 import { inspectOutput } from './inspect.js';
 import { filterFlag, formatOrFail, nodeReference, taskListFlags } from './node.js';
 
-/** The registry credentials the CLI sends with `--with-registry-auth`: none (`{}`), base64url. */
-const EMPTY_REGISTRY_AUTH = 'e30=';
+/** Where `--with-registry-auth` looks for credentials, and where a broken config file is reported. */
+const authContext = (cli: Cli): RegistryAuthContext => ({
+  env: cli.env,
+  warn: (line) => cli.err.write(line + '\n'),
+});
+
+/** Docker's client asks the registry (through the daemon) only from API 1.30 on. */
+const canQueryRegistry = async (cli: Cli): Promise<boolean> =>
+  compareVersions(await cli.client().apiVersion(), '1.30') >= 0;
 
 /** WaitOnService: follows the service until it converges; with -q nothing is drawn. */
 export async function waitOnService(cli: Cli, serviceRef: string, quiet: boolean): Promise<void> {
@@ -73,12 +82,15 @@ const createCommand = leaf({
   run: async ({ cli }, opts, args) => {
     const spec = await createServiceSpec(cli, opts, args[0]!, args.slice(1));
     const client = cli.client();
-    // shoal never contacts a registry: the image is recorded as given (Docker's --no-resolve-image).
-    const response = await client.serviceCreate(
-      goBody(spec, SERVICE_SPEC),
-      opts.registryAuth.value ? EMPTY_REGISTRY_AUTH : undefined,
-    );
-    printWarnings(cli, response.Warnings);
+    const registryAuth = opts.registryAuth.value
+      ? await retrieveAuthTokenFromImage(args[0]!, authContext(cli))
+      : undefined;
+    const warning = await prepareServiceImage(client, spec, {
+      queryRegistry: !opts.noResolveImage.value && (await canQueryRegistry(cli)),
+      registryAuth,
+    });
+    const response = await client.serviceCreate(goBody(spec, SERVICE_SPEC), registryAuth);
+    printWarnings(cli, [...(response.Warnings ?? []), ...(warning ? [warning] : [])]);
     cli.out.write(`${response.ID}\n`);
     if (opts.detach.value) return;
     await waitOnService(cli, response.ID, opts.quiet.value);
@@ -337,6 +349,7 @@ const scaleCommand = leaf({
         if (spec.Mode?.Replicated) spec.Mode.Replicated.Replicas = replicas;
         else if (spec.Mode?.ReplicatedJob) spec.Mode.ReplicatedJob.TotalCompletions = replicas;
         else throw new Error('scale can only be used with replicated or replicated-job mode');
+        await prepareServiceImage(client, spec, { queryRegistry: false });
         const response = await client.serviceUpdate(
           service.ID,
           service.Version.Index,
@@ -376,11 +389,13 @@ const rollbackCommand = leaf({
     const ref = args[0]!;
     const client = cli.client();
     const service = await client.serviceInspect(ref);
-    // The daemon swaps in the previous spec; the body is the current one.
+    // The daemon swaps in the previous spec; the body is the current one (tagged, as Docker's client does).
+    const spec = normalizeGo<Record<string, unknown>>(service.Spec, SERVICE_SPEC);
+    await prepareServiceImage(client, spec, { queryRegistry: false });
     const response = await client.serviceUpdate(
       service.ID,
       service.Version.Index,
-      goBody(service.Spec, SERVICE_SPEC),
+      goBody(spec, SERVICE_SPEC),
       {
         rollback: 'previous',
       },
@@ -408,16 +423,26 @@ const updateCommand = leaf({
     const spec = normalizeGo<Record<string, unknown>>(service.Spec, SERVICE_SPEC);
     await updateServiceSpec(cli, spec, opts);
     await updateReferences(cli, spec, opts);
+    // The credentials of the image the service will run (the new one with --image).
+    const image = (spec.TaskTemplate as { ContainerSpec?: { Image?: string } } | undefined)?.ContainerSpec
+      ?.Image;
+    const registryAuth = opts.registryAuth.value
+      ? await retrieveAuthTokenFromImage(image ?? '', authContext(cli))
+      : undefined;
+    const warning = await prepareServiceImage(client, spec, {
+      queryRegistry: opts.image.changed && !opts.noResolveImage.value && (await canQueryRegistry(cli)),
+      registryAuth,
+    });
     const response = await client.serviceUpdate(
       service.ID,
       service.Version.Index,
       goBody(spec, SERVICE_SPEC),
       {
         rollback: opts.rollback.value ? 'previous' : undefined,
-        ...(opts.registryAuth.value ? { registryAuth: EMPTY_REGISTRY_AUTH } : { registryAuthFrom: 'spec' }),
+        ...(registryAuth !== undefined ? { registryAuth } : { registryAuthFrom: 'spec' }),
       },
     );
-    printWarnings(cli, response.Warnings);
+    printWarnings(cli, [...(response.Warnings ?? []), ...(warning ? [warning] : [])]);
     cli.out.write(`${ref}\n`);
     if (opts.detach.value) return;
     await waitOnService(cli, ref, opts.quiet.value);

@@ -1,14 +1,21 @@
 // `/services…`: create, list, inspect, update, remove, logs.
 
-import type { EngineBackend } from '../backend.js';
+import type { EngineBackend, ServiceUpdateOptions } from '../backend.js';
 import { filtersQuery } from '../filters.js';
 import { readBodyAs } from '../decode.js';
-import { boolQuery, empty, json, versionQuery } from '../http.js';
+import { boolQuery, empty, json, versionQuery, type RequestContext } from '../http.js';
 import { ServiceSpecSchema } from '../schemas.js';
 import type { Router } from '../router.js';
 import { parseLogsRequest, streamLogs } from './logs.js';
 
 export const SERVICE_FILTERS = ['id', 'label', 'mode', 'name'] as const;
+
+/** `X-Registry-Auth` (`--with-registry-auth`): credentials kept with the spec, never logged or shown. */
+export function registryAuthHeader(ctx: RequestContext): { registryAuth?: string } {
+  const header = ctx.req.headers['x-registry-auth'];
+  const value = Array.isArray(header) ? header[0] : header;
+  return value ? { registryAuth: value } : {};
+}
 
 export function registerServiceRoutes(router: Router, backend: EngineBackend): void {
   router.get('/services', async (ctx) => {
@@ -20,7 +27,7 @@ export function registerServiceRoutes(router: Router, backend: EngineBackend): v
   router.post('/services/create', async (ctx) => {
     const control = backend.control();
     const spec = await readBodyAs(ctx, ServiceSpecSchema);
-    const result = await control.createService(spec, ctx.version);
+    const result = await control.createService(spec, ctx.version, registryAuthHeader(ctx));
     return json(result.Warnings?.length ? result : { ID: result.ID }, 201);
   });
 
@@ -32,7 +39,7 @@ export function registerServiceRoutes(router: Router, backend: EngineBackend): v
     const control = backend.control();
     const version = versionQuery(ctx.query, 'service');
     const spec = await readBodyAs(ctx, ServiceSpecSchema);
-    const options: { rollback?: string; registryAuthFrom?: string } = {};
+    const options: ServiceUpdateOptions = registryAuthHeader(ctx);
     const rollback = ctx.query.get('rollback');
     if (rollback) options.rollback = rollback;
     const authFrom = ctx.query.get('registryAuthFrom');

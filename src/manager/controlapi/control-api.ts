@@ -232,8 +232,13 @@ export class ControlAPI {
     });
   }
 
-  async createService(spec: ServiceSpec): Promise<{ ID: string; Warnings?: string[] }> {
-    const service = await this.store.update((tx) => createService(tx, spec));
+  /** `options.registryAuth`: the `X-Registry-Auth` header, kept with the spec (services.ts). */
+  async createService(
+    spec: ServiceSpec,
+    _apiVersion?: string,
+    options: { registryAuth?: string } = {},
+  ): Promise<{ ID: string; Warnings?: string[] }> {
+    const service = await this.store.update((tx) => createService(tx, spec, options.registryAuth));
     return { ID: service.ID };
   }
 
@@ -241,14 +246,17 @@ export class ControlAPI {
     ref: string,
     version: number,
     spec: ServiceSpec,
-    options: { rollback?: string },
+    options: { rollback?: string; registryAuth?: string; registryAuthFrom?: string },
   ): Promise<{ Warnings: string[] | null }> {
     if (options.rollback !== undefined && options.rollback !== 'previous' && options.rollback !== '') {
       throw new ShoalError('Unknown', `unrecognized rollback option ${options.rollback}`);
     }
     await this.store.update((tx) => {
       const current = resolveService(tx, ref);
-      updateService(tx, current, version, spec, options.rollback === 'previous');
+      updateService(tx, current, version, spec, options.rollback === 'previous', {
+        registryAuth: options.registryAuth,
+        registryAuthFrom: options.registryAuthFrom,
+      });
     });
     return { Warnings: null };
   }

@@ -21,10 +21,15 @@ import type {
   TaskStatus,
 } from '../../api/types.js';
 
+// Registry credentials (`ContainerSpec.PullOptions`, from `--with-registry-auth`) never leave the manager
+// through the API: Docker's ContainerSpec has no such field, and only the nodes that run a task of the
+// service get them, in their assignments.
+
 function presentSpec(spec: ServiceSpec): ServiceSpec {
   const out = structuredClone(spec);
   const task = (out.TaskTemplate ??= {});
   if (task.ContainerSpec) {
+    delete task.ContainerSpec.PullOptions;
     task.ContainerSpec.Isolation ??= 'default';
     task.ForceUpdate ??= 0;
     task.Runtime ??= 'container';
@@ -90,10 +95,17 @@ export function presentTask(task: Task): Task {
   return out as Task;
 }
 
-/** Docker writes `Runtime` into a service's task template only, never into a task's spec. */
+/**
+ * Docker writes `Runtime` into a service's task template only, never into a task's spec; and the registry
+ * credentials stay in the store. Copied only as far as needed (task listings are hot).
+ */
 function presentTaskSpec(spec: TaskSpec): TaskSpec {
-  if (spec.Runtime === undefined) return spec;
+  if (spec.Runtime === undefined && spec.ContainerSpec?.PullOptions === undefined) return spec;
   const { Runtime: _runtime, ...rest } = spec;
+  if (rest.ContainerSpec?.PullOptions !== undefined) {
+    const { PullOptions: _credentials, ...container } = rest.ContainerSpec;
+    rest.ContainerSpec = container;
+  }
   return rest;
 }
 

@@ -114,9 +114,54 @@ function nameConflict(name: string | undefined): ShoalError {
   return alreadyExists(`name conflicts with an existing object: service ${name ?? ''} already exists`);
 }
 
-export function createService(tx: WriteTx, input: ServiceSpec): Service {
+/**
+ * Registry credentials (`--with-registry-auth`) come from the `X-Registry-Auth` header only, never from a
+ * body, and are kept with the spec in `ContainerSpec.PullOptions` as swarmkit keeps them: the store seals
+ * them, the API never shows them (present.ts), tasks copy them and the node that runs a task gets them in
+ * its assignment. dockerd stores the header as it is, without checking it.
+ */
+function setRegistryAuth(spec: ServiceSpec, registryAuth: string | undefined): void {
+  const container = spec.TaskTemplate?.ContainerSpec;
+  if (!container) return;
+  delete container.PullOptions;
+  if (registryAuth) container.PullOptions = { RegistryAuth: registryAuth };
+}
+
+/** Where an update's credentials come from (dockerd's `registryAuthFrom`). */
+export interface UpdateCredentials {
+  /** The request's `X-Registry-Auth` header: new credentials, whatever `registryAuthFrom` says. */
+  registryAuth?: string | undefined;
+  /** Without a header: `spec` (also when empty) keeps the current ones, `previous-spec` the previous spec's. */
+  registryAuthFrom?: string | undefined;
+}
+
+/**
+ * The credentials an updated spec keeps, as dockerd 20.10 chooses them: the header's if there is one, else
+ * those of the spec `registryAuthFrom` names — the current one by default, so an update that sends no
+ * header (`docker service scale`, an update without `--with-registry-auth`) keeps the stored credentials.
+ */
+function updatedRegistryAuth(current: Service, credentials: UpdateCredentials): string | undefined {
+  if (credentials.registryAuth) return credentials.registryAuth;
+  let from: ServiceSpec | undefined;
+  switch (credentials.registryAuthFrom ?? '') {
+    case '':
+    case 'spec':
+      from = current.Spec;
+      break;
+    case 'previous-spec':
+      if (!current.PreviousSpec) throw new ShoalError('Unknown', 'service does not have a previous spec');
+      from = current.PreviousSpec;
+      break;
+    default:
+      throw new ShoalError('Unknown', 'unsupported registryAuthFrom value');
+  }
+  return from.TaskTemplate?.ContainerSpec?.PullOptions?.RegistryAuth;
+}
+
+export function createService(tx: WriteTx, input: ServiceSpec, registryAuth?: string): Service {
   checkSpecSize(input);
   const spec = normalizeServiceSpec(input);
+  setRegistryAuth(spec, registryAuth);
   if (!spec.Name) spec.Name = randomName();
   checkNetworks(spec);
   validateServiceSpec(spec);
@@ -145,9 +190,13 @@ export function updateService(
   version: number,
   input: ServiceSpec,
   rollback: boolean,
+  credentials: UpdateCredentials = {},
 ): Service {
   checkSpecSize(input);
   const spec = normalizeServiceSpec(input);
+  // dockerd settles the credentials before swarmkit validates anything; a rollback then takes the previous
+  // spec whole, credentials included.
+  setRegistryAuth(spec, updatedRegistryAuth(current, credentials));
   // Docker answers a missing or different name with its rename error before validating the name.
   if (spec.Name !== current.Spec.Name) {
     throw new ShoalError('Unimplemented', 'renaming services is not supported', { rpc: true });

@@ -51,18 +51,19 @@ export function isSlotDirty(
 }
 
 /**
- * The service's TaskSpec as this task should have it. swarmkit ignores `PullOptions` for a task that is
- * desired ≤ RUNNING and observed READY..RUNNING: it already has its image, so new pull credentials alone
- * must not restart it. shoal's API types have no PullOptions; the rule still holds if one is stored.
+ * The service's TaskSpec as this task should have it. swarmkit ignores `PullOptions` (the registry
+ * credentials of `--with-registry-auth`) for a task that is desired ≤ RUNNING and observed READY..RUNNING:
+ * it already has its image, so new credentials alone must not restart it.
  */
 function serviceTaskSpecFor(service: Readonly<Service>, task: Readonly<Task>): TaskSpec {
   const spec = service.Spec.TaskTemplate ?? {};
   const hasImage =
     isRunnable(task) && atLeast(task.Status.State, 'ready') && atMost(task.Status.State, 'running');
   if (!hasImage || !spec.ContainerSpec || !task.Spec.ContainerSpec) return spec;
-  const pullOptions = (task.Spec.ContainerSpec as { PullOptions?: unknown }).PullOptions;
-  const container: ContainerSpec = { ...spec.ContainerSpec };
-  (container as { PullOptions?: unknown }).PullOptions = pullOptions;
+  const container: ContainerSpec = {
+    ...spec.ContainerSpec,
+    PullOptions: task.Spec.ContainerSpec.PullOptions,
+  };
   return { ...spec, ContainerSpec: container };
 }
 

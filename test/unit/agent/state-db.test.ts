@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -54,6 +54,32 @@ describe('AgentStateDb', () => {
       );
     } finally {
       reopened.close();
+    }
+  });
+
+  it("never writes registry credentials to its file, and leaves the caller's task as it was", () => {
+    const dir = newDir();
+    const auth = Buffer.from('{"username":"agent-db-user","password":"agent-db-pass"}').toString('base64url');
+    const task = taskFixture({ id: 'pulling' });
+    task.Spec.ContainerSpec!.PullOptions = { RegistryAuth: auth };
+    const db = AgentStateDb.open(dir);
+    try {
+      db.saveTask(task);
+      assert.equal(task.Spec.ContainerSpec!.PullOptions?.RegistryAuth, auth, 'the caller keeps them');
+      const [loaded] = db.loadTasks();
+      assert.equal(loaded!.Spec.ContainerSpec!.PullOptions, undefined);
+      assert.deepEqual(loaded!.Spec.ContainerSpec!.Command, ['sleep', '1000'], 'the rest is kept');
+    } finally {
+      db.close();
+    }
+    const bytes = Buffer.concat(
+      readdirSync(dir)
+        .filter((file) => file.startsWith(AGENT_DB_FILE))
+        .map((file) => readFileSync(join(dir, file))),
+    );
+    assert.ok(bytes.includes('sleep'), 'control: the task is in the file');
+    for (const text of [auth, 'agent-db-user', 'agent-db-pass', 'RegistryAuth']) {
+      assert.ok(!bytes.includes(text), `${text} is in the agent DB`);
     }
   });
 

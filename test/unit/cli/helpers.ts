@@ -21,6 +21,8 @@ export interface RecordedRequest {
   query: string;
   /** The body as sent, without the trailing newline; '' when there is none. */
   body: string;
+  /** Headers the CLI set (X-Registry-Auth); the transport's own are not included. */
+  headers: Record<string, string>;
 }
 
 export interface Reply {
@@ -53,6 +55,7 @@ export class FakeClient extends EngineClient {
       path,
       query: encodeQuery(options.query ?? {}),
       body: (encodeBody(options.body)?.toString('utf8') ?? '').replace(/\n$/, ''),
+      headers: { ...options.headers },
     };
     this.requests.push(req);
     const reply = this.route(req) ?? { status: 404, body: { message: `no route for ${method} ${path}` } };
@@ -64,7 +67,7 @@ export class FakeClient extends EngineClient {
   }
 
   override async stream(path: string, query: RequestOptions['query']): Promise<IncomingMessage> {
-    this.requests.push({ method: 'GET', path, query: encodeQuery(query ?? {}), body: '' });
+    this.requests.push({ method: 'GET', path, query: encodeQuery(query ?? {}), body: '', headers: {} });
     const data = this.streams.get(path);
     if (!data) throw new DaemonError(404, `no stream for ${path}`);
     return Readable.from([data]) as unknown as IncomingMessage;

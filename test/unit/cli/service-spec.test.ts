@@ -16,6 +16,14 @@ function createClient(): FakeClient {
       'GET /networks/mynet': { body: NETWORK },
       'GET /secrets': { body: [SECRET] },
       'GET /configs': { body: [CONFIG] },
+      // As traced: the daemon could not reach Docker Hub.
+      'GET /distribution/*': {
+        status: 500,
+        body: {
+          message:
+            'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on <dns-resolver>:53: no such host',
+        },
+      },
       'POST /services/create': { status: 201, body: { ID: '2hl4j963o2qhxyuvkiqwwvpyz' } },
     }),
   );
@@ -44,17 +52,26 @@ test('service create: the traced body of a service with most options', async () 
     ],
     { client },
   );
-  assert.equal(r.err, '');
+  // The traced warning (Fprintln of a text that ends in a newline: an empty line follows).
+  assert.equal(
+    r.err,
+    'image busybox:local could not be accessed on a registry to record\n' +
+      'its digest. Each node will access busybox:local independently,\n' +
+      'possibly leading to different nodes running different\n' +
+      'versions of the image.\n\n',
+  );
   assert.equal(r.out, '2hl4j963o2qhxyuvkiqwwvpyz\n');
   assert.deepEqual(client.lines, [
     'GET /networks/mynet?scope=swarm',
     'GET /secrets?filters=%7B%22name%22%3A%7B%22mysecret%22%3Atrue%7D%7D',
     'GET /configs?filters=%7B%22name%22%3A%7B%22myconfig%22%3Atrue%7D%7D',
+    'GET /distribution/busybox:local/json',
     'POST /services/create',
   ]);
+  assert.equal(client.requests[3]!.headers['X-Registry-Auth'], undefined);
   // The body exactly as traced (key order included).
   assert.equal(
-    client.requests[3]!.body,
+    client.requests[4]!.body,
     JSON.stringify({
       Name: 'web',
       Labels: { x: 'y' },

@@ -317,6 +317,116 @@ describe('control API', () => {
     });
   });
 
+  describe('registry credentials (X-Registry-Auth)', () => {
+    const auth = (user: string) =>
+      Buffer.from(JSON.stringify({ username: user, password: `${user}-pw` })).toString('base64url');
+    const FIRST = auth('first-user');
+    const SECOND = auth('second-user');
+    /** The credentials as stored (the API never shows them). */
+    const storedAuth = (id: string, which: 'Spec' | 'PreviousSpec' = 'Spec') =>
+      store.view(
+        (tx) => tx.get('service', id)?.[which]?.TaskTemplate?.ContainerSpec?.PullOptions?.RegistryAuth,
+      );
+    const current = (id: string) => store.view((tx) => tx.get('service', id)!);
+    /** A read-modify-write as a client does it, with the spec as the API shows it. */
+    const update = async (id: string, options: Parameters<ControlAPI['updateService']>[3], change = {}) => {
+      const shown = await api.getService(id, false);
+      await api.updateService(id, shown.Version.Index, { ...shown.Spec, ...change }, options);
+    };
+
+    it('keeps the header with the spec, never from a body, and never shows it', async () => {
+      const { ID } = await api.createService(spec(), 'v1.41', { registryAuth: FIRST });
+      assert.equal(storedAuth(ID), FIRST);
+      const shown = JSON.stringify([
+        await api.getService(ID, false),
+        await api.getService(ID, true),
+        await api.listServices(Filters.empty(), true),
+      ]);
+      assert.ok(!shown.includes(FIRST) && !shown.includes('PullOptions'), shown);
+
+      const body = spec({ Name: 'body' });
+      body.TaskTemplate!.ContainerSpec!.PullOptions = { RegistryAuth: SECOND };
+      const fromBody = await api.createService(body);
+      assert.equal(storedAuth(fromBody.ID), undefined, 'credentials in a body are dropped');
+    });
+
+    it('an update without a header keeps them (registryAuthFrom empty or spec), as dockerd 20.10 does', async () => {
+      const { ID } = await api.createService(spec(), 'v1.41', { registryAuth: FIRST });
+      await update(ID, {}, { Labels: { scaled: 'yes' } }); // `docker service scale`: neither
+      assert.equal(storedAuth(ID), FIRST);
+      await update(ID, { registryAuthFrom: 'spec' }, { Labels: { updated: 'yes' } }); // `service update`
+      assert.equal(storedAuth(ID), FIRST);
+      await update(ID, { registryAuth: SECOND }); // `service update --with-registry-auth`
+      assert.equal(storedAuth(ID), SECOND);
+      assert.equal(storedAuth(ID, 'PreviousSpec'), FIRST);
+      // A header wins over registryAuthFrom.
+      await update(ID, { registryAuth: FIRST, registryAuthFrom: 'previous-spec' });
+      assert.equal(storedAuth(ID), FIRST);
+    });
+
+    it("registryAuthFrom=previous-spec takes the previous spec's, and bad values fail as in dockerd", async () => {
+      const { ID } = await api.createService(spec(), 'v1.41', { registryAuth: FIRST });
+      await rejects(
+        update(ID, { registryAuthFrom: 'previous-spec' }),
+        500,
+        'service does not have a previous spec',
+      );
+      await rejects(update(ID, { registryAuthFrom: 'elsewhere' }), 500, 'unsupported registryAuthFrom value');
+      await update(ID, { registryAuth: SECOND });
+      await update(ID, { registryAuthFrom: 'previous-spec' }, { Labels: { back: 'yes' } });
+      assert.equal(storedAuth(ID), FIRST);
+      // The previous spec had none: the new one has none either.
+      const bare = await api.createService(spec({ Name: 'bare' }));
+      await update(bare.ID, { registryAuth: SECOND });
+      await update(bare.ID, { registryAuthFrom: 'previous-spec' });
+      assert.equal(storedAuth(bare.ID), undefined);
+    });
+
+    it('a rollback restores the previous spec with its credentials', async () => {
+      const { ID } = await api.createService(spec(), 'v1.41', { registryAuth: FIRST });
+      await update(ID, { registryAuth: SECOND }, { Labels: { v: '2' } });
+      const s = current(ID);
+      await api.updateService(ID, s.Version.Index, s.Spec, {
+        rollback: 'previous',
+        registryAuthFrom: 'spec',
+      });
+      assert.equal(storedAuth(ID), FIRST);
+      assert.equal(storedAuth(ID, 'PreviousSpec'), SECOND);
+    });
+
+    it('tasks carry them in the store and never show them', async () => {
+      const { ID } = await api.createService(spec(), 'v1.41', { registryAuth: FIRST });
+      const template = current(ID).Spec.TaskTemplate!;
+      await store.update((tx) =>
+        tx.create('task', {
+          ID: 't0000000000000000000000001',
+          Version: { Index: 0 },
+          CreatedAt: '',
+          UpdatedAt: '',
+          Spec: structuredClone(template),
+          ServiceID: ID,
+          Slot: 1,
+          NodeID: NODE_ID,
+          Status: { State: 'running', Message: '', Timestamp: '' },
+          DesiredState: 'running',
+        }),
+      );
+      const stored = store.view((tx) => tx.get('task', 't0000000000000000000000001')!);
+      assert.equal(stored.Spec.ContainerSpec?.PullOptions?.RegistryAuth, FIRST);
+      const shown = JSON.stringify([
+        await api.getTask('t0000000000000000000000001'),
+        await api.listTasks(Filters.empty()),
+      ]);
+      assert.ok(shown.includes('busybox:latest'), 'control: the task spec is shown');
+      assert.ok(!shown.includes(FIRST) && !shown.includes('PullOptions'), shown);
+      assert.equal(
+        stored.Spec.ContainerSpec?.PullOptions?.RegistryAuth,
+        FIRST,
+        'the stored task is untouched',
+      );
+    });
+  });
+
   describe('nodes', () => {
     it('resolves `self`, hostnames and ID prefixes', async () => {
       assert.equal((await api.getNode('self')).ID, NODE_ID);

@@ -114,6 +114,20 @@ describe('presenting tasks', () => {
     assert.equal('JobIteration' in presentTask(storedTask()), false);
   });
 
+  it('never shows registry credentials, and leaves the stored task as it is', () => {
+    const stored = storedTask();
+    stored.Spec.ContainerSpec!.PullOptions = { RegistryAuth: 'eyJ1c2VybmFtZSI6InUifQ==' };
+    const shown = presentTask(stored);
+    assert.deepEqual(shown.Spec, {
+      ContainerSpec: { Image: 'busybox:latest', Args: ['sleep', '1'], Isolation: 'default' },
+      ForceUpdate: 0,
+    });
+    assert.equal(stored.Spec.ContainerSpec!.PullOptions?.RegistryAuth, 'eyJ1c2VybmFtZSI6InUifQ==');
+    // Without a Runtime too (a spec written before Runtime was stored).
+    const { Runtime: _runtime, ...noRuntime } = stored.Spec;
+    assert.equal(JSON.stringify(presentTask(storedTask({ Spec: noRuntime }))).includes('PullOptions'), false);
+  });
+
   it('leaves out an unassigned task’s node', () => {
     const shown = presentTask(storedTask({ NodeID: undefined }));
     assert.equal('NodeID' in shown, false);
@@ -134,6 +148,24 @@ describe('presenting services', () => {
   it('shows an endpoint the allocator never made as Docker does, `{"Spec": {}}`', () => {
     assert.deepEqual(presentService(service()).Endpoint, { Spec: {} });
     assert.deepEqual(presentService(service({ Endpoint: { Spec: {} } })).Endpoint, { Spec: {} });
+  });
+
+  it('never shows registry credentials, of the spec or the previous spec', () => {
+    const withAuth = (auth: string): Service['Spec'] => ({
+      Name: 'private',
+      TaskTemplate: {
+        ContainerSpec: { Image: 'registry.test:5000/app:1', PullOptions: { RegistryAuth: auth } },
+      },
+    });
+    const stored = service({ Spec: withAuth('CURRENT-AUTH'), PreviousSpec: withAuth('PREVIOUS-AUTH') });
+    const shown = presentService(stored);
+    assert.deepEqual(shown.Spec.TaskTemplate?.ContainerSpec, {
+      Image: 'registry.test:5000/app:1',
+      Isolation: 'default',
+    });
+    assert.equal(JSON.stringify(shown).includes('PullOptions'), false);
+    assert.equal(JSON.stringify(shown).includes('AUTH'), false);
+    assert.equal(stored.Spec.TaskTemplate?.ContainerSpec?.PullOptions?.RegistryAuth, 'CURRENT-AUTH');
   });
 
   it('writes the fields in Docker’s order, without the spec versions', () => {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import type { ContainerSpec, TaskSpec } from '../../../src/api/types.js';
+import type { TaskSpec } from '../../../src/api/types.js';
 import { isSlotDirty, isTaskDirty } from '../../../src/manager/orchestrator/dirty.js';
 import { makeNode, makeService, makeTask, updated } from './support/fixtures.js';
 
@@ -117,18 +117,35 @@ describe('isTaskDirty', () => {
     assert.equal(isTaskDirty(newer, task, eastNode), false);
   });
 
-  it('ignores a PullOptions-only change for a task that has its image and is meant to run', () => {
-    // shoal's ContainerSpec type has no PullOptions (it is swarmkit's); a stored one is still honoured.
-    const withPull = (auth: string) => (spec: TaskSpec) => ({
-      ...spec,
-      ContainerSpec: { Image: 'nginx:1', PullOptions: { RegistryAuth: auth } } as ContainerSpec,
-    });
+  it('ignores a credentials-only change for a task that has its image and is meant to run', () => {
+    // ContainerSpec.PullOptions holds the registry credentials of --with-registry-auth (swarmkit's rule).
+    const withPull =
+      (auth: string | undefined, image = 'nginx:1') =>
+      (spec: TaskSpec) => ({
+        ...spec,
+        ContainerSpec: { Image: image, ...(auth !== undefined && { PullOptions: { RegistryAuth: auth } }) },
+      });
     const base = updated(web, withPull('old'));
     const running = makeTask(base, { node: 'n1', state: 'running' });
+    const ready = makeTask(base, { node: 'n1', state: 'ready' });
+    const preparing = makeTask(base, { node: 'n1', state: 'preparing' });
     const pending = makeTask(base, { state: 'pending' });
     const newer = updated(base, withPull('new'));
     assert.equal(isTaskDirty(newer, running, eastNode), false);
+    assert.equal(isTaskDirty(newer, ready, eastNode), false);
+    // Not yet pulled: it must pull with the new credentials.
+    assert.equal(isTaskDirty(newer, preparing, eastNode), true);
     assert.equal(isTaskDirty(newer, pending, undefined), true);
+    // Credentials added to, or removed from, a running task's service: still clean.
+    const bare = makeTask(updated(web, withPull(undefined)), { node: 'n1', state: 'running' });
+    assert.equal(isTaskDirty(newer, bare, eastNode), false);
+    assert.equal(isTaskDirty(updated(base, withPull(undefined)), running, eastNode), false);
+    // Credentials together with a new image: dirty.
+    assert.equal(isTaskDirty(updated(base, withPull('new', 'nginx:2')), running, eastNode), true);
+    // A task being stopped is not "meant to run": any change counts.
+    const stopping = makeTask(base, { node: 'n1', state: 'running' });
+    stopping.DesiredState = 'shutdown';
+    assert.equal(isTaskDirty(newer, stopping, eastNode), true);
   });
 });
 

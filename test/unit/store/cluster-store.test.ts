@@ -877,6 +877,87 @@ describe('ClusterStore', () => {
       assert.ok(!contents.includes('SWMTKN-1-abc-rotated'), 'the rotated token is in the store file');
     });
 
+    it('seals registry credentials of services (spec and previous spec) and tasks, and reads clear ones', async () => {
+      const dir = mkdtempSync(join(root, 'registry-auth-'));
+      const path = join(dir, 'store.db');
+      const sealer = new AesGcmSealer(Buffer.alloc(32, 5));
+      const credentials = (user: string) =>
+        Buffer.from(JSON.stringify({ username: user, password: `${user}-PASSWORD` })).toString('base64url');
+      const current = credentials('REGUSER-CURRENT');
+      const previous = credentials('REGUSER-PREVIOUS');
+      const specWith = (auth: string): Service['Spec'] => ({
+        Name: 'private',
+        TaskTemplate: {
+          ContainerSpec: { Image: 'registry.test:5000/app:1', PullOptions: { RegistryAuth: auth } },
+        },
+      });
+      const s: Service = { ...service('private'), Spec: specWith(current), PreviousSpec: specWith(previous) };
+      const t: Task = { ...task(s.ID), Spec: structuredClone(s.Spec.TaskTemplate!) };
+      const authOf = (spec: { ContainerSpec?: { PullOptions?: { RegistryAuth?: unknown } } } | undefined) =>
+        spec?.ContainerSpec?.PullOptions?.RegistryAuth;
+
+      await withStores(async (open) => {
+        const { kv, store } = await open(path, { sealer });
+        await store.update((tx) => {
+          tx.create('service', s);
+          tx.create('task', t);
+        });
+        const stored = store.view((tx) => tx.get('service', s.ID)!);
+        assert.equal(authOf(stored.Spec.TaskTemplate), current, 'plaintext in memory');
+        assert.equal(authOf(stored.PreviousSpec!.TaskTemplate), previous);
+        assert.equal(authOf(store.view((tx) => tx.get('task', t.ID)!).Spec), current);
+        assert.equal(authOf(s.Spec.TaskTemplate), current, "the caller's object is untouched");
+        const raw = (await kv.get(objectKey('service', s.ID)))!.value as unknown as Service;
+        assert.equal(typeof (authOf(raw.Spec.TaskTemplate) as { $sealed?: unknown }).$sealed, 'string');
+        assert.equal(
+          typeof (authOf(raw.PreviousSpec!.TaskTemplate) as { $sealed?: unknown }).$sealed,
+          'string',
+        );
+        const rawTask = (await kv.get(objectKey('task', t.ID)))!.value as unknown as Task;
+        assert.equal(typeof (authOf(rawTask.Spec) as { $sealed?: unknown }).$sealed, 'string');
+        assert.equal(rawTask.Spec.ContainerSpec?.Image, 'registry.test:5000/app:1', 'the rest is in clear');
+        // A task's status write (the commonest write of all) seals them again.
+        const running = structuredClone(store.view((tx) => tx.get('task', t.ID)!));
+        running.Status = { ...running.Status, State: 'running' };
+        await store.update((tx) => tx.update('task', running));
+        assert.equal(authOf(store.view((tx) => tx.get('task', t.ID)!).Spec), current);
+        // A spec without credentials is stored as it is.
+        await store.update((tx) => tx.create('service', service('public')));
+      });
+
+      const files = readdirSync(dir).filter((file) => file.startsWith('store.db'));
+      const contents = Buffer.concat(files.map((file) => readFileSync(join(dir, file))));
+      assert.ok(contents.includes('registry.test:5000/app:1'), 'control: the image is in the file');
+      for (const text of [current, previous, 'REGUSER-CURRENT', 'REGUSER-PREVIOUS', 'PASSWORD']) {
+        assert.ok(!contents.includes(text), `${text} is in the store file`);
+      }
+
+      // Read back after a restart; without the key the store refuses to open.
+      await withStores(async (open) => {
+        const { store } = await open(path, { sealer });
+        assert.equal(authOf(store.view((tx) => tx.get('service', s.ID)!).Spec.TaskTemplate), current);
+        assert.equal(authOf(store.view((tx) => tx.get('task', t.ID)!).Spec), current);
+      });
+      await withStores(async (open) => {
+        await assert.rejects(open(path), /no sealer/);
+      });
+
+      // Credentials stored in clear (without a sealer) are read as they are, and sealed at the next write.
+      const clearPath = join(dir, 'clear.db');
+      await withStores(async (open) => {
+        const { store } = await open(clearPath);
+        await store.update((tx) => tx.create('service', { ...s, ID: newId() }));
+      });
+      await withStores(async (open) => {
+        const { kv, store } = await open(clearPath, { sealer });
+        const [stored] = store.view((tx) => tx.list('service'));
+        assert.equal(authOf(stored!.Spec.TaskTemplate), current);
+        await store.update((tx) => tx.update('service', structuredClone(stored!)));
+        const raw = (await kv.get(objectKey('service', stored!.ID)))!.value as unknown as Service;
+        assert.equal(typeof (authOf(raw.Spec.TaskTemplate) as { $sealed?: unknown }).$sealed, 'string');
+      });
+    });
+
     it('KeyFileSealer creates a private 32-byte key once and loads it afterwards', () => {
       const dir = mkdtempSync(join(root, 'key-'));
       const path = join(dir, 'data.key');
