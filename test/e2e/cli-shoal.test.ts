@@ -205,7 +205,7 @@ describe('shoal CLI against shoald', { timeout: 600_000 }, () => {
       await ok('service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', mixed),
       'busybox:latest\n',
     );
-    if (HAVE_DOCKER) {
+    {
       const scaled = await docker('service', 'scale', `${mixed}=2`);
       assert.equal(scaled.code, 0, scaled.err);
       const afterDocker = await running(mixed);
@@ -240,7 +240,7 @@ describe('shoal CLI against shoald', { timeout: 600_000 }, () => {
         'possibly leading to different nodes running different\n' +
         'versions of the image.\n\n',
     );
-    if (HAVE_DOCKER) {
+    {
       const byDocker = await docker(
         'service',
         'create',
@@ -308,7 +308,7 @@ describe('shoal CLI against shoald', { timeout: 600_000 }, () => {
 // What both CLIs send with --with-registry-auth and for digest resolution, byte for byte: a stub Engine API
 // on a unix socket records every request (path, X-Registry-Auth, body) while the same commands run with the
 // same config.json — auths for one registry, a credential helper for another, Docker Hub's index key.
-describe('shoal CLI sends what docker sends for registries', { skip: !HAVE_DOCKER, timeout: 120_000 }, () => {
+describe('shoal CLI sends what docker sends for registries', { timeout: 120_000 }, () => {
   interface Recorded {
     method: string;
     url: string;
