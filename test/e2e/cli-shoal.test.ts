@@ -205,19 +205,17 @@ describe('shoal CLI against shoald', { timeout: 600_000 }, () => {
       await ok('service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', mixed),
       'busybox:latest\n',
     );
-    {
-      const scaled = await docker('service', 'scale', `${mixed}=2`);
-      assert.equal(scaled.code, 0, scaled.err);
-      const afterDocker = await running(mixed);
-      assert.equal(afterDocker.length, 2);
-      assert.ok(afterDocker.includes(first[0]!), 'the first task kept running');
-      // And back: docker's label update, then shoal's scale.
-      assert.equal((await docker('service', 'update', '-d', '--label-add', 'by=docker', mixed)).code, 0);
-      await ok('service', 'scale', `${mixed}=3`);
-      const afterShoal = await running(mixed);
-      assert.equal(afterShoal.length, 3);
-      for (const id of afterDocker) assert.ok(afterShoal.includes(id), `${id} kept running`);
-    }
+    const scaled = await docker('service', 'scale', `${mixed}=2`);
+    assert.equal(scaled.code, 0, scaled.err);
+    const afterDocker = await running(mixed);
+    assert.equal(afterDocker.length, 2);
+    assert.ok(afterDocker.includes(first[0]!), 'the first task kept running');
+    // And back: docker's label update, then shoal's scale.
+    assert.equal((await docker('service', 'update', '-d', '--label-add', 'by=docker', mixed)).code, 0);
+    await ok('service', 'scale', `${mixed}=3`);
+    const afterShoal = await running(mixed);
+    assert.equal(afterShoal.length, 3);
+    for (const id of afterDocker) assert.ok(afterShoal.includes(id), `${id} kept running`);
     await ok('service', 'rm', mixed);
   });
 
@@ -240,22 +238,20 @@ describe('shoal CLI against shoald', { timeout: 600_000 }, () => {
         'possibly leading to different nodes running different\n' +
         'versions of the image.\n\n',
     );
-    {
-      const byDocker = await docker(
-        'service',
-        'create',
-        '-d',
-        '--name',
-        theirs,
-        'registry.test:5000/busybox',
-        'true',
-      );
-      assert.equal(byDocker.err, byShoal.err);
-      const spec = async (name: string): Promise<string> =>
-        (await ok('service', 'inspect', '--format', '{{json .Spec.TaskTemplate}}', name)).trim();
-      assert.equal(await spec(mine), await spec(theirs), 'the same spec is stored');
-      await ok('service', 'rm', theirs);
-    }
+    const byDocker = await docker(
+      'service',
+      'create',
+      '-d',
+      '--name',
+      theirs,
+      'registry.test:5000/busybox',
+      'true',
+    );
+    assert.equal(byDocker.err, byShoal.err);
+    const spec = async (name: string): Promise<string> =>
+      (await ok('service', 'inspect', '--format', '{{json .Spec.TaskTemplate}}', name)).trim();
+    assert.equal(await spec(mine), await spec(theirs), 'the same spec is stored');
+    await ok('service', 'rm', theirs);
     await ok('service', 'rm', mine);
   });
 
