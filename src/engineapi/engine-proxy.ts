@@ -156,8 +156,13 @@ export class EngineProxy {
     if (/\bchunked\b/i.test(String(req.headers['transfer-encoding'] ?? ''))) {
       headers['transfer-encoding'] = 'chunked';
     }
+    // One connection per request, closed by us once the answer is in: asking the engine to close it
+    // instead (`Connection: close`) lets it close while Node still finishes writing the request, and
+    // that write's EPIPE would hide the answer.
+    headers.connection = 'keep-alive';
     await new Promise<void>((resolve) => {
       let settled = false;
+      let answered = false;
       const done = (): void => {
         if (settled) return;
         settled = true;
@@ -185,9 +190,14 @@ export class EngineProxy {
       };
       const watchdog = this.watchdog((err) => fail(err));
       upstream.on('error', (err) => {
-        if (!settled) fail(this.unreachable(err));
+        if (settled) return;
+        // An engine may answer before it has read the whole body (a refusal) and close: the answer is
+        // what counts, not the rest of the body it did not want.
+        if (answered) req.unpipe(upstream);
+        else fail(this.unreachable(err));
       });
       upstream.on('response', (answer) => {
+        answered = true;
         watchdog.stop();
         this.noteVersion(answer);
         res.removeHeader('Server');
@@ -207,7 +217,10 @@ export class EngineProxy {
         res.flushHeaders();
         answer.pipe(res);
         answer.on('error', () => res.destroy());
-        answer.on('end', done);
+        answer.on('end', () => {
+          upstream.destroy();
+          done();
+        });
         answer.on('close', () => {
           if (!answer.complete) res.destroy();
           done();
