@@ -163,6 +163,12 @@ class FakeEngine {
           length: req.headers['content-length'],
         }),
       );
+    } else if (path === '/images/refuse') {
+      // Refuses at once, without reading the body, and closes its side as Go's server does with a big
+      // unread body (a FIN after the answer; the socket itself goes a little later).
+      res.shouldKeepAlive = false;
+      json(400, { message: 'refused before reading' });
+      res.on('finish', () => req.socket.end());
     } else if (path === '/containers/c1/logs') {
       res.writeHead(200, { 'Content-Type': 'application/vnd.docker.multiplexed-stream' });
       res.write('one\n');
@@ -553,6 +559,19 @@ describe('the engine behind shoal’s socket', () => {
     });
     const body = JSON.parse(res.body) as { bytes: number; length?: string };
     assert.deepEqual([body.bytes, body.length], [100_000, '100000']);
+  });
+
+  it('passes on the answer of an engine that refuses a body before reading it', async () => {
+    const res = await call(shoal.socket, 'POST', '/v1.44/images/refuse', {
+      headers: { 'Content-Type': 'application/x-tar' },
+      body: 'y'.repeat(8 << 20),
+    });
+    assert.equal(res.status, 400);
+    assert.deepEqual(JSON.parse(res.body), { message: 'refused before reading' });
+  });
+
+  it('asks the engine to keep the connection (which shoal closes), so that it never closes mid-request', () => {
+    assert.equal(engine.requests('/v1.41/containers/json').at(-1)!.headers.connection, 'keep-alive');
   });
 
   it('streams a chunked answer chunk by chunk, and stops the engine when the client leaves', async () => {
