@@ -31,7 +31,8 @@ export interface EngineServerOptions {
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   /**
    * The node's container engine (`unix:///path` or `tcp://host:port`): Engine API calls shoal does not
-   * serve itself are passed to it. Without one, they are Docker's 404 `page not found`.
+   * serve itself are passed to it, when shoal listens on a unix socket. Without one (or on a TCP address),
+   * they are Docker's 404 `page not found`.
    */
   engineHost?: string;
   /** Timers of the engine proxy (its probes of a silent engine, the events stream's reconnections). */
@@ -50,9 +51,18 @@ export class EngineServer {
 
   constructor(private readonly options: EngineServerOptions) {
     const timings = options.engineTimings ?? {};
-    const engine = options.engineHost
+    // The engine's API is root's: it is passed through only on shoal's root-only unix socket, never on a
+    // TCP address, which would open it to the network.
+    const passThrough = options.engineHost !== undefined && options.address.startsWith('unix://');
+    if (options.engineHost !== undefined && !passThrough) {
+      options.log('warn', "the node's engine is not passed through on a TCP address", {
+        address: options.address,
+        engine: options.engineHost,
+      });
+    }
+    const engine = passThrough
       ? new EngineProxy({
-          engineHost: options.engineHost,
+          engineHost: options.engineHost!,
           log: options.log,
           ...(options.clock ? { clock: options.clock } : {}),
           ...(timings.probeAfterMs !== undefined ? { probeAfterMs: timings.probeAfterMs } : {}),

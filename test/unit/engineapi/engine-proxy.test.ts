@@ -811,6 +811,40 @@ describe('the engine behind shoal’s socket, missing or silent', () => {
     res.destroy();
   });
 
+  it('never passes the engine through on a TCP address', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createNetServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const warnings: string[] = [];
+    const server = new EngineServer({
+      backend: backend(history, state),
+      address: `tcp://127.0.0.1:${port}`,
+      serverVersion: '0.1.0',
+      log: (level, msg) => void (level === 'warn' && warnings.push(msg)),
+      engineHost: `unix://${join(dir, 'silent.sock')}`,
+    });
+    await server.listen();
+    try {
+      const res = await new Promise<Reply>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/v1.44/containers/json' }, (answer) => {
+          let body = '';
+          answer.on('data', (c: Buffer) => (body += c.toString()));
+          answer.on('end', () => resolve({ status: answer.statusCode!, headers: answer.headers, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(res.status, 404);
+      assert.deepEqual(JSON.parse(res.body), { message: 'page not found' });
+      assert.deepEqual(warnings, ["the node's engine is not passed through on a TCP address"]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('without an engine, stays Docker’s 404 page not found', async () => {
     const res = await call(none.socket, 'GET', '/v1.44/containers/json');
     assert.equal(res.status, 404);
