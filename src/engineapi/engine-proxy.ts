@@ -118,7 +118,7 @@ export class EngineProxy {
   private readonly probeTimeoutMs: number;
   /** The engine's newest API version, once known. */
   private engineVersion: string | undefined;
-  private versionLookup: Promise<void> | undefined;
+  private versionLookup: Promise<'answered' | 'unreachable' | 'silent'> | undefined;
   /** Spliced connections (client and engine side), cut when the server closes. */
   private readonly tunnels = new Set<Socket | Duplex>();
 
@@ -149,7 +149,13 @@ export class EngineProxy {
 
   /** Passes a plain request to the engine and its answer back; resolves once the exchange is over. */
   async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    await this.learnVersion();
+    try {
+      await this.learnVersion();
+    } catch (err) {
+      writeError(res, err as ShoalError);
+      this.logFailure(req.method, req.url, err as ShoalError);
+      return;
+    }
     const path = this.enginePath(req.url ?? '/');
     const headers = endToEndHeaders(req.headers);
     // A chunked body stays chunked (Node encodes what is written); a length stays as it is.
@@ -180,12 +186,7 @@ export class EngineProxy {
           // Mid-answer there is no way to say it but to cut the connection, as a dying engine would.
           res.destroy();
         }
-        this.options.log('warn', 'engine request failed', {
-          method: req.method,
-          path,
-          engine: this.address,
-          error: err.message,
-        });
+        this.logFailure(req.method, path, err);
         done();
       };
       const watchdog = this.watchdog((err) => fail(err));
@@ -243,7 +244,13 @@ export class EngineProxy {
     this.tunnels.add(client);
     client.on('close', () => this.tunnels.delete(client));
     client.on('error', () => client.destroy());
-    await this.learnVersion();
+    try {
+      await this.learnVersion();
+    } catch (err) {
+      writeRawError(client, err as ShoalError);
+      this.logFailure(req.method, req.url, err as ShoalError);
+      return;
+    }
     if (client.destroyed) return;
     const path = this.enginePath(req.url ?? '/');
     const lines = [`${req.method ?? 'GET'} ${path} HTTP/${req.httpVersion}`];
@@ -261,12 +268,7 @@ export class EngineProxy {
     const fail = (err: ShoalError): void => {
       watchdog.stop();
       engine.destroy();
-      this.options.log('warn', 'engine request failed', {
-        method: req.method,
-        path,
-        engine: this.address,
-        error: err.message,
-      });
+      this.logFailure(req.method, path, err);
       if (answered) {
         client.destroy();
       } else {
@@ -391,35 +393,45 @@ export class EngineProxy {
     this.tunnels.clear();
   }
 
-  /** Whether the engine answers `GET /_ping` within the probe timeout; learns its API version. */
-  private ping(): Promise<boolean> {
+  /**
+   * Whether the engine answers `GET /_ping` within the probe timeout (`answered`), refuses the connection
+   * (`unreachable`) or lets it wait (`silent`); learns its API version.
+   */
+  private ping(): Promise<'answered' | 'unreachable' | 'silent'> {
     return new Promise((resolve) => {
       const probe = httpRequest({ ...this.target, method: 'GET', path: '/_ping', agent: false });
       const timer = this.clock.setTimer(this.probeTimeoutMs, () => {
         probe.destroy();
-        resolve(false);
+        resolve('silent');
       });
       probe.on('error', () => {
         timer.cancel();
-        resolve(false);
+        resolve('unreachable');
       });
       probe.on('response', (answer) => {
         timer.cancel();
         this.noteVersion(answer);
         answer.resume();
-        resolve(true);
+        resolve('answered');
       });
       probe.end();
     });
   }
 
-  /** Asks the engine for its API version once, before the first call that may need the prefix lowered. */
+  /**
+   * Asks the engine for its API version once, before the first call that may need the prefix lowered.
+   * An engine that lets that probe wait does not answer: a 504 at once rather than after the watchdog's
+   * probes. (One that cannot be reached fails the call itself, as quickly.)
+   */
   private async learnVersion(): Promise<void> {
     if (this.engineVersion !== undefined) return;
-    this.versionLookup ??= this.ping().then(() => {
+    this.versionLookup ??= this.ping().then((result) => {
       this.versionLookup = undefined;
+      return result;
     });
-    await this.versionLookup;
+    if ((await this.versionLookup) === 'silent') {
+      throw this.silent(`no answer to /_ping within ${seconds(this.probeTimeoutMs)}`);
+    }
   }
 
   private noteVersion(answer: IncomingMessage): void {
@@ -436,9 +448,9 @@ export class EngineProxy {
     let timer: Timer | undefined;
     const arm = (): void => {
       timer = this.clock.setTimer(this.probeAfterMs, () => {
-        void this.ping().then((alive) => {
+        void this.ping().then((result) => {
           if (stopped) return;
-          if (alive) arm();
+          if (result === 'answered') arm();
           else onDead(this.silent(`no answer to /_ping within ${seconds(this.probeTimeoutMs)}`));
         });
       });
@@ -450,6 +462,15 @@ export class EngineProxy {
         timer?.cancel();
       },
     };
+  }
+
+  private logFailure(method: string | undefined, path: string | undefined, err: ShoalError): void {
+    this.options.log('warn', 'engine request failed', {
+      method,
+      path,
+      engine: this.address,
+      error: err.message,
+    });
   }
 
   private unreachable(err: Error): ShoalError {

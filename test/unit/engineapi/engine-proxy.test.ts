@@ -742,6 +742,8 @@ describe('the engine behind shoal’s socket, missing or silent', () => {
   const held: Socket[] = [];
   let missing: { server: EngineServer; socket: string };
   let mute: { server: EngineServer; socket: string };
+  let stalling: { server: EngineServer; socket: string };
+  let stallingEngine: Server;
   let none: { server: EngineServer; socket: string };
   const history = new EventHistory();
   const state = { manager: true };
@@ -753,10 +755,34 @@ describe('the engine behind shoal’s socket, missing or silent', () => {
     await new Promise<void>((resolve) => silent.listen(join(dir, 'silent.sock'), resolve));
     missing = await startShoal(dir, 'missing', history, state, `unix://${join(dir, 'nothing.sock')}`);
     mute = await startShoal(dir, 'mute', history, state, `unix://${join(dir, 'silent.sock')}`, 50);
+    // Answers its /_ping until the first other call, and then nothing at all: an engine that stops.
+    let stalled = false;
+    stallingEngine = createServer((req, res) => {
+      if (stalled) return;
+      if (req.url === '/_ping') {
+        res.setHeader('Api-Version', '1.41');
+        res.end('OK');
+        return;
+      }
+      stalled = true;
+    });
+    await new Promise<void>((resolve) => stallingEngine.listen(join(dir, 'stalling-engine.sock'), resolve));
+    stalling = await startShoal(
+      dir,
+      'stalling',
+      history,
+      state,
+      `unix://${join(dir, 'stalling-engine.sock')}`,
+      50,
+    );
     none = await startShoal(dir, 'none', history, state);
   });
   after(async () => {
-    for (const s of [missing, mute, none]) await s.server.close();
+    for (const s of [missing, mute, stalling, none]) await s?.server.close();
+    stallingEngine?.closeAllConnections();
+    await new Promise<void>((resolve) =>
+      stallingEngine ? stallingEngine.close(() => resolve()) : resolve(),
+    );
     for (const socket of held) socket.destroy();
     await new Promise<void>((resolve) => silent.close(() => resolve()));
     rmSync(dir, { recursive: true, force: true });
@@ -791,6 +817,15 @@ describe('the engine behind shoal’s socket, missing or silent', () => {
     );
     await client.waitForEnd();
     assert.match(client.text, /^HTTP\/1\.1 504 Gateway Timeout\r\n/);
+  });
+
+  it('answers 504 when an engine stops answering while a request waits (its /_ping is probed)', async () => {
+    const res = await call(stalling.socket, 'POST', '/v1.44/containers/c/wait');
+    assert.equal(res.status, 504);
+    assert.equal(
+      JSON.parse(res.body).message,
+      `the node's engine at unix://${join(dir, 'stalling-engine.sock')} does not answer: no answer to /_ping within 0.05s`,
+    );
   });
 
   it("keeps /info and the swarm events when the engine is away, and says so in /info's warnings", async () => {
