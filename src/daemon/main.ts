@@ -34,6 +34,10 @@ async function main(): Promise<void> {
     )
     .option('-D, --debug', 'Enable debug logging', false)
     .option('--label <key=value>', 'Engine label for this node (repeatable)', parseLabel, {})
+    .option(
+      '--engine-host <address>',
+      "The node's container engine (unix:///path or tcp://host:port): Engine API calls shoal does not serve are passed to it",
+    )
     .helpOption('-h, --help', 'Print usage')
     .parse();
   const opts = program.opts<{
@@ -41,6 +45,7 @@ async function main(): Promise<void> {
     host: string;
     debug: boolean;
     label: Record<string, string>;
+    engineHost?: string;
   }>();
 
   const log = createLogger({ debug: opts.debug });
@@ -73,6 +78,7 @@ async function main(): Promise<void> {
     address: opts.host,
     serverVersion: SHOAL_VERSION,
     log: (level, msg, fields) => log.log(level, msg, fields),
+    ...(opts.engineHost ? { engineHost: opts.engineHost } : {}),
   });
 
   try {

@@ -171,12 +171,4 @@ export interface EngineBackend {
   leave(force: boolean): Promise<void>;
   /** The control API; throws Docker's 503 errors when this node is not an active manager. */
   control(): ControlBackend;
-  /**
-   * `GET /distribution/{name}/json` answered by this node's container engine (its registry lookup: the
-   * image's digest and platforms), asked with the request's `X-Registry-Auth` credentials, its JSON passed
-   * on as it is. Throws a ShoalError with the engine's status and message when the engine refuses or fails.
-   * Absent on a node without an engine (the process executor): the route then answers that it cannot ask a
-   * registry, and the docker CLI keeps the tag with its warning.
-   */
-  distributionInspect?(name: string, registryAuth: string | undefined, signal: AbortSignal): Promise<unknown>;
 }

@@ -1,12 +1,17 @@
 // The Engine API HTTP server: version negotiation, routing, error mapping. Listens on a unix socket
-// (root-only) or TCP.
+// (root-only) or TCP. With the node's engine behind it (`engineHost`), what shoal does not serve itself
+// goes to the engine (engine-proxy.ts): shoal's routes are matched first.
 
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { Clock } from '../api/clock.js';
 import { isShoalError } from '../api/errors.js';
 import type { EngineBackend } from './backend.js';
+import { EngineEvents } from './engine-events.js';
+import { EngineProxy, writeRawError } from './engine-proxy.js';
 import type { Reply, RequestContext } from './http.js';
 import { Router } from './router.js';
 import { registerDistributionRoutes } from './routes/distribution.js';
@@ -26,6 +31,16 @@ export interface EngineServerOptions {
   address: string;
   serverVersion: string;
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * The node's container engine (`unix:///path` or `tcp://host:port`): Engine API calls shoal does not
+   * serve itself are passed to it, when shoal listens on a unix socket. Without one (or on a TCP address),
+   * they are Docker's 404 `page not found`.
+   */
+  engineHost?: string;
+  /** Timers of the engine proxy (its probes of a silent engine, the events stream's reconnections). */
+  clock?: Clock;
+  /** The engine proxy's timings (tests): see EngineProxyOptions, and the events stream's reconnection delay. */
+  engineTimings?: { probeAfterMs?: number; probeTimeoutMs?: number; eventsReconnectMs?: number };
 }
 
 export class AddressInUseError extends Error {}
@@ -34,18 +49,59 @@ export class EngineServer {
   private readonly server: Server;
   private readonly router = new Router();
 
+  private readonly engine: EngineProxy | undefined;
+
   constructor(private readonly options: EngineServerOptions) {
-    registerSystemRoutes(this.router, options.backend, options.serverVersion);
+    const timings = options.engineTimings ?? {};
+    // The engine's API is root's: it is passed through only on shoal's root-only unix socket, never on a
+    // TCP address, which would open it to the network.
+    const passThrough = options.engineHost !== undefined && options.address.startsWith('unix://');
+    if (options.engineHost !== undefined && !passThrough) {
+      options.log('warn', "the node's engine is not passed through on a TCP address", {
+        address: options.address,
+        engine: options.engineHost,
+      });
+    }
+    const engine = passThrough
+      ? new EngineProxy({
+          engineHost: options.engineHost!,
+          log: options.log,
+          ...(options.clock ? { clock: options.clock } : {}),
+          ...(timings.probeAfterMs !== undefined ? { probeAfterMs: timings.probeAfterMs } : {}),
+          ...(timings.probeTimeoutMs !== undefined ? { probeTimeoutMs: timings.probeTimeoutMs } : {}),
+        })
+      : undefined;
+    this.engine = engine;
+    registerSystemRoutes(this.router, options.backend, options.serverVersion, engine);
     registerSwarmRoutes(this.router, options.backend);
     registerNodeRoutes(this.router, options.backend);
     registerServiceRoutes(this.router, options.backend);
     registerTaskRoutes(this.router, options.backend);
-    registerReferenceRoutes(this.router, options.backend);
+    registerReferenceRoutes(this.router, options.backend, { networksOnEngine: engine !== undefined });
     registerSecretRoutes(this.router, options.backend);
-    registerEventRoutes(this.router, options.backend);
-    registerDistributionRoutes(this.router, options.backend);
+    registerEventRoutes(
+      this.router,
+      options.backend,
+      engine &&
+        new EngineEvents(engine, options.log, {
+          ...(options.clock ? { clock: options.clock } : {}),
+          ...(timings.eventsReconnectMs !== undefined ? { reconnectMs: timings.eventsReconnectMs } : {}),
+        }),
+    );
+    // With an engine the proxy passes `/distribution/{name}/json` to it, credentials included, as dockerd
+    // answers it; without one shoal says why it cannot.
+    if (!engine) registerDistributionRoutes(this.router);
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
+    if (engine) {
+      // Hijacked connections (attach, exec, BuildKit sessions) are spliced to the engine.
+      this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+        this.handleUpgrade(req, socket, head),
+      );
+      // A request body may take as long as the engine takes to read it (`docker load` of a big image):
+      // Node's 5-minute limit on receiving a request would cut it. Headers still have their 60 s.
+      this.server.requestTimeout = 0;
+    }
   }
 
   async listen(): Promise<void> {
@@ -79,6 +135,7 @@ export class EngineServer {
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
+      this.engine?.close();
     });
   }
 
@@ -92,6 +149,15 @@ export class EngineServer {
       const { version, path } = parseVersionedPath(url.pathname);
       res.setHeader('Api-Version', version);
       const match = this.router.match(method, path);
+      if ((match === undefined || match === 'method') && this.engine) {
+        await this.engine.forward(req, res);
+        this.options.log('debug', 'api request passed to the engine', {
+          method,
+          path: url.pathname,
+          status: res.statusCode,
+        });
+        return;
+      }
       if (match === undefined || match === 'method') {
         // Docker answers unknown routes with 404 and a JSON message.
         this.write(res, { status: 404, json: { message: 'page not found' } });
@@ -127,6 +193,36 @@ export class EngineServer {
       }
       this.write(res, { status: failure.status, json: { message: failure.message } });
     }
+  }
+
+  /**
+   * A request with `Connection: Upgrade` (only listened for with an engine): the engine's hijacking
+   * endpoints. shoal serves none of its own routes upgraded; such a request is refused.
+   */
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const engine = this.engine!;
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let path: string;
+    try {
+      path = parseVersionedPath(url.pathname).path;
+    } catch (err) {
+      writeRawError(socket, toApiError(err));
+      return;
+    }
+    const match = this.router.match(method, path);
+    if (match !== undefined && match !== 'method') {
+      writeRawError(socket, {
+        status: 400,
+        message: `${method} ${url.pathname} does not upgrade the connection`,
+      });
+      return;
+    }
+    this.options.log('debug', 'api connection spliced to the engine', { method, path: url.pathname });
+    engine.tunnel(req, socket, head).catch((err: unknown) => {
+      this.options.log('error', 'engine tunnel failed', { method, path: url.pathname, error: err });
+      socket.destroy();
+    });
   }
 
   private write(res: ServerResponse, reply: Reply): void {

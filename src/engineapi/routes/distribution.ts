@@ -1,23 +1,17 @@
 // `GET /distribution/{name}/json`: what `docker service create` and `update --image` ask to pin a tag to a
-// digest (the registry's descriptor of the image, and its platforms). A node whose executor has a container
-// engine passes the call to it with the request's credentials (EngineBackend.distributionInspect); without
-// one the image is checked as dockerd checks it and the call fails with a message saying why, which the
+// digest (the registry's descriptor of the image, and its platforms). A node with a container engine behind
+// its socket passes the call to it with the request's credentials (engine-proxy.ts); without one — the route
+// here — the image is checked as dockerd checks it and the call fails with a message saying why, which the
 // docker CLI — like the shoal CLI — turns into its warning (`image … could not be accessed on a registry to
 // record its digest …`): any failure does, whatever its status.
 
 import { ShoalError, invalidArgument } from '../../api/errors.js';
 import { parseAnyReference, ReferenceError } from '../../api/reference.js';
-import type { EngineBackend } from '../backend.js';
-import { json } from '../http.js';
 import type { Router } from '../router.js';
-import { registryAuthHeader } from './services.js';
 
-export function registerDistributionRoutes(router: Router, backend: EngineBackend): void {
+export function registerDistributionRoutes(router: Router): void {
   router.get('/distribution/{name:.*}/json', async (ctx) => {
     const name = ctx.params.name!;
-    if (backend.distributionInspect) {
-      return json(await backend.distributionInspect(name, registryAuthHeader(ctx).registryAuth, ctx.signal));
-    }
     checkReference(name);
     throw new ShoalError(
       'Unimplemented',

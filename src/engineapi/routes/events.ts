@@ -3,13 +3,18 @@
 // remembered events of that window come first; with an `until` in the past the response then ends,
 // otherwise new events follow until `until` (or until the client goes away).
 //
-// A node that is not a manager (a worker, or a node outside any swarm) has no swarm events: it answers
-// with an empty stream, as dockerd on a worker shows none (it would show its container events there).
+// A node that is not a manager (a worker, or a node outside any swarm) has no swarm events. With an engine
+// (`shoald --engine-host`), the engine's own events — containers, images, volumes, local networks, plugins,
+// the daemon — are merged into the same stream, as dockerd streams its container events beside the swarm's:
+// the engine applies the same filters, `since` and `until` (engine-events.ts). With a window, the past
+// events of both are written first, in time order; then new events of either as they come. Without an
+// engine, a node that is not a manager answers an empty stream.
 
 import { invalidArgument, isShoalError } from '../../api/errors.js';
 import { goQuote, NumError, parseIntBig } from '../../api/strconv.js';
 import type { EventMessage } from '../../api/control.js';
 import type { ControlBackend, EngineBackend } from '../backend.js';
+import type { EngineEvent, EngineEvents } from '../engine-events.js';
 import { filtersQuery } from '../filters.js';
 import type { Reply, RequestContext } from '../http.js';
 import type { Router } from '../router.js';
@@ -44,11 +49,15 @@ const MAX_UNREAD_BYTES = 1 << 20;
 /** setTimeout's longest delay. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export function registerEventRoutes(router: Router, backend: EngineBackend): void {
-  router.get('/events', (ctx) => streamEvents(ctx, backend));
+export function registerEventRoutes(router: Router, backend: EngineBackend, engine?: EngineEvents): void {
+  router.get('/events', (ctx) => streamEvents(ctx, backend, engine));
 }
 
-async function streamEvents(ctx: RequestContext, backend: EngineBackend): Promise<Reply> {
+async function streamEvents(
+  ctx: RequestContext,
+  backend: EngineBackend,
+  engine: EngineEvents | undefined,
+): Promise<Reply> {
   // dockerd's order of checks: since, until, their order, then the filters.
   const rawSince = ctx.query.get('since') ?? '';
   const rawUntil = ctx.query.get('until') ?? '';
@@ -57,34 +66,63 @@ async function streamEvents(ctx: RequestContext, backend: EngineBackend): Promis
   if (until !== undefined && since !== undefined && until < since) {
     throw invalidArgument(`\`since\` time (${rawSince}) cannot be after \`until\` time (${rawUntil})`);
   }
-  const onlyPast = until !== undefined && until < nowNanos();
+  const now = nowNanos();
+  const onlyPast = until !== undefined && until < now;
+  const windowed = since !== undefined || until !== undefined;
   const filters = filtersQuery(ctx.query, EVENT_FILTERS);
   const control = managerControl(backend);
+  const engineRequest = { version: ctx.version, filters: ctx.query.get('filters') };
 
   const { res } = ctx;
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.flushHeaders();
-  const send = (event: EventMessage): void => {
+  const write = (line: string): void => {
     if (res.writableEnded || res.destroyed || res.writableLength > MAX_UNREAD_BYTES) return;
-    res.write(encodeEvent(event));
+    res.write(line);
   };
+  /** Swarm events held back while the engine's past events are read, so that the past comes first. */
+  let held: EventMessage[] | undefined = engine && windowed ? [] : undefined;
+  const send = (event: EventMessage): void => {
+    if (held) held.push(event);
+    else write(encodeEvent(event));
+  };
+  const sendEngine = (event: EngineEvent): void => write(event.line);
 
   const request = { since, until, filters };
   if (onlyPast) {
     const replay = control?.subscribeEvents(request, () => undefined);
     replay?.close();
-    for (const event of replay?.past ?? []) send(event);
+    const enginePast = engine ? await engine.past(engineRequest, since, until, ctx.signal) : [];
+    for (const line of mergeByTime(replay?.past ?? [], enginePast)) write(line);
   } else {
     await new Promise<void>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
+      let follow: { close: () => void } | undefined;
+      let finished = false;
       const subscription = control?.subscribeEvents(request, send);
       const finish = (): void => {
+        finished = true;
         clearTimeout(timer);
         subscription?.close();
+        follow?.close();
         ctx.signal.removeEventListener('abort', finish);
         resolve();
       };
-      for (const event of subscription?.past ?? []) send(event);
+      if (engine && windowed) {
+        // The engine's remembered events up to now, merged with the swarm's by time; then both live.
+        void engine.past(engineRequest, since, now, ctx.signal).then((enginePast) => {
+          if (finished) return;
+          for (const line of mergeByTime(subscription?.past ?? [], enginePast)) write(line);
+          const waiting = held ?? [];
+          held = undefined;
+          for (const event of waiting) send(event);
+          const from = since !== undefined && since > now ? since : now + 1n;
+          follow = engine.follow(engineRequest, from, until, sendEngine);
+        });
+      } else {
+        for (const event of subscription?.past ?? []) send(event);
+        if (engine) follow = engine.follow(engineRequest, undefined, until, sendEngine);
+      }
       if (ctx.signal.aborted) return finish();
       ctx.signal.addEventListener('abort', finish, { once: true });
       if (until !== undefined) {
@@ -99,6 +137,24 @@ async function streamEvents(ctx: RequestContext, backend: EngineBackend): Promis
   }
   if (!res.writableEnded) res.end();
   return { streamed: true };
+}
+
+/**
+ * Swarm and engine events, each list in time order, as one list of lines in time order (the swarm's
+ * first at equal times).
+ */
+export function mergeByTime(swarm: readonly EventMessage[], engine: readonly EngineEvent[]): string[] {
+  const lines: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < swarm.length || j < engine.length) {
+    if (j >= engine.length || (i < swarm.length && swarm[i]!.timeNano <= engine[j]!.timeNano)) {
+      lines.push(encodeEvent(swarm[i++]!));
+    } else {
+      lines.push(engine[j++]!.line);
+    }
+  }
+  return lines;
 }
 
 /** The control API when this node is a manager; undefined when it has none to offer (no swarm events). */

@@ -11,13 +11,23 @@ import type { Router } from '../router.js';
 
 export const NETWORK_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'] as const;
 
-export function registerReferenceRoutes(router: Router, _backend: EngineBackend): void {
-  router.get('/networks', async (ctx) => {
-    filtersQuery(ctx.query, NETWORK_FILTERS);
-    return json([]);
-  });
+export function registerReferenceRoutes(
+  router: Router,
+  _backend: EngineBackend,
+  options: { networksOnEngine: boolean },
+): void {
+  // With an engine behind the socket, every network call is the engine's (its local networks, as a Swarm
+  // node's dockerd lists them): shoal has no networks of its own yet, and answering the lookups here
+  // would hide the networks `docker network create` makes there. The engine answers a lookup with
+  // `scope=swarm` (the CLI's for `service create --network`) with the same 404.
+  if (!options.networksOnEngine) {
+    router.get('/networks', async (ctx) => {
+      filtersQuery(ctx.query, NETWORK_FILTERS);
+      return json([]);
+    });
 
-  router.get('/networks/{id}', async (ctx) => {
-    throw notFound(`network ${ctx.params.id!} not found`);
-  });
+    router.get('/networks/{id}', async (ctx) => {
+      throw notFound(`network ${ctx.params.id!} not found`);
+    });
+  }
 }

@@ -1,9 +1,13 @@
-// `/_ping`, `/version`, `/info`: what every docker CLI invocation asks first.
+// `/_ping`, `/version`, `/info`: what every docker CLI invocation asks first. They are shoal's even when
+// the node has an engine behind its socket; `/info` then counts the engine's containers and images (what
+// `docker ps -a` and `docker images` list through the same socket), and warns when the engine does not
+// answer.
 
 import { nowTimestamp } from '../../api/time.js';
 import { goArch } from '../../api/platform.js';
 import { hostname } from 'node:os';
 import type { EngineBackend, SwarmInfo, SystemInfo } from '../backend.js';
+import type { EngineProxy } from '../engine-proxy.js';
 import { json, type Reply, type RequestContext } from '../http.js';
 import type { Router } from '../router.js';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../version.js';
@@ -18,7 +22,18 @@ function swarmHeader(info: SwarmInfo): string {
   }
 }
 
-export function registerSystemRoutes(router: Router, backend: EngineBackend, serverVersion: string): void {
+/** How long `/info` waits for the engine's counts. */
+const ENGINE_INFO_TIMEOUT_MS = 5_000;
+
+/** The counts `/info` takes from the node's engine. */
+const ENGINE_COUNTS = ['Containers', 'ContainersRunning', 'ContainersPaused', 'ContainersStopped', 'Images'];
+
+export function registerSystemRoutes(
+  router: Router,
+  backend: EngineBackend,
+  serverVersion: string,
+  engine?: EngineProxy,
+): void {
   const ping = async (ctx: RequestContext): Promise<Reply> => {
     const info = await backend.swarmInfo().catch(() => undefined);
     const res = ctx.res;
@@ -67,8 +82,24 @@ export function registerSystemRoutes(router: Router, backend: EngineBackend, ser
   });
 
   router.get('/info', async () => {
-    const [sys, swarm] = await Promise.all([backend.systemInfo(), backend.swarmInfo()]);
-    return json(infoBody(sys, swarm));
+    const [sys, swarm, engineInfo] = await Promise.all([
+      backend.systemInfo(),
+      backend.swarmInfo(),
+      engine?.getJson('/info', ENGINE_INFO_TIMEOUT_MS).then(
+        (body) => ({ body }),
+        (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
+      ),
+    ]);
+    const body = infoBody(sys, swarm);
+    if (engineInfo && 'body' in engineInfo && typeof engineInfo.body === 'object' && engineInfo.body) {
+      const counts = engineInfo.body as Record<string, unknown>;
+      for (const key of ENGINE_COUNTS) {
+        if (typeof counts[key] === 'number') body[key] = counts[key];
+      }
+    } else if (engineInfo && 'error' in engineInfo) {
+      body.Warnings = [`WARNING: ${engineInfo.error}`];
+    }
+    return json(body);
   });
 }
 

@@ -3,12 +3,11 @@
 // `GET /distribution/{name}/json` goes to the node's engine when there is one, with the credentials.
 
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ShoalError } from '../../../src/api/errors.js';
 import type {
   ControlBackend,
   EngineBackend,
@@ -64,22 +63,12 @@ describe('Engine API: registry credentials and /distribution', () => {
         return { Warnings: null };
       },
     } as unknown as ControlBackend;
-    const backend = {
-      control: () => control,
-      ...(withEngine && {
-        distributionInspect: async (image: string, registryAuth: string | undefined) => {
-          asked.push({ name: image, registryAuth });
-          if (image.startsWith('private.test/')) {
-            throw new ShoalError('Unauthenticated', 'unauthorized: authentication required', { status: 401 });
-          }
-          return { Descriptor: { digest: 'sha256:' + 'd'.repeat(64), size: 1 }, Platforms: [] };
-        },
-      }),
-    } as unknown as EngineBackend;
+    const backend = { control: () => control } as unknown as EngineBackend;
     const socket = join(dir, `${name}.sock`);
     const server = new EngineServer({
       backend,
       address: `unix://${socket}`,
+      ...(withEngine ? { engineHost: `unix://${engineSocket}` } : {}),
       serverVersion: '0.1.0',
       log: (level, msg, fields) => logged.push(JSON.stringify({ level, msg, fields })),
     });
@@ -87,14 +76,35 @@ describe('Engine API: registry credentials and /distribution', () => {
     return server.listen().then(() => socket);
   }
 
+  // A stand-in for the node's engine: answers `/distribution` as dockerd does, recording what it was asked.
+  const engineSocket = join(dir, 'dockerd.sock');
+  const fakeEngine = createServer((req, res) => {
+    if (req.url === '/_ping' || req.url?.endsWith('/_ping')) {
+      res.writeHead(200, { 'Api-Version': '1.41' }).end('OK');
+      return;
+    }
+    const m = /^\/v[\d.]+\/distribution\/(.+)\/json$|^\/distribution\/(.+)\/json$/.exec(req.url ?? '');
+    const image = m?.[1] ?? m?.[2] ?? '';
+    asked.push({ name: image, registryAuth: req.headers['x-registry-auth'] as string | undefined });
+    if (image.startsWith('private.test/')) {
+      res.writeHead(401, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ message: 'unauthorized: authentication required' }));
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ Descriptor: { digest: 'sha256:' + 'd'.repeat(64), size: 1 }, Platforms: [] }));
+  });
+
   let plain: string;
   let engine: string;
   before(async () => {
+    await new Promise<void>((resolve) => fakeEngine.listen(engineSocket, resolve));
     plain = await serve('plain', false);
     engine = await serve('engine', true);
   });
   after(async () => {
     for (const server of servers) await server.close();
+    await new Promise((resolve) => fakeEngine.close(resolve));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -138,7 +148,7 @@ describe('Engine API: registry credentials and /distribution', () => {
     assert.equal((await call(plain, 'POST', '/v1.41/distribution/busybox/json')).status, 404);
   });
 
-  it("with an engine: the engine's answer, asked with the credentials, names with slashes included", async () => {
+  it('with an engine: passed to it with the credentials, names with slashes included', async () => {
     const res = await call(engine, 'GET', '/v1.41/distribution/registry.test:5000/team/app:2/json', {
       headers: { 'X-Registry-Auth': AUTH },
     });
