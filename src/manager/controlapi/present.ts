@@ -20,6 +20,7 @@ import type {
   TaskSpec,
   TaskStatus,
 } from '../../api/types.js';
+import { presentAttachment } from './present-network.js';
 
 function presentSpec(spec: ServiceSpec): ServiceSpec {
   const out = structuredClone(spec);
@@ -84,7 +85,8 @@ export function presentTask(task: Task): Task {
   if (task.NodeID) out.NodeID = task.NodeID;
   out.Status = presentTaskStatus(task.Status);
   if (task.DesiredState) out.DesiredState = task.DesiredState;
-  if (nonEmpty(task.NetworksAttachments)) out.NetworksAttachments = task.NetworksAttachments;
+  if (nonEmpty(task.NetworksAttachments))
+    out.NetworksAttachments = task.NetworksAttachments.map(presentAttachment);
   if (nonEmpty(task.AssignedGenericResources)) out.AssignedGenericResources = task.AssignedGenericResources;
   if (task.JobIteration) out.JobIteration = presentVersion(task.JobIteration);
   return out as Task;
