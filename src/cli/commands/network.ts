@@ -447,8 +447,8 @@ const pruneCommand = leaf({
     return { filter, force };
   },
   run: async ({ cli }, o) => {
-    // A cancelled prune prints nothing more and exits 1, as Docker's.
-    if (!o.force.value && !(await confirm(cli, PRUNE_WARNING))) throw new StatusError('', 1);
+    // A cancelled prune says nothing more and succeeds: Docker's main() ignores a cancellation.
+    if (!o.force.value && !(await confirm(cli, PRUNE_WARNING))) return;
     const report = await cli.client().networkPrune(o.filter.value);
     const deleted = report.NetworksDeleted ?? [];
     if (deleted.length > 0) cli.out.write(`Deleted Networks:\n${deleted.map((n) => `${n}\n`).join('')}\n`);

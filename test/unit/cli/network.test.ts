@@ -312,7 +312,7 @@ describe('shoal network', () => {
     ]);
     const prompt =
       'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ';
-    assert.deepEqual(await shoal(['network', 'prune'], client), { out: prompt, err: '', code: 1 });
+    assert.deepEqual(await shoal(['network', 'prune'], client), { out: prompt, err: '', code: 0 });
     assert.deepEqual(await shoal(['network', 'prune'], client, 'y\n'), {
       out: `${prompt}Deleted Networks:\nmynet\nmynet2\n\n`,
       err: '',
