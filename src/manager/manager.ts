@@ -173,13 +173,15 @@ export class Manager {
     if (this.started) return;
     this.started = true;
     await this.dispatcher.start();
+    // The allocator first: tasks a previous leader left NEW get their addresses, and nodes theirs on the
+    // ingress network, before anything else — and before events start, as swarmkit's allocator makes
+    // these writes while its manager starts, before dockerd's watch of the store connects.
+    await this.allocator.start();
     // Events start here, as dockerd's store watch connects once its manager runs: the dispatcher's
     // start-up write (every node moved to "unknown") is not one, the node becoming ready is the first.
     this.events = new ClusterEvents(this.store, {
       onListenerError: (error) => this.options.log.error('an event stream failed', { error: String(error) }),
     });
-    // The allocator first: tasks a previous leader left NEW get their addresses before anything else.
-    await this.allocator.start();
     await this.orchestrator.start();
     this.scheduler.start();
     if (port) {
