@@ -405,6 +405,16 @@ describe('networks with the docker CLI and shoal', { timeout: 300_000 }, () => {
         known.stderr,
         /^Error response from daemon: Networks \(networks\) cannot be honoured by any node of this swarm: the process executor/,
       );
+      // --network-add on update: the same, through the CLIs' own lookups.
+      assert.equal((await docker([...service, 'busybox', 'sleep', '600'])).code, 0);
+      assert.deepEqual(await both(['service', 'update', '-d', '--network-add', 'nosuch', 'web']), {
+        stdout: '',
+        stderr: 'Error response from daemon: network nosuch not found\n',
+        code: 1,
+      });
+      const add = await both(['service', 'update', '-d', '--network-add', 'mynet', 'web']);
+      assert.match(add.stderr, /^Error response from daemon: Networks \(networks\) cannot be honoured/);
+      assert.equal((await docker(['service', 'rm', 'web'])).code, 0);
     });
   });
 
