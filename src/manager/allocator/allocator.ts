@@ -227,7 +227,7 @@ export class Allocator {
     return (
       before.NodeID !== after.NodeID ||
       isTerminal(before.Status.State) !== isTerminal(after.Status.State) ||
-      before.NetworksAttachments !== after.NetworksAttachments
+      networksOf(before) !== networksOf(after)
     );
   }
 
@@ -442,3 +442,7 @@ export class Allocator {
     for (const resolve of waiters) resolve();
   }
 }
+
+/** The networks a task is attached to, as one comparable string. */
+const networksOf = (task: Task): string =>
+  (task.NetworksAttachments ?? []).map((a) => a.Network.ID).join(',');
