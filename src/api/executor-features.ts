@@ -50,6 +50,9 @@ export function specNeeds(task: TaskSpec, logDriver?: Driver): SpecNeed[] {
   const needs: SpecNeed[] = [];
   const container = task.ContainerSpec;
   if (container) needs.push(...containerNeeds(container));
+  // A task on networks needs its executor to attach it: its own network namespace, an interface and
+  // address per network (the allocator's), the node's overlay data path. No executor does yet.
+  if (task.Networks?.length) needs.push({ feature: 'networks', field: 'Networks' });
   const driver = logDriver ?? task.LogDriver;
   if (driver?.Name) {
     needs.push({ feature: `log-driver:${driver.Name}`, field: 'LogDriver.Name' });

@@ -137,6 +137,11 @@ export interface Node extends Meta {
   ManagerStatus?: ManagerStatus;
   /** Observed role (changes after the certificate does); `Spec.Role` is the desired role. Not in the API. */
   Role?: NodeRole;
+  /**
+   * The node's own address on each overlay network it has a task on, and on the ingress network (swarmkit's
+   * Node.Attachments, written by the allocator). Not in the Engine API's Node.
+   */
+  Attachments?: NetworkAttachment[];
 }
 
 // ---------------------------------------------------------------- services
@@ -378,7 +383,8 @@ export interface Task extends Meta {
   AssignedGenericResources?: GenericResource[];
   Status: TaskStatus;
   DesiredState: TaskState;
-  NetworksAttachments?: unknown[];
+  /** The task's address on each of its networks, with a copy of the network (written by the allocator). */
+  NetworksAttachments?: NetworkAttachment[];
   JobIteration?: ObjectVersion;
   // Not in the API's Task, kept for the orchestrators and `service ps`:
   ServiceAnnotations?: { Name: string; Labels?: Labels };
@@ -394,6 +400,7 @@ export interface Task extends Meta {
 
 // ---------------------------------------------------------------- networks, secrets, configs
 
+/** The Engine's network.IPAMConfig: one subnet of `POST /networks/create` and of `GET /networks`. */
 export interface IPAMConfig {
   Subnet?: string;
   IPRange?: string;
@@ -401,22 +408,56 @@ export interface IPAMConfig {
   AuxiliaryAddresses?: Record<string, string>;
 }
 
+/** A driver as swarm networks name it: both fields may be absent (the ingress network's `{}`). */
+export interface NetworkDriver {
+  Name?: string;
+  Options?: Record<string, string>;
+}
+
+/** swarm.IPAMConfig: one subnet of a swarm network (the Engine's network.IPAMConfig says `IPRange`). */
+export interface SwarmIPAMConfig {
+  Subnet?: string;
+  Range?: string;
+  Gateway?: string;
+}
+
+export interface IPAMOptions {
+  Driver?: NetworkDriver;
+  Configs?: SwarmIPAMConfig[];
+}
+
 export interface NetworkSpec {
   Name: string;
   Labels?: Labels;
-  DriverConfiguration?: Driver;
+  DriverConfiguration?: NetworkDriver;
   IPv6Enabled?: boolean;
   Internal?: boolean;
   Attachable?: boolean;
   Ingress?: boolean;
-  IPAMOptions?: { Driver?: Driver; Configs?: IPAMConfig[] };
-  Scope?: string;
+  IPAMOptions?: IPAMOptions;
 }
 
+/**
+ * A swarm network (swarm.Network). `IPAMOptions` (the subnets with their gateways) and `DriverState` (the
+ * overlay's options, with `com.docker.network.driver.overlay.vxlanid_list`) are the allocation, written with
+ * the network; a network without them is not allocated yet.
+ */
 export interface Network extends Meta {
   Spec: NetworkSpec;
-  DriverState?: Driver;
-  IPAMOptions?: { Driver?: Driver; Configs?: IPAMConfig[] };
+  DriverState?: NetworkDriver;
+  IPAMOptions?: IPAMOptions;
+}
+
+/**
+ * A task's (or a node's) place on a network (swarm.NetworkAttachment): a copy of the network as allocated
+ * when the attachment was made, and the addresses (`10.0.1.3/24`). `Aliases` and `DriverAttachmentOpts`
+ * come from the service's `--network` options; swarmkit keeps them here, Docker's API does not show them.
+ */
+export interface NetworkAttachment {
+  Network: Network;
+  Addresses?: string[];
+  Aliases?: string[];
+  DriverAttachmentOpts?: Record<string, string>;
 }
 
 export interface SecretSpec {

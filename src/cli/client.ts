@@ -21,6 +21,7 @@ import type {
   SwarmSpec,
   Task,
 } from '../api/types.js';
+import type { NetworkResource } from '../api/networks.js';
 import { SHOAL_VERSION } from '../version.js';
 
 /** The newest API version this CLI speaks. */
@@ -364,6 +365,39 @@ export class EngineClient {
 
   networkInspect(idOrName: string, scope?: string): Promise<{ Id: string; Name: string }> {
     return this.get<{ Id: string; Name: string }>(`/networks/${encodePath(idOrName)}`, { scope });
+  }
+
+  /** NetworkInspectWithRaw: the network and the daemon's JSON text of it (`network inspect` prints that). */
+  async networkInspectWithRaw(
+    idOrName: string,
+    options: { verbose?: boolean; scope?: string } = {},
+  ): Promise<{ network: NetworkResource; raw: string }> {
+    const res = await this.call('GET', `/networks/${encodePath(idOrName)}`, {
+      query: { verbose: options.verbose ? 'true' : undefined, scope: options.scope || undefined },
+    });
+    const raw = res.body.toString('utf8');
+    return { network: JSON.parse(raw) as NetworkResource, raw };
+  }
+
+  networkList(filters?: FilterArgs): Promise<NetworkResource[]> {
+    return this.get<NetworkResource[]>('/networks', filterQuery(filters));
+  }
+
+  async networkCreate(request: RawJSON): Promise<{ Id: string; Warning?: string }> {
+    return (await this.post<{ Id: string; Warning?: string }>('/networks/create', request)) ?? { Id: '' };
+  }
+
+  async networkRemove(idOrName: string): Promise<void> {
+    await this.delete(`/networks/${encodePath(idOrName)}`);
+  }
+
+  async networkPrune(filters?: FilterArgs): Promise<{ NetworksDeleted: string[] | null }> {
+    const report = await this.post<{ NetworksDeleted: string[] | null }>(
+      '/networks/prune',
+      undefined,
+      filterQuery(filters),
+    );
+    return report ?? { NetworksDeleted: null };
   }
 
   secretList(filters?: FilterArgs): Promise<Secret[]> {

@@ -25,9 +25,11 @@ import { nodeCommand } from './commands/node.js';
 import { serviceCommand } from './commands/service.js';
 import { eventsCommand } from './commands/events.js';
 import { configCommand, secretCommand } from './commands/secret.js';
+import { networkCommand } from './commands/network.js';
 
 /** The top-level commands, in the sections the root help lists them in. */
 const COMMON_COMMANDS: readonly CommandSpec[] = [versionCommand, infoCommand];
+const MANAGEMENT_COMMANDS: readonly CommandSpec[] = [networkCommand];
 const SWARM_COMMANDS: readonly CommandSpec[] = [
   configCommand,
   nodeCommand,
@@ -40,7 +42,7 @@ const OTHER_COMMANDS: readonly CommandSpec[] = [eventsCommand, systemCommand];
 const ROOT = group({
   use: `${BIN_NAME} [OPTIONS] COMMAND [ARG...]`,
   short: 'Docker Swarm mode, rebuilt in TypeScript',
-  commands: [...COMMON_COMMANDS, ...SWARM_COMMANDS, ...OTHER_COMMANDS],
+  commands: [...COMMON_COMMANDS, ...MANAGEMENT_COMMANDS, ...SWARM_COMMANDS, ...OTHER_COMMANDS],
 });
 
 interface GlobalOptions {
@@ -72,6 +74,8 @@ function rootHelp(root: CommandNode, cols: number): string {
   return (
     `Usage:  ${BIN_NAME} [OPTIONS] COMMAND\n\n${ROOT.short}\n\n` +
     section('Common Commands', COMMON_COMMANDS) +
+    '\n' +
+    section('Management Commands', MANAGEMENT_COMMANDS) +
     '\n' +
     section('Swarm Commands', SWARM_COMMANDS) +
     '\n' +

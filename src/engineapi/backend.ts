@@ -17,6 +17,13 @@ import type {
 } from '../api/types.js';
 import type { Filters } from '../api/filters.js';
 import type {
+  NetworkCreateRequest,
+  NetworkCreateResponse,
+  NetworkLookup,
+  NetworkResource,
+  NetworksPruneReport,
+} from '../api/networks.js';
+import type {
   EventMessage,
   EventsRequest,
   LogMessage,
@@ -128,6 +135,13 @@ export interface ControlBackend {
   createConfig(spec: ConfigSpec): Promise<{ ID: string }>;
   updateConfig(ref: string, version: number, spec: ConfigSpec): Promise<void>;
   removeConfig(ref: string): Promise<void>;
+
+  /** Swarm networks (the overlay networks of the swarm; shoal has no local networks). */
+  listNetworks(filters: Filters): Promise<NetworkResource[]>;
+  getNetwork(ref: string, lookup: NetworkLookup): Promise<NetworkResource>;
+  createNetwork(request: NetworkCreateRequest): Promise<NetworkCreateResponse>;
+  removeNetwork(ref: string): Promise<void>;
+  pruneNetworks(filters: Filters): Promise<NetworksPruneReport>;
 
   /** Streams log lines of a service's or a task's tasks until done (or `signal` aborts, with follow). */
   serviceLogs(ref: string, request: LogsRequest, signal: AbortSignal): AsyncIterable<LogMessage>;

@@ -147,8 +147,11 @@ export class EngineProxy {
     return `/v${this.engineVersion}${rawUrl.slice(m[0].length)}`;
   }
 
-  /** Passes a plain request to the engine and its answer back; resolves once the exchange is over. */
-  async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Passes a plain request to the engine and its answer back; resolves once the exchange is over. `body`
+   * is the request's body when a route has read it already (it is sent instead of the request stream).
+   */
+  async forward(req: IncomingMessage, res: ServerResponse, body?: Buffer): Promise<void> {
     try {
       await this.learnVersion();
     } catch (err) {
@@ -158,8 +161,11 @@ export class EngineProxy {
     }
     const path = this.enginePath(req.url ?? '/');
     const headers = endToEndHeaders(req.headers);
-    // A chunked body stays chunked (Node encodes what is written); a length stays as it is.
-    if (/\bchunked\b/i.test(String(req.headers['transfer-encoding'] ?? ''))) {
+    if (body !== undefined) {
+      delete headers['transfer-encoding'];
+      headers['content-length'] = String(body.length);
+    } else if (/\bchunked\b/i.test(String(req.headers['transfer-encoding'] ?? ''))) {
+      // A chunked body stays chunked (Node encodes what is written); a length stays as it is.
       headers['transfer-encoding'] = 'chunked';
     }
     // One connection per request, closed by us once the answer is in: asking the engine to close it
@@ -232,7 +238,8 @@ export class EngineProxy {
         if (!res.writableFinished) upstream.destroy();
         done();
       });
-      req.pipe(upstream);
+      if (body === undefined) req.pipe(upstream);
+      else upstream.end(body);
     });
   }
 

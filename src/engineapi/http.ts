@@ -24,9 +24,18 @@ export type Reply =
   | { status: number; json: unknown }
   | { status: number; text: string; contentType?: string }
   | { status: number; empty: true }
-  | { streamed: true };
+  | { streamed: true }
+  /**
+   * The node's engine answers this one (routes that share paths with it, e.g. networks): the request goes
+   * to the engine as it came, with `body` when the handler has already read the body.
+   */
+  | { passToEngine: true; body?: Buffer };
 
 export const json = (value: unknown, status = 200): Reply => ({ status, json: value });
+
+/** See Reply: only a route registered with an engine may answer this. */
+export const passToEngine = (body?: Buffer): Reply =>
+  body === undefined ? { passToEngine: true } : { passToEngine: true, body };
 
 /**
  * JSON text of each list element, by element. Lists the CLI polls (tasks every 200 ms while converging,

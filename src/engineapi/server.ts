@@ -15,7 +15,7 @@ import { EngineProxy, writeRawError } from './engine-proxy.js';
 import type { Reply, RequestContext } from './http.js';
 import { Router } from './router.js';
 import { registerDistributionRoutes } from './routes/distribution.js';
-import { registerReferenceRoutes } from './routes/networks.js';
+import { registerNetworkRoutes } from './routes/networks.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { registerSecretRoutes } from './routes/secrets.js';
@@ -77,7 +77,7 @@ export class EngineServer {
     registerNodeRoutes(this.router, options.backend);
     registerServiceRoutes(this.router, options.backend);
     registerTaskRoutes(this.router, options.backend);
-    registerReferenceRoutes(this.router, options.backend, { networksOnEngine: engine !== undefined });
+    registerNetworkRoutes(this.router, options.backend, engine);
     registerSecretRoutes(this.router, options.backend);
     registerEventRoutes(
       this.router,
@@ -174,6 +174,11 @@ export class EngineServer {
         signal: abort.signal,
       };
       const reply = await match.handler(ctx);
+      if ('passToEngine' in reply) {
+        if (!this.engine) throw new Error(`${method} ${path} asked for an engine this node does not have`);
+        await this.engine.forward(req, res, reply.body);
+        return;
+      }
       this.write(res, reply);
       this.options.log('debug', 'api request', { method, path: url.pathname, status: res.statusCode });
     } catch (err) {
@@ -225,7 +230,7 @@ export class EngineServer {
     });
   }
 
-  private write(res: ServerResponse, reply: Reply): void {
+  private write(res: ServerResponse, reply: Exclude<Reply, { passToEngine: true }>): void {
     if ('streamed' in reply) return;
     if ('empty' in reply) {
       res.writeHead(reply.status, { 'Content-Length': '0' });

@@ -1,5 +1,6 @@
-// The first moments of a cluster (`swarm init`): a root CA, join tokens, the cluster object and the
-// first node, a manager, with a certificate signed from the node's own CSR.
+// The first moments of a cluster (`swarm init`): a root CA, join tokens, the cluster object, the first
+// node, a manager, with a certificate signed from the node's own CSR, and the ingress network (as
+// swarmkit makes it for a fresh swarm: named `ingress`, its subnet the first of the address pools).
 
 import { nodeTlsInfo, rootTlsInfo } from '../api/certs.js';
 import type { Cluster, Node, NodeAvailability, NodeDescription, SwarmSpec } from '../api/types.js';
@@ -7,6 +8,9 @@ import type { ObjectStore } from '../store/objects.js';
 import { createRootCA, loadRootCASigner } from './ca/rootca.js';
 import { signNodeCertificate } from './ca/signer.js';
 import { generateJoinTokens } from './ca/tokens.js';
+import { readHostRoutes } from './allocator/host.js';
+import type { HostPrefix } from './allocator/networks.js';
+import { allocate, newIngressNetwork } from './controlapi/networks.js';
 
 export interface BootstrapRequest {
   clusterId: string;
@@ -21,6 +25,8 @@ export interface BootstrapRequest {
   dataPathPort: number;
   /** The first node's CSR: its key stays with the node. */
   csrPem: string;
+  /** This manager's routes, which the ingress network's subnet must not overlap (default: the host's). */
+  hostRoutes?: () => HostPrefix[];
 }
 
 export interface BootstrapResult {
@@ -69,9 +75,19 @@ export async function bootstrapCluster(
     ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: request.advertiseAddr },
     Role: 'manager',
   };
+  const routes = (request.hostRoutes ?? readHostRoutes)();
   await store.update((tx) => {
     tx.create('cluster', cluster);
     tx.create('node', node);
+    const ingress = newIngressNetwork();
+    let allocated = ingress;
+    try {
+      allocated = allocate(tx, ingress, routes);
+    } catch {
+      // No subnet left for it (the host's routes cover the pools): it is stored as it is, and the
+      // allocator keeps trying (and saying why) until the routes or the pools allow one.
+    }
+    tx.create('network', allocated);
   });
   return { rootCACertPem: rootCA.CACert, nodeCertPem };
 }

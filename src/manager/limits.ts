@@ -106,7 +106,7 @@ export function encodedSize(value: unknown): number {
 /** Refuses a spec larger than a message Docker's API may send to swarmkit. */
 export function checkSpecSize(
   spec: unknown,
-  kind: 'service' | 'node' | 'swarm' | 'secret' | 'config' = 'service',
+  kind: 'service' | 'node' | 'swarm' | 'secret' | 'config' | 'network' = 'service',
 ): void {
   const size = encodedSize(spec);
   if (size > MAX_SPEC_BYTES) {

@@ -1,5 +1,5 @@
 // The manager role on a node: the cluster store (on the backend the configuration names), the control
-// API, and the control loops (orchestrators, scheduler, dispatcher). With the embedded store there is one
+// API, and the control loops (orchestrators, allocator, scheduler, dispatcher). With the embedded store there is one
 // manager and it leads, so the loops start with the manager.
 
 import { mkdirSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { loadRootCASigner } from './ca/rootca.js';
 import { signNodeCertificate } from './ca/signer.js';
 import { generateJoinToken } from './ca/tokens.js';
 import { ClusterApiServer } from './clusterapi/server.js';
+import { Allocator } from './allocator/allocator.js';
 import { ControlAPI } from './controlapi/control-api.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { ClusterEvents } from './events/source.js';
@@ -67,6 +68,7 @@ export class Manager {
   private events: ClusterEvents | undefined;
   private readonly logBroker: LogBroker;
   private readonly orchestrator: Orchestrator;
+  private readonly allocator: Allocator;
   private readonly scheduler: Scheduler;
   private started = false;
   private clusterPort: ClusterApiServer | undefined;
@@ -96,6 +98,10 @@ export class Manager {
     this.orchestrator = new Orchestrator(store, {
       onError: (error) => log.error('orchestrator pass failed', { error: String(error) }),
       onObjectError: objectErrorLogger(log, 'orchestrator'),
+    });
+    this.allocator = new Allocator(store, {
+      onError: (error) => log.error('allocator pass failed', { error: String(error) }),
+      onObjectError: objectErrorLogger(log, 'allocator'),
     });
     this.scheduler = new Scheduler(store, {
       onError: (error) => log.error('scheduler pass failed', { error: String(error) }),
@@ -167,6 +173,10 @@ export class Manager {
     if (this.started) return;
     this.started = true;
     await this.dispatcher.start();
+    // The allocator first: tasks a previous leader left NEW get their addresses, and nodes theirs on the
+    // ingress network, before anything else — and before events start, as swarmkit's allocator makes
+    // these writes while its manager starts, before dockerd's watch of the store connects.
+    await this.allocator.start();
     // Events start here, as dockerd's store watch connects once its manager runs: the dispatcher's
     // start-up write (every node moved to "unknown") is not one, the node becoming ready is the first.
     this.events = new ClusterEvents(this.store, {
@@ -252,6 +262,7 @@ export class Manager {
       this.clusterPort = undefined;
       await this.scheduler.stop();
       await this.orchestrator.stop();
+      await this.allocator.stop();
       this.logBroker.stop();
       await this.dispatcher.stop();
       this.started = false;

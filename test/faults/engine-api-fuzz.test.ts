@@ -285,6 +285,7 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
           'POST /secrets/create',
           'POST /configs/create',
           'POST /secrets/target/update?version=1',
+          'POST /networks/create',
         ),
         rawBody,
       )
@@ -309,6 +310,8 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
           '/secrets/',
           '/configs',
           '/configs/',
+          '/networks',
+          '/networks/',
         ),
         pathSegment,
         query,

@@ -24,7 +24,18 @@ import type {
   LogsRequest,
   SwarmUpdateFlags,
 } from '../../api/control.js';
+import type {
+  NetworkCreateRequest,
+  NetworkCreateResponse,
+  NetworkLookup,
+  NetworkResource,
+  NetworksPruneReport,
+} from '../../api/networks.js';
 import type { ObjectStore, ReadTx } from '../../store/objects.js';
+import { readHostRoutes } from '../allocator/host.js';
+import type { HostPrefix } from '../allocator/networks.js';
+import { createNetwork, inspectNetwork, listNetworks, pruneNetworks, removeNetwork } from './networks.js';
+import { presentNetworkResource } from './present-network.js';
 import { autolockNotSupported, infoCluster, publicCluster, validateSwarmSpec } from './cluster.js';
 import { applyNodeUpdate, checkNodeRemovable, nodeMatchesFilters, validateNodeFilters } from './nodes.js';
 import { presentConfig, presentNode, presentSecret, presentService, presentTask } from './present.js';
@@ -56,6 +67,8 @@ export interface ControlAPIOptions {
     request: LogsRequest,
     signal: AbortSignal,
   ): AsyncIterable<LogMessage>;
+  /** This manager's routes, which network subnets must not overlap (default: /proc/net/route). */
+  hostRoutes?: () => HostPrefix[];
   /** The manager's swarm events: remembered ones in a window, then new ones as they happen (none without). */
   subscribeEvents?(
     request: EventsRequest,
@@ -327,6 +340,35 @@ export class ControlAPI {
 
   async removeConfig(ref: string): Promise<void> {
     await this.store.update((tx) => removeSecretOrConfig(tx, 'config', ref));
+  }
+
+  // -------------------------------------------------------------- networks (networks.ts)
+
+  private routes(): HostPrefix[] {
+    return (this.options.hostRoutes ?? readHostRoutes)();
+  }
+
+  async listNetworks(filters: Filters): Promise<NetworkResource[]> {
+    return this.store.view((tx) => listNetworks(tx, filters).map(presentNetworkResource));
+  }
+
+  async getNetwork(ref: string, lookup: NetworkLookup): Promise<NetworkResource> {
+    return this.store.view((tx) => presentNetworkResource(inspectNetwork(tx, ref, lookup)));
+  }
+
+  async createNetwork(request: NetworkCreateRequest): Promise<NetworkCreateResponse> {
+    const routes = this.routes();
+    const network = await this.store.update((tx) => createNetwork(tx, request, routes));
+    return { Id: network.ID, Warning: '' };
+  }
+
+  async removeNetwork(ref: string): Promise<void> {
+    await this.store.update((tx) => removeNetwork(tx, ref));
+  }
+
+  async pruneNetworks(filters: Filters): Promise<NetworksPruneReport> {
+    const removed = await this.store.update((tx) => pruneNetworks(tx, filters, Date.now()));
+    return { NetworksDeleted: removed.length > 0 ? removed : null };
   }
 
   // -------------------------------------------------------------- logs

@@ -1,9 +1,13 @@
 // The control API's half of "nothing accepted and then ignored" (src/api/executor-features.ts): a service
 // spec — or a swarm's default log driver — that no node of the swarm can honour is refused when it is
-// written, naming the field, instead of being stored and then quietly not done. Networks and published
-// ports are not built yet, so they are refused whatever the nodes.
+// written, naming the field, instead of being stored and then quietly not done. Published ports are not
+// built yet, so they are refused whatever the nodes; networks are resolved (names and ID prefixes become
+// IDs, as Docker's daemon stores them) and then refused like any other need until an executor can attach
+// a task to them.
 
-import { invalidArgument, notFound } from '../../api/errors.js';
+import { invalidArgument, ShoalError } from '../../api/errors.js';
+import { jsonEqual } from '../../api/json-equal.js';
+import { isIngressNetwork } from '../../api/networks.js';
 import {
   describeNeed,
   EXECUTOR_NATURE,
@@ -13,7 +17,9 @@ import {
   type ExecutorKind,
   type SpecNeed,
 } from '../../api/executor-features.js';
-import type { Cluster, Driver, Node, ServiceSpec } from '../../api/types.js';
+import type { Cluster, Driver, Node, Service, ServiceSpec } from '../../api/types.js';
+import type { ReadTx } from '../../store/objects.js';
+import { resolveNetwork } from './networks.js';
 
 /** The executors the swarm's nodes run. */
 export function swarmExecutors(nodes: readonly Node[]): Set<ExecutorKind> {
@@ -26,12 +32,40 @@ function refuse(need: SpecNeed, executors: ReadonlySet<ExecutorKind>): never {
 }
 
 /**
- * Docker's daemon resolves a spec's networks before anything else; the docker CLI even looks them up first
- * (`GET /networks/{name}`). No network exists in shoal yet, so every one is unknown.
+ * The spec's networks, resolved as Docker's daemon resolves them before anything else (populateNetworkID:
+ * full ID, exact name, unique ID prefix; `network x not found` otherwise) and stored as IDs; then swarmkit's
+ * checks: no service attaches to the ingress network explicitly, and the deprecated service-level
+ * `Networks` may not change on its own. shoal keeps the networks in the task template only: networks given
+ * in the deprecated field move there (every task and every check reads them from there).
  */
-export function checkNetworks(spec: ServiceSpec): void {
-  const networks = [...(spec.TaskTemplate?.Networks ?? []), ...(spec.Networks ?? [])];
-  if (networks.length > 0) throw notFound(`network ${networks[0]!.Target} not found`);
+export function checkNetworks(tx: ReadTx, spec: ServiceSpec, current?: Service): void {
+  const task = (spec.TaskTemplate ??= {});
+  if (
+    current &&
+    ((spec.Networks?.length ?? 0) > 0 || (current.Spec.Networks?.length ?? 0) > 0) &&
+    !jsonEqual(spec.Networks ?? [], current.Spec.Networks ?? []) &&
+    jsonEqual(task.Networks ?? [], current.Spec.TaskTemplate?.Networks ?? [])
+  ) {
+    throw new ShoalError('Unimplemented', 'networks must be migrated to TaskSpec before being changed', {
+      rpc: true,
+    });
+  }
+  for (const configs of [task.Networks, spec.Networks]) {
+    for (const config of configs ?? []) {
+      const network = resolveNetwork(tx, config.Target);
+      config.Target = network.ID;
+      if (isIngressNetwork(network)) {
+        throw invalidArgument(
+          `Service cannot be explicitly attached to the ingress network "${network.Spec.Name}"`,
+          { rpc: true },
+        );
+      }
+    }
+  }
+  if ((spec.Networks?.length ?? 0) > 0) {
+    if (!task.Networks?.length) task.Networks = spec.Networks;
+    delete spec.Networks;
+  }
 }
 
 /** Refuses a service spec that asks for what no node can do, or for what shoal does not do yet. */

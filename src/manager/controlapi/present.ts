@@ -20,6 +20,7 @@ import type {
   TaskSpec,
   TaskStatus,
 } from '../../api/types.js';
+import { presentAttachment } from './present-network.js';
 
 // Registry credentials (`ContainerSpec.PullOptions`, from `--with-registry-auth`) never leave the manager
 // through the API: Docker's ContainerSpec has no such field, and only the nodes that run a task of the
@@ -89,7 +90,8 @@ export function presentTask(task: Task): Task {
   if (task.NodeID) out.NodeID = task.NodeID;
   out.Status = presentTaskStatus(task.Status);
   if (task.DesiredState) out.DesiredState = task.DesiredState;
-  if (nonEmpty(task.NetworksAttachments)) out.NetworksAttachments = task.NetworksAttachments;
+  if (nonEmpty(task.NetworksAttachments))
+    out.NetworksAttachments = task.NetworksAttachments.map(presentAttachment);
   if (nonEmpty(task.AssignedGenericResources)) out.AssignedGenericResources = task.AssignedGenericResources;
   if (task.JobIteration) out.JobIteration = presentVersion(task.JobIteration);
   return out as Task;

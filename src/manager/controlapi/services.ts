@@ -163,7 +163,7 @@ export function createService(tx: WriteTx, input: ServiceSpec, registryAuth?: st
   const spec = normalizeServiceSpec(input);
   setRegistryAuth(spec, registryAuth);
   if (!spec.Name) spec.Name = randomName();
-  checkNetworks(spec);
+  checkNetworks(tx, spec);
   validateServiceSpec(spec);
   checkTaskCounts(tx, spec, undefined);
   checkPortConflicts(tx, spec, undefined);
@@ -201,7 +201,7 @@ export function updateService(
   if (spec.Name !== current.Spec.Name) {
     throw new ShoalError('Unimplemented', 'renaming services is not supported', { rpc: true });
   }
-  checkNetworks(spec);
+  checkNetworks(tx, spec, current);
   validateServiceSpec(spec);
   if (!rollback) checkTaskCounts(tx, spec, current);
   if (spec.EndpointSpec && !jsonEqual(spec.EndpointSpec, current.Spec.EndpointSpec)) {

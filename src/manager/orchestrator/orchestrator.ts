@@ -1,7 +1,7 @@
 // The orchestrators' thin loop: one place to start and stop them all. It watches the store, collects
-// what changed for a short window, then runs one pass — orchestrate (orchestrate.ts), allocate
-// (allocate.ts), reap (task-reaper.ts) — each computed on a snapshot and applied in its own store
-// transaction. The only timers are for the waits users configure: restart delays, the one-minute wait
+// what changed for a short window, then runs one pass — orchestrate (orchestrate.ts), move the new tasks
+// that have nothing to allocate to PENDING (the allocator's shortcut, src/manager/allocator), reap
+// (task-reaper.ts) — each computed on a snapshot and applied in its own store transaction. The only timers are for the waits users configure: restart delays, the one-minute wait
 // for an old task to stop, update delays and update monitoring periods. The leadership component
 // constructs it with the store and calls start() when this manager leads, stop() when it no longer does;
 // on start everything is reconciled from the store: delayed starts left by a previous leader resume with
@@ -20,7 +20,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { ObjectEventBatch, ObjectStore } from '../../store/objects.js';
 import { Quarantine } from '../quarantine.js';
 import { isMemoryNote, type OrchestratorAction, type PendingStart } from './actions.js';
-import { allocateTasks } from './allocate.js';
+import { pendingWithoutNetworks } from '../allocator/without-networks.js';
 import { applyActions, serviceOfAction, splitForApply, startsToRemember } from './apply.js';
 import { systemClock, type Clock } from '../../api/clock.js';
 import { emptyScope, noteEvent, type PendingScope } from './events.js';
@@ -188,10 +188,12 @@ export class Orchestrator {
     });
     this.setAsideFailed(plan.failures, now);
     await this.write(plan.actions, planRevision);
-    // Tasks created above are allocated at once rather than a batch window later.
+    // Tasks created above that have nothing to allocate are made PENDING at once rather than a batch
+    // window later; those with networks wait for the allocator.
     const allocations = this.store.view((tx) =>
-      allocateTasks(
+      pendingWithoutNetworks(
         [...plan.services].flatMap((id) => tx.tasksByService(id)),
+        (id) => tx.get('service', id),
         now,
       ),
     );

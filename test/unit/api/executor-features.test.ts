@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { executorOf, specNeeds, unhonoured } from '../../../src/api/executor-features.js';
-import type { Node, ServiceSpec } from '../../../src/api/types.js';
+import type { Network, Node, ServiceSpec } from '../../../src/api/types.js';
+import type { ReadTx } from '../../../src/store/objects.js';
 import {
   checkDefaultLogDriver,
   checkHonoured,
@@ -128,6 +129,33 @@ describe('the control API refuses what no node can honour', () => {
   });
 
   it('published ports and networks, which shoal does not build yet', () => {
+    const app: Network = {
+      ID: 'n1appappappappappappappapp',
+      Version: { Index: 1 },
+      CreatedAt: '',
+      UpdatedAt: '',
+      Spec: { Name: 'app', Labels: {} },
+    };
+    const networks = [app];
+    const tx = {
+      get: (kind: string, id: string) => (kind === 'network' ? networks.find((n) => n.ID === id) : undefined),
+      list: (kind: string) => (kind === 'network' ? networks : []),
+    } as unknown as ReadTx;
+    const onApp = spec(
+      {},
+      { TaskTemplate: { ContainerSpec: { Image: 'x' }, Networks: [{ Target: 'app' }] } },
+    );
+    checkNetworks(tx, onApp);
+    // Stored by ID, as Docker's daemon resolves it; then refused: no executor attaches tasks to networks yet.
+    assert.deepEqual(onApp.TaskTemplate?.Networks, [{ Target: app.ID }]);
+    assert.throws(
+      () => checkHonoured(onApp, [processNode], undefined),
+      /Networks \(networks\) cannot be honoured by any node of this swarm: the process executor/,
+    );
+    assert.deepEqual(
+      specNeeds({ Networks: [{ Target: app.ID }] }).map((n) => n.feature),
+      ['networks'],
+    );
     assert.throws(
       () =>
         checkHonoured(
@@ -140,9 +168,10 @@ describe('the control API refuses what no node can honour', () => {
     assert.throws(
       () =>
         checkNetworks(
-          spec({}, { TaskTemplate: { ContainerSpec: { Image: 'x' }, Networks: [{ Target: 'app' }] } }),
+          tx,
+          spec({}, { TaskTemplate: { ContainerSpec: { Image: 'x' }, Networks: [{ Target: 'other' }] } }),
         ),
-      (err: Error & { status?: number }) => err.status === 404 && err.message === 'network app not found',
+      (err: Error & { status?: number }) => err.status === 404 && err.message === 'network other not found',
     );
   });
 

@@ -375,6 +375,7 @@ const inactive: SwarmInfo = {
 function backend(history: EventHistory, state: { manager: boolean }): EngineBackend {
   const control = {
     subscribeEvents: (req, listener) => history.subscribe(req, listener),
+    listNetworks: async () => [],
   } as Partial<ControlBackend> as ControlBackend;
   return {
     swarmInfo: async () => inactive,

@@ -1,0 +1,183 @@
+// Networks as the Engine API shows them and as the nodes will use them: the Engine's shapes for
+// `/networks` (types.NetworkResource, the create request and answer, the prune report), the options and
+// labels swarm networks carry, and the view of the overlay networks one node takes part in — what the data
+// path (bridges, VXLAN devices, forwarding entries) and the embedded DNS are built from.
+
+import type { IPAMConfig, Labels, Network, TaskState } from './types.js';
+
+export const OVERLAY_DRIVER = 'overlay';
+/** The IPAM driver of swarm networks, the only one shoal has. */
+export const DEFAULT_IPAM_DRIVER = 'default';
+/** The VXLAN IDs of a network's subnets, comma-separated, in `DriverState.Options` (and settable by users). */
+export const VXLAN_ID_LIST_OPTION = 'com.docker.network.driver.overlay.vxlanid_list';
+/** The MTU of the network's interfaces. */
+export const MTU_OPTION = 'com.docker.network.driver.mtu';
+/** Docker's option for IPsec between nodes; shoal refuses it (IPsec is not built). */
+export const ENCRYPTED_OPTION = 'encrypted';
+/** The network swarm init makes for the routing mesh. */
+export const INGRESS_NETWORK_NAME = 'ingress';
+/** The label that once marked the ingress network (swarmkit still reads it); not for users. */
+export const INTERNAL_LABEL = 'com.docker.swarm.internal';
+/** The label of swarm's predefined networks; not for users. */
+export const PREDEFINED_LABEL = 'com.docker.swarm.predefined';
+/** Docker's first automatically assigned VXLAN ID (libnetwork's overlay ovmanager). */
+export const FIRST_VXLAN_ID = 4096;
+/** The largest VXLAN ID (24 bits). */
+export const MAX_VXLAN_ID = 2 ** 24 - 1;
+
+/** swarmkit's IsIngressNetwork: the Ingress flag, or the label older swarms marked it with. */
+export function isIngressNetwork(network: Pick<Network, 'Spec'>): boolean {
+  if (network.Spec.Ingress) return true;
+  const labels = network.Spec.Labels;
+  return !!labels && Object.hasOwn(labels, INTERNAL_LABEL) && network.Spec.Name === INGRESS_NETWORK_NAME;
+}
+
+/** Whether the network has its subnets, gateways and VXLAN IDs. */
+export function isAllocated(network: Pick<Network, 'IPAMOptions' | 'DriverState'>): boolean {
+  return (network.IPAMOptions?.Configs?.length ?? 0) > 0 && network.DriverState !== undefined;
+}
+
+/** The VXLAN IDs of an allocated network, one per subnet, in the order of its IPAM configs. */
+export function vxlanIds(network: Pick<Network, 'DriverState'>): number[] {
+  const list = network.DriverState?.Options?.[VXLAN_ID_LIST_OPTION];
+  if (!list) return [];
+  return list.split(',').map(Number);
+}
+
+// ---------------------------------------------------------------- the Engine API's shapes
+
+/** One endpoint of `Containers` (types.EndpointResource). */
+export interface EndpointResource {
+  Name: string;
+  EndpointID: string;
+  MacAddress: string;
+  IPv4Address: string;
+  IPv6Address: string;
+}
+
+/**
+ * types.NetworkResource as Docker 20.10 writes it (fields in its order): what `GET /networks` lists and
+ * `GET /networks/{id}` returns. Nil maps and slices are `null`, as Go encodes them.
+ */
+export interface NetworkResource {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: string;
+  Driver: string;
+  EnableIPv6: boolean;
+  IPAM: { Driver: string; Options: Labels | null; Config: IPAMConfig[] | null };
+  Internal: boolean;
+  Attachable: boolean;
+  Ingress: boolean;
+  ConfigFrom: { Network: string };
+  ConfigOnly: boolean;
+  Containers: Record<string, EndpointResource> | null;
+  Options: Labels | null;
+  Labels: Labels | null;
+  Peers?: { Name: string; IP: string }[];
+}
+
+/** The body of `POST /networks/create` (types.NetworkCreateRequest). */
+export interface NetworkCreateRequest {
+  Name?: string;
+  CheckDuplicate?: boolean;
+  Driver?: string;
+  Scope?: string;
+  EnableIPv4?: boolean;
+  EnableIPv6?: boolean;
+  IPAM?: {
+    Driver?: string;
+    Options?: Labels;
+    Config?: IPAMConfig[];
+  };
+  Internal?: boolean;
+  Attachable?: boolean;
+  Ingress?: boolean;
+  ConfigOnly?: boolean;
+  ConfigFrom?: { Network?: string };
+  Options?: Labels;
+  Labels?: Labels;
+}
+
+/** The answer of `POST /networks/create` (note `Id`, not `ID`). */
+export interface NetworkCreateResponse {
+  Id: string;
+  Warning: string;
+}
+
+/** The answer of `POST /networks/prune`: the names of the networks removed (null for none). */
+export interface NetworksPruneReport {
+  NetworksDeleted: string[] | null;
+}
+
+/** How `GET /networks/{id}` was asked: `?scope=` and `?verbose=`. */
+export interface NetworkLookup {
+  scope?: string;
+  verbose?: boolean;
+}
+
+// ---------------------------------------------------------------- what a node needs
+
+/** One subnet of an overlay network, with its gateway and VXLAN ID. */
+export interface OverlaySubnet {
+  /** `10.0.1.0/24` */
+  readonly subnet: string;
+  /** `10.0.1.1` */
+  readonly gateway: string;
+  readonly vxlanId: number;
+}
+
+/** A node that has the network: where to send its VXLAN traffic, and its own address on the network. */
+export interface OverlayPeer {
+  readonly nodeId: string;
+  /** The node's address on the underlay (its `Status.Addr`): the VXLAN tunnel's far end. */
+  readonly underlayAddr: string;
+  /** The node's address on the network (`10.0.1.6/24`), from its network attachment. */
+  readonly address: string;
+}
+
+/** A task on the network, anywhere in the swarm: for forwarding entries and for DNS. */
+export interface OverlayTask {
+  readonly taskId: string;
+  /** `<service>.<slot>.<task ID>`, or `<service>.<node ID>.<task ID>` for global services. */
+  readonly taskName: string;
+  readonly serviceId: string;
+  readonly serviceName: string;
+  /** The node it is placed on; empty while it is not placed yet. */
+  readonly nodeId: string;
+  /** Its observed state (RUNNING or earlier): DNS answers with running tasks, forwarding needs all. */
+  readonly state: TaskState;
+  /** Its addresses on this network (`10.0.1.3/24`). */
+  readonly addresses: readonly string[];
+  /** Its aliases on this network (`--network name=app,alias=db`). */
+  readonly aliases: readonly string[];
+}
+
+/** One overlay network as a node sees it. */
+export interface OverlayNetwork {
+  readonly id: string;
+  readonly name: string;
+  readonly internal: boolean;
+  readonly attachable: boolean;
+  readonly ingress: boolean;
+  /** From `--opt com.docker.network.driver.mtu`; absent for the default. */
+  readonly mtu?: number;
+  readonly subnets: readonly OverlaySubnet[];
+  /** This node's own address on the network (its endpoint for the gateway and for load balancing). */
+  readonly address?: string;
+  /** Every node that has the network, this one included, in node ID order. */
+  readonly peers: readonly OverlayPeer[];
+  /** Every task with an address on the network that is not done yet, in task ID order. */
+  readonly tasks: readonly OverlayTask[];
+}
+
+/**
+ * What one node needs to know to build and keep the data path of its overlay networks: each network it has
+ * a task on (or the ingress network, which every node has), with the other nodes to tunnel to and the tasks
+ * to resolve and reach. Computed by the manager from the store (src/manager/allocator/node-view.ts).
+ */
+export interface NodeNetworkView {
+  readonly nodeId: string;
+  readonly networks: readonly OverlayNetwork[];
+}

@@ -1,0 +1,107 @@
+// What each node needs to know of the overlay networks it takes part in (src/api/networks.ts
+// NodeNetworkView), computed from the store: the networks it has an address on (its attachments, which the
+// allocator keeps to the networks of its tasks and the ingress network), each with its subnets, gateways
+// and VXLAN IDs, the other nodes that have it (where to tunnel to) and the tasks with an address on it
+// (forwarding entries, DNS). The manager pushes this to the nodes; one scan of the tasks serves every node.
+
+import { formatIPv4, parseIPv4Address, parseIpv4Prefix } from '../../api/ip.js';
+import {
+  isIngressNetwork,
+  MTU_OPTION,
+  vxlanIds,
+  type NodeNetworkView,
+  type OverlayNetwork,
+  type OverlayPeer,
+  type OverlayTask,
+} from '../../api/networks.js';
+import { rank } from '../../api/taskstate.js';
+import type { Network, Node, Task } from '../../api/types.js';
+import { taskName } from '../controlapi/tasks.js';
+
+export interface NodeViewSource {
+  network(id: string): Network | undefined;
+  nodes(): readonly Node[];
+  tasks(): readonly Task[];
+}
+
+const byKey =
+  <T>(key: (t: T) => string) =>
+  (a: T, b: T): number =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
+
+function overlaySubnets(network: Network): OverlayNetwork['subnets'] {
+  const ids = vxlanIds(network);
+  return (network.IPAMOptions?.Configs ?? []).flatMap((config, i) => {
+    const subnet = config.Subnet ? parseIpv4Prefix(config.Subnet) : undefined;
+    const gateway = config.Gateway ? parseIPv4Address(config.Gateway) : undefined;
+    if (!subnet || gateway === undefined || ids[i] === undefined) return [];
+    return [{ subnet: config.Subnet!, gateway: formatIPv4(gateway), vxlanId: ids[i]! }];
+  });
+}
+
+/**
+ * The views of the given nodes (every node when none is named). A network appears in a node's view when
+ * the node has an attachment to it; its tasks are those whose state is RUNNING or earlier, with an address
+ * on it.
+ */
+export function nodeNetworkViews(
+  source: NodeViewSource,
+  nodeIds?: readonly string[],
+): Map<string, NodeNetworkView> {
+  const nodes = source.nodes();
+  const peers = new Map<string, OverlayPeer[]>();
+  for (const node of nodes) {
+    for (const attachment of node.Attachments ?? []) {
+      const address = attachment.Addresses?.[0];
+      if (!address) continue;
+      const list = peers.get(attachment.Network.ID) ?? [];
+      list.push({ nodeId: node.ID, underlayAddr: node.Status?.Addr ?? '', address });
+      peers.set(attachment.Network.ID, list);
+    }
+  }
+  const tasks = new Map<string, OverlayTask[]>();
+  for (const task of source.tasks()) {
+    if (rank(task.Status.State) > rank('running')) continue;
+    for (const attachment of task.NetworksAttachments ?? []) {
+      if (!attachment.Addresses?.length) continue;
+      const list = tasks.get(attachment.Network.ID) ?? [];
+      list.push({
+        taskId: task.ID,
+        taskName: taskName(task),
+        serviceId: task.ServiceID,
+        serviceName: task.ServiceAnnotations?.Name ?? '',
+        nodeId: task.NodeID ?? '',
+        state: task.Status.State,
+        addresses: [...attachment.Addresses],
+        aliases: [...(attachment.Aliases ?? [])],
+      });
+      tasks.set(attachment.Network.ID, list);
+    }
+  }
+  const views = new Map<string, NodeNetworkView>();
+  const wanted = nodeIds ? new Set(nodeIds) : undefined;
+  for (const node of nodes) {
+    if (wanted && !wanted.has(node.ID)) continue;
+    const networks: OverlayNetwork[] = [];
+    for (const attachment of node.Attachments ?? []) {
+      const network = source.network(attachment.Network.ID);
+      if (!network) continue;
+      const mtu = Number(network.DriverState?.Options?.[MTU_OPTION]);
+      networks.push({
+        id: network.ID,
+        name: network.Spec.Name,
+        internal: network.Spec.Internal ?? false,
+        attachable: network.Spec.Attachable ?? false,
+        ingress: isIngressNetwork(network),
+        ...(Number.isInteger(mtu) && mtu > 0 ? { mtu } : {}),
+        subnets: overlaySubnets(network),
+        ...(attachment.Addresses?.[0] ? { address: attachment.Addresses[0] } : {}),
+        peers: [...(peers.get(network.ID) ?? [])].sort(byKey((p: OverlayPeer) => p.nodeId)),
+        tasks: [...(tasks.get(network.ID) ?? [])].sort(byKey((t: OverlayTask) => t.taskId)),
+      });
+    }
+    networks.sort(byKey((n: OverlayNetwork) => n.id));
+    views.set(node.ID, { nodeId: node.ID, networks });
+  }
+  return views;
+}
