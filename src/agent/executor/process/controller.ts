@@ -22,7 +22,7 @@ import { containerIdFor, taskDir, taskLogFile, type ExecutorPaths } from './path
 import { isNoSuchTaskError, type LaunchSpec, type StartResult, type TaskInfo } from './protocol.js';
 import { DEFAULT_STOP_SIGNAL, parseSignal } from './signals.js';
 import { parseTimestampMillis } from './timestamps.js';
-import { expandContainerSpec } from './templates.js';
+import { expandContainerSpec } from '../templates.js';
 import { loadExecUser } from './users.js';
 
 /** The manager resolves each task's log driver (the service's, else the swarm's default) onto the task. */
