@@ -2,8 +2,14 @@
 // shoald: the shoal node daemon. Serves the Engine API on a root-only unix socket, and runs the manager
 // and/or agent roles of the swarm this node belongs to.
 
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { mkdirSync } from 'node:fs';
+import {
+  DEFAULT_ENGINE_HOST,
+  resolveExecutor,
+  type ExecutorChoice,
+  type ExecutorConfig,
+} from '../agent/executor/factory.js';
 import { EngineServer } from '../engineapi/server.js';
 import { SHOAL_VERSION } from '../version.js';
 import { createLogger, protectStdio, writeStderr } from './logger.js';
@@ -34,6 +40,15 @@ async function main(): Promise<void> {
     )
     .option('-D, --debug', 'Enable debug logging', false)
     .option('--label <key=value>', 'Engine label for this node (repeatable)', parseLabel, {})
+    .addOption(
+      new Option(
+        '--executor <kind>',
+        "What runs this node's tasks: docker (containers on the engine at --engine-host), process (host processes), or auto (docker when the engine answers)",
+      )
+        .choices(['auto', 'docker', 'process'])
+        .default('auto'),
+    )
+    .option('--engine-host <address>', 'The container engine of the docker executor', DEFAULT_ENGINE_HOST)
     .helpOption('-h, --help', 'Print usage')
     .parse();
   const opts = program.opts<{
@@ -41,9 +56,24 @@ async function main(): Promise<void> {
     host: string;
     debug: boolean;
     label: Record<string, string>;
+    executor: ExecutorChoice;
+    engineHost: string;
   }>();
 
   const log = createLogger({ debug: opts.debug });
+  let executor: ExecutorConfig;
+  try {
+    const resolved = await resolveExecutor(opts.executor, opts.engineHost);
+    executor = resolved.config;
+    log.info(`tasks run on the ${executor.kind} executor`, {
+      chosen: opts.executor,
+      why: resolved.reason,
+      ...(executor.kind === 'docker' ? { engine: executor.engineHost } : {}),
+    });
+  } catch (err) {
+    log.error((err as Error).message);
+    process.exit(1);
+  }
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   let releasePidFile: () => void;
   try {
@@ -65,8 +95,7 @@ async function main(): Promise<void> {
     host: hostFacts(),
     debug: opts.debug,
     engineLabels: opts.label,
-    // The only executor so far; the Docker executor will be chosen here.
-    executor: { kind: 'process' },
+    executor,
   });
   const server = new EngineServer({
     backend: node,
@@ -95,7 +124,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
-    // Tasks keep running under the task runner; the next shoald re-adopts them.
+    // Tasks keep running (under the task runner, or on the container engine); the next shoald re-adopts them.
     const forceExit = setTimeout(() => {
       log.error('shutdown took too long, exiting');
       process.exit(1);

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { DockerExecutor } from '../../../src/agent/executor/docker/executor.js';
+import { resolveExecutor } from '../../../src/agent/executor/factory.js';
 import {
   ExecutorUnavailableError,
   ExitError,
@@ -395,6 +396,23 @@ describe('docker executor (pretend engine)', () => {
     engine.add({ name: 'd', labels: { 'com.docker.swarm.node.id': NODE }, status: 'running' });
     await executor().purge();
     assert.deepEqual([...engine.containers.values()].map((c) => c.Name).sort(), ['/c', '/d']);
+  });
+
+  it('is what `--executor auto` picks when the engine answers, and process when none does', async () => {
+    assert.deepEqual(await resolveExecutor('auto', engine.host), {
+      config: { kind: 'docker', engineHost: engine.host },
+      reason: `the engine at ${engine.host} answers`,
+    });
+    await engine.stop();
+    const fallback = await resolveExecutor('auto', engine.host);
+    assert.deepEqual(fallback.config, { kind: 'process' });
+    assert.match(fallback.reason, /^no container engine answers at unix:\/\//);
+    assert.deepEqual((await resolveExecutor('docker', engine.host)).config, {
+      kind: 'docker',
+      engineHost: engine.host,
+    });
+    assert.deepEqual((await resolveExecutor('process', engine.host)).config, { kind: 'process' });
+    await assert.rejects(resolveExecutor('process', 'docker.sock'), /invalid engine host docker\.sock/);
   });
 
   it('describes the node from the engine', async () => {
