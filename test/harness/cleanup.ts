@@ -17,13 +17,21 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
-import { executorScope, pidsInScope, removeScope, scopeCgroupDirs } from './cgroups.js';
+import {
+  executorScope,
+  pidsInCgroupTree,
+  pidsInScope,
+  removeCgroupTree,
+  removeScope,
+  scopeCgroupDirs,
+} from './cgroups.js';
 import { runSync } from './commands.js';
 import {
   describeProcess,
@@ -49,6 +57,11 @@ const CLAIM_WRITE_GRACE_MS = 30_000;
 export interface TrackedDir {
   dataDir: string;
   removeDir?: string;
+  /**
+   * A test dockerd's `--cgroup-parent` (test/harness/dockerd.ts): its containers' processes, which
+   * belong to no namespace of ours and name no dir of ours, are killed through it, and its cgroups go.
+   */
+  cgroupParent?: string;
 }
 
 interface Claim {
@@ -215,14 +228,48 @@ export function teardownNetworkIndex(index: number, dataDirs: readonly TrackedDi
   }
 }
 
-/** Kills whatever still runs from each data dir (daemon, task runner, tasks), removes its cgroups and folder. */
+/**
+ * Kills whatever still runs from each data dir (daemon, task runner, tasks; a test dockerd, its containerd,
+ * shims and containers), unmounts what is mounted below it (a dockerd's layers and namespaces), removes its
+ * cgroups and folder.
+ */
 export function cleanDataDirs(dataDirs: readonly TrackedDir[]): void {
   for (const dir of dataDirs) {
     killDataDirProcesses(dir.dataDir);
+    if (dir.cgroupParent) {
+      const parent = dir.cgroupParent;
+      killUntilGone(() => pidsInCgroupTree(parent));
+    }
+    unmountBelow(dir.removeDir ?? dir.dataDir);
+    if (dir.cgroupParent) removeCgroupTree(dir.cgroupParent);
     const scope = executorScope(dir.dataDir);
     if (scope) removeScope(scope);
     if (dir.removeDir && !keepFiles()) rmSync(dir.removeDir, { recursive: true, force: true, maxRetries: 3 });
   }
+}
+
+/** Lazily unmounts every mount point at or below `dir`, deepest first (a dockerd's overlays, netns files). */
+export function unmountBelow(dir: string): void {
+  let real = dir;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    return; // gone already
+  }
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return;
+  }
+  const decode = (path: string): string =>
+    path.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  const points = text
+    .split('\n')
+    .map((line) => decode(line.split(' ')[4] ?? ''))
+    .filter((point) => point === real || point.startsWith(`${real}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const point of [...new Set(points)]) runSync('umount', ['-l', point], { allowFailure: true });
 }
 
 /** SIGKILLs the processes started from a data dir: by command line and by the tasks' cgroups. */
