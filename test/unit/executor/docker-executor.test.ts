@@ -173,26 +173,26 @@ describe('docker executor (pretend engine)', () => {
     });
   });
 
-  it('creates volumes with a driver config first', async () => {
-    await executor()
-      .controller(
-        task({
-          Mounts: [
-            {
-              Type: 'volume',
-              Source: 'data',
-              Target: '/data',
-              VolumeOptions: { DriverConfig: { Name: 'local', Options: { type: 'tmpfs', device: 'tmpfs' } } },
-            },
-          ],
-        }),
-      )
-      .prepare();
-    assert.deepEqual(engine.volumes.get('data'), {
-      Name: 'data',
+  it('creates volumes with a driver config first, named with their templates expanded', async () => {
+    const t = task({
+      Mounts: [
+        {
+          Type: 'volume',
+          Source: 'data-{{.Task.Slot}}',
+          Target: '/data',
+          VolumeOptions: { DriverConfig: { Name: 'local', Options: { type: 'tmpfs', device: 'tmpfs' } } },
+        },
+      ],
+    });
+    await executor().controller(t).prepare();
+    assert.deepEqual(engine.volumes.get(`data-${t.Slot}`), {
+      Name: `data-${t.Slot}`,
       Driver: 'local',
       DriverOpts: { type: 'tmpfs', device: 'tmpfs' },
     });
+    const container = engine.byName(`web.${t.Slot}.${t.ID}`)!;
+    const mounts = (container.body.HostConfig as { Mounts: { Source: string }[] }).Mounts;
+    assert.equal(mounts[0]!.Source, `data-${t.Slot}`);
   });
 
   it('refuses what the node cannot honour and what moby refuses, before touching the engine', async () => {

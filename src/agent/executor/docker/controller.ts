@@ -11,7 +11,7 @@
 
 import { stat } from 'node:fs/promises';
 import { describeNeed, EXECUTOR_NATURE, specNeeds, unhonoured } from '../../../api/executor-features.js';
-import type { Driver, HealthState, Task } from '../../../api/types.js';
+import type { Driver, HealthState, Mount, Task } from '../../../api/types.js';
 import {
   ExitError,
   UNHEALTHY_CONTAINER,
@@ -20,7 +20,7 @@ import {
   type LogOptions,
 } from '../executor.js';
 import type { ExecutorLog } from '../process/log.js';
-import type { TemplateNode } from '../templates.js';
+import { expandContainerSpec, type TemplateNode } from '../templates.js';
 import { isConflict, isNotFound, isUnreachable, type EngineClient } from './client.js';
 import type { EngineEvent } from './events.js';
 import { containerImage, isImageId, parseImageReference, pullQuery } from './image.js';
@@ -130,6 +130,8 @@ export class DockerController implements Controller {
   /** Operations waiting on the container (start, wait): after an outage, a container nobody waits on is killed. */
   private pending = 0;
   private refreshingHealth: Promise<void> | undefined;
+  /** The task's mounts with their templates expanded, once prepared by this controller. */
+  private mounts: Mount[] | undefined;
   private healthAgain = false;
 
   constructor(
@@ -298,9 +300,12 @@ export class DockerController implements Controller {
       await this.inspect();
       return;
     }
-    const body = containerCreateBody(task, await this.context.templateNode());
+    const node = await this.context.templateNode();
+    const body = containerCreateBody(task, node);
+    // The mounts as the container gets them: templates in their sources expanded.
+    this.mounts = expandContainerSpec(task.Spec.ContainerSpec ?? {}, task, node).Mounts ?? [];
     const { client } = this.context;
-    for (const volume of volumeCreateRequests(task.Spec.ContainerSpec ?? {})) {
+    for (const volume of volumeCreateRequests({ Mounts: this.mounts })) {
       await client.request('POST', '/volumes/create', { body: volume });
     }
     await this.ensureImage();
@@ -574,7 +579,7 @@ export class DockerController implements Controller {
   /** moby's checkMounts: a bind mount's source must (still) exist when the container starts. */
   private async checkBindSources(): Promise<void> {
     if (!this.context.localEngine) return;
-    for (const mount of this.task.Spec.ContainerSpec?.Mounts ?? []) {
+    for (const mount of this.mounts ?? []) {
       if (mount.Type !== 'bind' || !mount.Source) continue;
       try {
         await stat(mount.Source);
