@@ -93,6 +93,7 @@ export class EngineClient {
   /** Pooled keep-alive connections for ordinary requests; streams get connections of their own. */
   private readonly agent: Agent;
   private apiVersion: Promise<string> | undefined;
+  private libpodVersion: string | undefined;
 
   constructor(
     readonly address: EngineAddress,
@@ -112,10 +113,16 @@ export class EngineClient {
     return response.headers;
   }
 
+  /** The engine is Podman (its Docker-compatible service), as far as the last negotiation showed. */
+  get libpod(): boolean {
+    return this.libpodVersion !== undefined;
+  }
+
   /** The API version to speak: the engine's, capped at MAX_API_VERSION. */
   version(): Promise<string> {
     this.apiVersion ??= this.ping().then(
       (headers) => {
+        this.libpodVersion = headerValue(headers['libpod-api-version']);
         const advertised = headerValue(headers['api-version']);
         return advertised && compareVersions(advertised, MAX_API_VERSION) < 0 ? advertised : MAX_API_VERSION;
       },
@@ -135,6 +142,22 @@ export class EngineClient {
   ): Promise<EngineResponse<T>> {
     const response = await this.send(method, `/v${await this.version()}${path}`, options, false);
     return response as EngineResponse<T>;
+  }
+
+  /** A request to Podman's own API (`/v<libpod version>/libpod/…`), for what the Docker API lacks. */
+  async requestLibpod<T = unknown>(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<EngineResponse<T>> {
+    await this.version();
+    if (!this.libpodVersion) throw new Error('the container engine is not Podman');
+    return (await this.send(
+      method,
+      `/v${this.libpodVersion}/libpod${path}`,
+      options,
+      false,
+    )) as EngineResponse<T>;
   }
 
   /** A streaming response (events, logs, pulls), on a connection of its own. The caller consumes it. */

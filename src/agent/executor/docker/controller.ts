@@ -39,6 +39,9 @@ type TaskWithLogDriver = Task & { LogDriver?: Driver };
 /** moby's ErrContainerDestroyed: the container disappeared while the task waited for it. */
 export const CONTAINER_DESTROYED = 'dockerexec: container destroyed';
 
+/** Docker's default interval between health checks. */
+const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
+
 /** Why a start fails after shutdown, terminate or remove (prefixed with `starting container failed: `). */
 const STOPPED_BEFORE_START = 'the task was stopped before its container started';
 
@@ -56,7 +59,7 @@ export interface ContainerInspect {
   Config?: {
     Tty?: boolean;
     Labels?: Record<string, string> | null;
-    Healthcheck?: { Test?: string[] | null } | null;
+    Healthcheck?: { Test?: string[] | null; Interval?: number } | null;
   };
 }
 
@@ -103,6 +106,11 @@ export interface DockerControllerContext {
   findContainer(taskId: string): Promise<string | undefined>;
   /** Bind mount sources can be checked on this host (the engine runs here, behind a unix socket). */
   localEngine: boolean;
+  /**
+   * The engine runs no health checks by itself, and the executor must (Podman without systemd: it
+   * schedules them with systemd timers).
+   */
+  drivesHealthchecks(): boolean;
   /** A removal the engine could not do: retried once it answers again. */
   deferRemoval(taskId: string, containerId: string): void;
   /** The task is removed: the executor forgets this controller. */
@@ -132,6 +140,10 @@ export class DockerController implements Controller {
   private refreshingHealth: Promise<void> | undefined;
   /** The task's mounts with their templates expanded, once prepared by this controller. */
   private mounts: Mount[] | undefined;
+  /** The next health check the executor runs for an engine that does not (Podman without systemd). */
+  private healthTimer: NodeJS.Timeout | undefined;
+  private healthInterval = DEFAULT_HEALTH_INTERVAL_MS;
+  private disposed = false;
   private healthAgain = false;
 
   constructor(
@@ -277,6 +289,13 @@ export class DockerController implements Controller {
     return this.pending === 0 && this.observed?.phase === 'running';
   }
 
+  /** The executor closes (the daemon stops): the controller schedules nothing more. */
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.healthTimer);
+    this.healthTimer = undefined;
+  }
+
   /** Whether an operation of this controller waits on the container (start or wait). */
   get busy(): boolean {
     return this.pending > 0;
@@ -392,6 +411,7 @@ export class DockerController implements Controller {
       await this.inspect();
     }
     if (!this.healthchecked) return;
+    this.driveHealthchecks();
     // With a healthcheck the task is running only once the engine finds it healthy (moby's Start waits for
     // the health_status event); unhealthy first, it is stopped and fails.
     await this.until(() => {
@@ -408,6 +428,7 @@ export class DockerController implements Controller {
     const id = await this.container();
     if (!id) throw new Error(`No such container: ${containerName(this.task)}`);
     if (!this.observed) await this.inspect();
+    if (this.healthchecked) this.driveHealthchecks();
     for (;;) {
       await this.until(
         () =>
@@ -506,6 +527,8 @@ export class DockerController implements Controller {
     this.tty = inspected.Config?.Tty === true;
     const test = inspected.Config?.Healthcheck?.Test ?? [];
     this.healthchecked = test.length > 0 && test[0] !== 'NONE';
+    const interval = inspected.Config?.Healthcheck?.Interval;
+    this.healthInterval = interval ? interval / 1e6 : DEFAULT_HEALTH_INTERVAL_MS;
     const state = inspected.State ?? {};
     const phase = phaseOf(state.Status);
     this.observe({
@@ -569,6 +592,41 @@ export class DockerController implements Controller {
           this.refreshHealth();
         }
       });
+  }
+
+  /**
+   * Runs the container's health check every interval when the engine does not (Podman schedules them
+   * with systemd timers, which a host without systemd does not have): `GET /libpod/containers/{id}/
+   * healthcheck`, what the timer runs. The result comes back as the container's health, with its event.
+   */
+  private driveHealthchecks(): void {
+    if (this.healthTimer || this.disposed || !this.containerId || !this.context.drivesHealthchecks()) return;
+    const id = this.containerId;
+    const over = (): boolean => this.finished() || this.stopRequested || this.disposed;
+    const next = (): void => {
+      this.healthTimer = setTimeout(() => {
+        if (over()) {
+          this.healthTimer = undefined;
+          return;
+        }
+        this.context.client
+          .requestLibpod('GET', `/containers/${id}/healthcheck`)
+          .catch((err: unknown) =>
+            this.context.log.debug('docker executor: running a health check failed', {
+              taskId: this.taskId,
+              err,
+            }),
+          )
+          .finally(() => {
+            if (this.disposed) return;
+            this.refreshHealth();
+            if (!over()) next();
+            else this.healthTimer = undefined;
+          });
+      }, this.healthInterval);
+      this.healthTimer.unref();
+    };
+    next();
   }
 
   private finished(): boolean {

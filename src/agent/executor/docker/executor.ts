@@ -13,6 +13,7 @@
 //   await executor.close();                       // containers keep running
 //   await executor.purge();                       // or, leaving the swarm: every task container removed
 
+import { existsSync } from 'node:fs';
 import { hostname as osHostname, machine } from 'node:os';
 import type { Labels, NodeDescription, Task, TaskStatus } from '../../../api/types.js';
 import { ExecutorUnavailableError, type Controller, type Executor, type RecoveredTask } from '../executor.js';
@@ -52,6 +53,7 @@ export class DockerExecutor implements Executor {
   private description: NodeDescription | undefined;
   private readonly descriptionListeners = new Set<() => void>();
   private closed = false;
+  private systemd: boolean | undefined;
 
   constructor(private readonly options: DockerExecutorOptions) {
     if (!options.nodeId) throw new Error('the docker executor needs the node ID');
@@ -111,6 +113,7 @@ export class DockerExecutor implements Executor {
         registerContainer: (taskId, containerId) => this.containers.set(taskId, containerId),
         findContainer: (taskId) => this.findContainer(taskId),
         localEngine: this.client.address.socketPath !== undefined,
+        drivesHealthchecks: () => this.drivesHealthchecks(),
         deferRemoval: (taskId, containerId) => this.deferredRemovals.set(containerId, taskId),
         onRemoved: (taskId) => {
           this.controllers.delete(taskId);
@@ -154,6 +157,7 @@ export class DockerExecutor implements Executor {
   /** Stops following the engine; the containers keep running. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const controller of this.controllers.values()) controller.dispose();
     this.monitor.close();
     this.client.close();
   }
@@ -261,6 +265,16 @@ export class DockerExecutor implements Executor {
       if (isUnreachable(err)) throw err;
       return undefined;
     }
+  }
+
+  /**
+   * Whether the executor runs health checks itself: Podman schedules them with systemd timers, so on a
+   * host booted without systemd (no /run/systemd/system) they would never run.
+   */
+  private drivesHealthchecks(): boolean {
+    if (!this.client.libpod || this.client.address.socketPath === undefined) return false;
+    this.systemd ??= existsSync('/run/systemd/system');
+    return !this.systemd;
   }
 
   private async templateNode(): Promise<TemplateNode> {
