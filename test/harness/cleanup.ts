@@ -62,6 +62,11 @@ export interface TrackedDir {
    * belong to no namespace of ours and name no dir of ours, are killed through it, and its cgroups go.
    */
   cgroupParent?: string;
+  /**
+   * A test Podman's storage root (test/harness/podman.ts): its containers' processes live in
+   * `/libpod_parent/libpod-<id>` cgroups, the IDs being the folders of `<root>/overlay-containers`.
+   */
+  podmanRoot?: string;
 }
 
 interface Claim {
@@ -236,16 +241,24 @@ export function teardownNetworkIndex(index: number, dataDirs: readonly TrackedDi
 export function cleanDataDirs(dataDirs: readonly TrackedDir[]): void {
   for (const dir of dataDirs) {
     killDataDirProcesses(dir.dataDir);
-    if (dir.cgroupParent) {
-      const parent = dir.cgroupParent;
-      killUntilGone(() => pidsInCgroupTree(parent));
-    }
+    const parents = [
+      ...(dir.cgroupParent ? [dir.cgroupParent] : []),
+      ...(dir.podmanRoot ? podmanContainerCgroups(dir.podmanRoot) : []),
+    ];
+    for (const parent of parents) killUntilGone(() => pidsInCgroupTree(parent));
     unmountBelow(dir.removeDir ?? dir.dataDir);
-    if (dir.cgroupParent) removeCgroupTree(dir.cgroupParent);
+    for (const parent of parents) removeCgroupTree(parent);
     const scope = executorScope(dir.dataDir);
     if (scope) removeScope(scope);
     if (dir.removeDir && !keepFiles()) rmSync(dir.removeDir, { recursive: true, force: true, maxRetries: 3 });
   }
+}
+
+/** The cgroups of a Podman's containers (cgroupfs manager), from the containers its storage holds. */
+function podmanContainerCgroups(root: string): string[] {
+  return readdirSafe(join(root, 'overlay-containers'))
+    .filter((id) => /^[0-9a-f]{64}$/.test(id))
+    .map((id) => `libpod_parent/libpod-${id}`);
 }
 
 /** Lazily unmounts every mount point at or below `dir`, deepest first (a dockerd's overlays, netns files). */

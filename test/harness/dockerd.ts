@@ -363,7 +363,7 @@ export class TestDockerd implements LiveResource {
  * A root filesystem with busybox and a symlink per applet (so `sh`, `sleep`, `httpd`… exist), /etc/passwd
  * and /etc/group with root and nobody, and /tmp — archived for `docker import`.
  */
-async function buildBusyboxArchive(root: string, archive: string): Promise<void> {
+export async function buildBusyboxArchive(root: string, archive: string): Promise<void> {
   for (const dir of ['bin', 'etc', 'tmp', 'root', 'var/www']) mkdirSync(join(root, dir), { recursive: true });
   chmodSync(join(root, 'tmp'), 0o1777);
   const binary = readFileSync(BUSYBOX);

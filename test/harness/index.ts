@@ -2,6 +2,7 @@
 
 export { CLUSTER_PORT, TestCluster, type SwarmInitExtras, type TestClusterOptions } from './cluster.js';
 export { TestDockerd, type TestDockerdOptions } from './dockerd.js';
+export { TestPodman } from './podman.js';
 export { CommandError, type ExecOptions, type ExecResult } from './commands.js';
 export {
   HarnessPrivilegeError,
