@@ -27,7 +27,7 @@ interface Inspected {
   Id: string;
   Name: string;
   State: { Status: string; Pid: number; Health?: { Status: string } };
-  Config: { Labels: Record<string, string>; Hostname: string; User: string; Env: string[] };
+  Config: { Image: string; Labels: Record<string, string>; Hostname: string; User: string; Env: string[] };
   HostConfig: Record<string, unknown>;
 }
 
@@ -43,7 +43,7 @@ describe('the docker executor, with the docker CLI', { timeout: 600_000 }, () =>
   before(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'shoal-e2e-docker-'));
     engine = await TestDockerd.onLoopback();
-    await engine.importBusybox();
+    await engine.importBusybox(['busybox:latest', 'busybox:1', 'busybox:2']);
     daemon = ShoalDaemon.onLoopback({ extraArgs: ['--executor', 'docker', '--engine-host', engine.apiHost] });
     await daemon.start();
     nodeId = await daemon.apiOk<string>('POST', '/v1.41/swarm/init', {
@@ -342,6 +342,42 @@ describe('the docker executor, with the docker CLI', { timeout: 600_000 }, () =>
     // The CLI waited for the task to run: by then the engine had found the container healthy.
     const [task] = await running('checked');
     assert.equal((await inspect(task!.Status.ContainerStatus!.ContainerID!)).State.Health?.Status, 'healthy');
+  });
+
+  it('rolls a new image tag out, start-first and stop-first, and rolls it back', async () => {
+    await docker(
+      'service',
+      'create',
+      '--name',
+      'versions',
+      '--replicas',
+      '2',
+      '--init',
+      '--update-order',
+      'start-first',
+      'busybox:1',
+      'sleep',
+      '3604',
+    );
+    const images = async (): Promise<string[]> => {
+      const ids = (await running('versions')).map((t) => t.Status.ContainerStatus!.ContainerID!);
+      return Promise.all(ids.map(async (id) => (await inspect(id)).Config.Image)).then((list) => list.sort());
+    };
+    assert.deepEqual(await images(), ['busybox:1', 'busybox:1']);
+    await docker('service', 'update', '--image', 'busybox:2', 'versions');
+    assert.deepEqual(await images(), ['busybox:2', 'busybox:2']);
+    await docker(
+      'service',
+      'update',
+      '--update-order',
+      'stop-first',
+      '--image',
+      'busybox:latest',
+      'versions',
+    );
+    assert.deepEqual(await images(), ['busybox:latest', 'busybox:latest']);
+    await docker('service', 'rollback', 'versions');
+    assert.deepEqual(await images(), ['busybox:2', 'busybox:2']);
   });
 
   describe("bad input fails the task with Docker's text", () => {
