@@ -198,6 +198,7 @@ export class DockerController implements Controller {
         await this.context.client.request('DELETE', `/containers/${id}`, {
           query: { force: true, v: true },
           accept: [404],
+          change: true,
         });
       } catch (err) {
         if (isUnreachable(err)) this.context.deferRemoval(this.taskId, id);
@@ -325,13 +326,14 @@ export class DockerController implements Controller {
     this.mounts = expandContainerSpec(task.Spec.ContainerSpec ?? {}, task, node).Mounts ?? [];
     const { client } = this.context;
     for (const volume of volumeCreateRequests({ Mounts: this.mounts })) {
-      await client.request('POST', '/volumes/create', { body: volume });
+      await client.request('POST', '/volumes/create', { body: volume, change: true });
     }
     await this.ensureImage();
     const name = containerName(task);
     let id: string;
     try {
       const created = await client.request<{ Id: string }>('POST', '/containers/create', {
+        change: true,
         query: { name },
         body,
       });
@@ -401,7 +403,10 @@ export class DockerController implements Controller {
       // No await between this check and sending the request: a stop either sees `launched` (and waits
       // for the answer) or was requested before this point.
       if (this.stopRequested) throw new Error(`starting container failed: ${STOPPED_BEFORE_START}`);
-      this.launched = this.context.client.request('POST', `/containers/${id}/start`, { accept: [304] });
+      this.launched = this.context.client.request('POST', `/containers/${id}/start`, {
+        accept: [304],
+        change: true,
+      });
       try {
         await this.launched;
       } catch (err) {

@@ -168,6 +168,7 @@ export class DockerExecutor implements Executor {
     await Promise.all(
       containers.map((container) =>
         this.client.request('DELETE', `/containers/${container.Id}`, {
+          change: true,
           query: { force: true, v: true },
           accept: [404],
         }),
