@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { eventually, ShoalDaemon, TestDockerd } from '../harness/index.js';
+import { dockerdMissing, eventually, ShoalDaemon, TestDockerd } from '../harness/index.js';
 import { freePort } from '../harness/ports.js';
 
 interface TaskRow {
@@ -34,7 +34,7 @@ interface Inspected {
 const ENGINE_GONE =
   /^Cannot connect to the Docker daemon at unix:\/\/\/tmp\/shd-[^/]+\/docker\.sock\. Is the docker daemon running\?$/;
 
-describe('the docker executor, with the docker CLI', { timeout: 600_000 }, () => {
+describe('the docker executor, with the docker CLI', { timeout: 600_000, skip: dockerdMissing() }, () => {
   let engine: TestDockerd;
   let daemon: ShoalDaemon;
   let scratch: string;

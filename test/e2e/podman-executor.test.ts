@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { eventually, ShoalDaemon, TestPodman } from '../harness/index.js';
+import { eventually, podmanMissing, ShoalDaemon, TestPodman } from '../harness/index.js';
 import { freePort } from '../harness/ports.js';
 
 interface TaskRow {
@@ -14,7 +14,7 @@ interface TaskRow {
   Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string; PID?: number } };
 }
 
-describe('the docker executor on Podman', { timeout: 300_000 }, () => {
+describe('the docker executor on Podman', { timeout: 300_000, skip: podmanMissing() }, () => {
   let engine: TestPodman;
   let daemon: ShoalDaemon;
   let nodeId: string;

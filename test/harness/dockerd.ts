@@ -21,6 +21,7 @@ import type { ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   closeSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -48,6 +49,27 @@ const DEFAULT_START_TIMEOUT_MS = 60_000;
 const DEFAULT_STOP_TIMEOUT_MS = 60_000;
 /** Where Debian's busybox-static puts its binary. */
 const BUSYBOX = '/usr/bin/busybox';
+
+/** On PATH? */
+export function onPath(command: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
+    .split(':')
+    .some((dir) => dir !== '' && existsSync(join(dir, command)));
+}
+
+/**
+ * Why tests with a Docker Engine cannot run on this machine (for `describe(…, { skip })`), or false:
+ * they need Debian's docker.io and busybox-static, which scripts/setup.sh installs.
+ */
+export function dockerdMissing(): string | false {
+  if (!onPath('dockerd')) return 'dockerd is not installed (scripts/setup.sh installs docker.io)';
+  return busyboxMissing();
+}
+
+/** Why no busybox image can be made here, or false. */
+export function busyboxMissing(): string | false {
+  return existsSync(BUSYBOX) ? false : `${BUSYBOX} is missing (scripts/setup.sh installs busybox-static)`;
+}
 
 export interface TestDockerdOptions {
   /** More dockerd arguments (`--label zone=a`, `--live-restore`…). */

@@ -27,10 +27,18 @@ import {
   type LiveResource,
 } from './cleanup.js';
 import { run, runSync, spawnCommand } from './commands.js';
-import { buildBusyboxArchive } from './dockerd.js';
+import { buildBusyboxArchive, busyboxMissing, onPath } from './dockerd.js';
 import { Network } from './netns.js';
 import type { CliOptions, CommandResult } from './shoald.js';
 import { sleep } from './wait.js';
+
+/** Why tests with Podman cannot run here (for `describe(…, { skip })`), or false. */
+export function podmanMissing(): string | false {
+  if (!onPath('podman')) return 'podman is not installed (scripts/setup.sh installs it)';
+  // The docker CLI drives it, and busybox-static makes its image, as for a Docker Engine.
+  if (!onPath('docker')) return 'the docker CLI is not installed (scripts/setup.sh installs docker.io)';
+  return busyboxMissing();
+}
 
 export class TestPodman implements LiveResource {
   readonly workDir: string;

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cgroupTreeDirs, pidsInCgroupTree } from '../../harness/cgroups.js';
-import { Network, TestDockerd } from '../../harness/index.js';
+import { dockerdMissing, Network, TestDockerd } from '../../harness/index.js';
 import { pidsUsingDir } from '../../harness/procs.js';
 
 function mountsBelow(dir: string): string[] {
@@ -16,7 +16,7 @@ function mountsBelow(dir: string): string[] {
     .filter((point) => point.startsWith(dir));
 }
 
-describe('test dockerd', { timeout: 180_000 }, () => {
+describe('test dockerd', { timeout: 180_000, skip: dockerdMissing() }, () => {
   const engines: TestDockerd[] = [];
   after(async () => {
     for (const engine of engines) await engine.destroy();
