@@ -171,6 +171,17 @@ describe('docker executor (pretend engine)', () => {
       );
       assert.equal(engine.calls('POST', /^\/containers\/create$/).length, 2);
     });
+
+    it('looks an image up once, and again when the engine has lost it', async () => {
+      const made = executor();
+      await made.controller(task({})).prepare();
+      await made.controller(task({})).prepare();
+      assert.equal(engine.calls('GET', /^\/images\/busybox:latest\/json$/).length, 1);
+      engine.images.delete('busybox:latest');
+      assert.equal(await outcome(made.controller(task({})).prepare()), 'No such image: busybox:latest');
+      assert.equal(engine.calls('GET', /^\/images\/busybox:latest\/json$/).length, 2);
+      assert.equal(engine.calls('POST', /^\/images\/create$/).length, 1, 'and pulled');
+    });
   });
 
   it('creates volumes with a driver config first, named with their templates expanded', async () => {

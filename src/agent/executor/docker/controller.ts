@@ -104,6 +104,10 @@ export interface DockerControllerContext {
   registerContainer(taskId: string, containerId: string): void;
   /** Looks the task's container up on the engine, by its labels (this node's containers only). */
   findContainer(taskId: string): Promise<string | undefined>;
+  /** Images this executor created containers from (so taken to be on the engine). */
+  imageKnown(image: string): boolean;
+  rememberImage(image: string): void;
+  forgetImage(image: string): void;
   /** Bind mount sources can be checked on this host (the engine runs here, behind a unix socket). */
   localEngine: boolean;
   /**
@@ -328,16 +332,29 @@ export class DockerController implements Controller {
     for (const volume of volumeCreateRequests({ Mounts: this.mounts })) {
       await client.request('POST', '/volumes/create', { body: volume, change: true });
     }
-    await this.ensureImage();
+    // An image this executor has created containers from is taken to be there still (one request less
+    // per task); if the engine says otherwise, it is looked for (and pulled) as any other.
+    const known = this.context.imageKnown(body.Image);
+    if (!known) await this.ensureImage();
     const name = containerName(task);
+    const create = async (): Promise<string> =>
+      (
+        await client.request<{ Id: string }>('POST', '/containers/create', {
+          change: true,
+          query: { name },
+          body,
+        })
+      ).body.Id;
     let id: string;
     try {
-      const created = await client.request<{ Id: string }>('POST', '/containers/create', {
-        change: true,
-        query: { name },
-        body,
-      });
-      id = created.body.Id;
+      try {
+        id = await create();
+      } catch (err) {
+        if (!known || !isNotFound(err)) throw err;
+        this.context.forgetImage(body.Image);
+        await this.ensureImage();
+        id = await create();
+      }
     } catch (err) {
       // Created by an earlier attempt whose answer was lost: that container is this task's.
       if (!isConflict(err)) throw err;
@@ -345,6 +362,7 @@ export class DockerController implements Controller {
       if (!existing) throw err;
       id = existing.Id;
     }
+    this.context.rememberImage(body.Image);
     this.containerId = id;
     this.context.registerContainer(this.taskId, id);
     this.observe({ phase: 'created', pid: 0 });
@@ -396,8 +414,9 @@ export class DockerController implements Controller {
     await this.context.ready();
     if (!this.containerId) await (this.preparing ?? this.prepare());
     const id = this.containerId!;
-    const inspected = await this.inspect();
-    if (phaseOf(inspected.State?.Status) === 'created') {
+    // Just created (or inspected) by prepare: no need to ask the engine again.
+    const phase = this.observed?.phase ?? phaseOf((await this.inspect()).State?.Status);
+    if (phase === 'created') {
       // moby checks bind sources again at start: they may have gone since the container was created.
       await this.checkBindSources();
       // No await between this check and sending the request: a stop either sees `launched` (and waits

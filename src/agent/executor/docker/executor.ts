@@ -52,6 +52,8 @@ export class DockerExecutor implements Executor {
   private readonly deferredRemovals = new Map<string, string>();
   private description: NodeDescription | undefined;
   private readonly descriptionListeners = new Set<() => void>();
+  /** Images containers were created from (by the name used): no need to look for them again. */
+  private readonly images = new Set<string>();
   private closed = false;
   private systemd: boolean | undefined;
 
@@ -112,6 +114,9 @@ export class DockerExecutor implements Executor {
         knownContainer: (taskId) => this.containers.get(taskId),
         registerContainer: (taskId, containerId) => this.containers.set(taskId, containerId),
         findContainer: (taskId) => this.findContainer(taskId),
+        imageKnown: (image) => this.images.has(image),
+        rememberImage: (image) => this.images.add(image),
+        forgetImage: (image) => this.images.delete(image),
         localEngine: this.client.address.socketPath !== undefined,
         drivesHealthchecks: () => this.drivesHealthchecks(),
         deferRemoval: (taskId, containerId) => this.deferredRemovals.set(containerId, taskId),
@@ -194,6 +199,7 @@ export class DockerExecutor implements Executor {
 
   /** The engine stopped answering: every task waiting on it fails now, with its error. */
   private engineDown(err: Error): void {
+    this.images.clear(); // the engine may come back without them
     for (const controller of this.controllers.values()) controller.engineLost(err);
   }
 
