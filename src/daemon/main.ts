@@ -26,6 +26,12 @@ function parseLabel(value: string, previous: Record<string, string>): Record<str
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
+/** Two API addresses that name the same socket (`unix:///x` and `/x`). */
+function sameAddress(a: string, b: string): boolean {
+  const normal = (value: string): string => value.replace(/^unix:\/\//, '');
+  return normal(a) === normal(b);
+}
+
 async function main(): Promise<void> {
   // Before anything can write to them: a failed write to stdout or stderr must not end the daemon.
   protectStdio();
@@ -63,6 +69,12 @@ async function main(): Promise<void> {
   const log = createLogger({ debug: opts.debug });
   let executor: ExecutorConfig;
   try {
+    // The engine behind shoald's own socket would be shoald itself.
+    if (opts.executor !== 'process' && sameAddress(opts.engineHost, opts.host)) {
+      throw new Error(
+        `--engine-host ${opts.engineHost} is shoald's own API socket (-H); give the container engine's`,
+      );
+    }
     const resolved = await resolveExecutor(opts.executor, opts.engineHost);
     executor = resolved.config;
     log.info(`tasks run on the ${executor.kind} executor`, {
