@@ -266,6 +266,36 @@ describe('the docker executor, with the docker CLI', { timeout: 600_000, skip: d
     );
   });
 
+  it('reports a container that exited while shoald was down with its exit code, and replaces it', async () => {
+    await docker(
+      'service',
+      'create',
+      '--name',
+      'lonely',
+      '--restart-delay',
+      '500ms',
+      'busybox',
+      'sleep',
+      '3605',
+    );
+    const [task] = await running('lonely');
+    const container = await inspect(task!.Status.ContainerStatus!.ContainerID!);
+    await daemon.kill();
+    process.kill(container.State.Pid, 'SIGKILL');
+    await daemon.start();
+    await eventually(
+      async () => {
+        const all = await tasks('lonely');
+        const ended = all.find((t) => t.ID === task!.ID);
+        assert.equal(ended?.Status.State, 'failed');
+        assert.equal(ended?.Status.Err, 'task: non-zero exit (137)');
+        assert.equal(ended?.Status.ContainerStatus?.ExitCode, 137);
+        assert.ok(all.some((t) => t.ID !== task!.ID && t.Status.State === 'running'));
+      },
+      { timeoutMs: 30_000, description: 'the exit reported and the task replaced' },
+    );
+  });
+
   it('keeps the data of a bind mount and a named volume across a task replacement; a tmpfs has its size', async () => {
     const volume = `keep-${Date.now()}`;
     await docker(
