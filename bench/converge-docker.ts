@@ -1,8 +1,9 @@
 // bench/converge-docker: the docker executor's convergence on one node's Docker Engine, beside the same
 // engine's raw speed. For 1, 10, 50 and 100 replicas: `service create` → every task running (its container
-// started), and scaling 100 → 0 → no container running; and the engine alone doing the same number of
-// `docker run -d` (create + start through the Engine API) and stops, 1, 4 and 8 at a time, the best taken.
-// Containers run busybox's `sleep` with an init (so that a stop ends them at once, on both sides).
+// started), and scaling 100 → 0 → no container running; and, just before each, the engine alone doing the
+// same number of `docker run -d` (create + start through the Engine API) and stops, 1, 4 and 8 at a time,
+// the best taken. Containers run busybox's `sleep` with an init (so that a stop ends them at once, on both
+// sides). Rounds (ROUNDS, default 3) are repeated and their medians reported, since the machine is shared.
 // Run: npm run bench:converge-docker   (needs root and Debian's docker.io; builds first)
 
 import { ShoalDaemon, TestDockerd } from '../test/harness/index.js';
@@ -16,6 +17,7 @@ interface TaskRow {
 const POLL_MS = 10;
 const SIZES = [1, 10, 50, 100];
 const CONCURRENCY = [1, 4, 8];
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 
 async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -77,23 +79,6 @@ async function main(): Promise<void> {
   try {
     await engine.importBusybox();
     const version = await ok<{ Version: string }>(engine, 'GET', '/version');
-
-    // The engine's raw speed first, on an idle engine.
-    const rawBest = new Map<number, { run: number; runAt: number; stop: number; stopAt: number }>();
-    for (const count of SIZES) {
-      for (const concurrency of CONCURRENCY) {
-        if (count === 1 && concurrency > 1) continue;
-        const { run, stop } = await raw(engine, count, concurrency);
-        const best = rawBest.get(count);
-        rawBest.set(count, {
-          run: Math.min(best?.run ?? Infinity, run),
-          runAt: !best || run < best.run ? concurrency : best.runAt,
-          stop: Math.min(best?.stop ?? Infinity, stop),
-          stopAt: !best || stop < best.stop ? concurrency : best.stopAt,
-        });
-      }
-    }
-
     daemon = ShoalDaemon.onLoopback({ extraArgs: ['--executor', 'docker', '--engine-host', engine.apiHost] });
     await daemon.start();
     const shoal = daemon;
@@ -108,55 +93,69 @@ async function main(): Promise<void> {
     };
     const runningContainers = async (): Promise<number> =>
       (await engine.containers()).filter((c) => c.State === 'running').length;
+    const empty = (): Promise<void> => until(async () => (await engine.containers()).length === 0, 300_000);
 
-    const rows: Record<string, string | number>[] = [];
-    for (const count of SIZES) {
-      const name = `bench${count}`;
-      const started = performance.now();
-      await shoal.apiOk('POST', '/v1.44/services/create', {
-        Name: name,
-        TaskTemplate: { ContainerSpec: { Image: 'busybox:latest', Args: ['sleep', '86400'], Init: true } },
-        Mode: { Replicated: { Replicas: count } },
-      });
-      await until(async () => (await running(name)) === count, 300_000);
-      const ms = performance.now() - started;
-      if ((await runningContainers()) !== count) throw new Error(`expected ${count} running containers`);
-      const best = rawBest.get(count)!;
-      rows.push({
-        case: `create ${count} → running`,
-        'shoal ms': Math.round(ms),
-        'engine ms': Math.round(best.run),
-        'engine at': best.runAt,
-        ratio: (ms / best.run).toFixed(2),
-      });
-      if (count !== 100) {
+    // Each measure side by side with the engine's own, round after round (the machine is shared: a
+    // round's neighbours are the fairest comparison), and the median of the rounds reported.
+    const samples = new Map<string, { shoal: number[]; engine: number[]; at: number[] }>();
+    const record = (name: string, shoalMs: number, engineMs: number, at: number): void => {
+      const entry = samples.get(name) ?? { shoal: [], engine: [], at: [] };
+      entry.shoal.push(shoalMs);
+      entry.engine.push(engineMs);
+      entry.at.push(at);
+      samples.set(name, entry);
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const count of SIZES) {
+        let best = { run: Infinity, runAt: 0, stop: Infinity, stopAt: 0 };
+        for (const concurrency of CONCURRENCY) {
+          if (count === 1 && concurrency > 1) continue;
+          const { run, stop } = await raw(engine, count, concurrency);
+          if (run < best.run) best = { ...best, run, runAt: concurrency };
+          if (stop < best.stop) best = { ...best, stop, stopAt: concurrency };
+        }
+        const name = `bench${count}r${round}`;
+        const started = performance.now();
+        await shoal.apiOk('POST', '/v1.44/services/create', {
+          Name: name,
+          TaskTemplate: { ContainerSpec: { Image: 'busybox:latest', Args: ['sleep', '86400'], Init: true } },
+          Mode: { Replicated: { Replicas: count } },
+        });
+        await until(async () => (await running(name)) === count, 300_000);
+        record(`create ${count} → running`, performance.now() - started, best.run, best.runAt);
+        if ((await runningContainers()) !== count) throw new Error(`expected ${count} running containers`);
+        if (count === SIZES.at(-1)) {
+          const service = await shoal.apiOk<{ Version: { Index: number }; Spec: { Mode: object } }>(
+            'GET',
+            `/v1.44/services/${name}`,
+          );
+          const scaling = performance.now();
+          await shoal.apiOk('POST', `/v1.44/services/${name}/update?version=${service.Version.Index}`, {
+            ...service.Spec,
+            Mode: { Replicated: { Replicas: 0 } },
+          });
+          await until(async () => (await runningContainers()) === 0, 300_000);
+          record(`scale ${count} → 0, none running`, performance.now() - scaling, best.stop, best.stopAt);
+        }
         await shoal.apiOk('DELETE', `/v1.44/services/${name}`);
-        await until(async () => (await engine.containers()).length === 0, 300_000);
+        await empty();
       }
     }
-    const service = await shoal.apiOk<{ Version: { Index: number }; Spec: { Mode: object } }>(
-      'GET',
-      '/v1.44/services/bench100',
-    );
-    const started = performance.now();
-    await shoal.apiOk('POST', `/v1.44/services/bench100/update?version=${service.Version.Index}`, {
-      ...service.Spec,
-      Mode: { Replicated: { Replicas: 0 } },
-    });
-    await until(async () => (await runningContainers()) === 0, 300_000);
-    const ms = performance.now() - started;
-    const best = rawBest.get(100)!;
-    rows.push({
-      case: 'scale 100 → 0, none running',
-      'shoal ms': Math.round(ms),
-      'engine ms': Math.round(best.stop),
-      'engine at': best.stopAt,
-      ratio: (ms / best.stop).toFixed(2),
-    });
+    const median = (values: number[]): number =>
+      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     console.log(
-      `Docker Engine ${version.Version}; engine ms: the same work through the Engine API, best of ${CONCURRENCY.join('/')} at a time`,
+      `Docker Engine ${version.Version}; median of ${ROUNDS} rounds; engine: the same work through the Engine API, the best of ${CONCURRENCY.join('/')} at a time`,
     );
-    console.table(rows);
+    console.table(
+      [...samples].map(([name, entry]) => ({
+        case: name,
+        'shoal ms': Math.round(median(entry.shoal)),
+        'engine ms': Math.round(median(entry.engine)),
+        'engine at': median(entry.at),
+        ratio: (median(entry.shoal) / median(entry.engine)).toFixed(2),
+        'ratios by round': entry.shoal.map((ms, i) => (ms / entry.engine[i]!).toFixed(2)).join(' '),
+      })),
+    );
   } finally {
     await daemon?.destroy();
     await engine.destroy();
