@@ -481,6 +481,20 @@ describe('docker executor (pretend engine)', () => {
       assert.equal(await waited, 'task: non-zero exit (9)');
     });
 
+    it('kills nothing when only its event stream broke', async () => {
+      const made = executor();
+      const described: number[] = [];
+      made.watchDescription(() => described.push(1));
+      const controller = made.controller(task({}));
+      await controller.prepare();
+      await controller.start(); // running, and nobody waits on it (the agent would)
+      await until(() => engine.streamCount > 0, 'the stream');
+      engine.breakStreams();
+      await until(() => described.length > 0, 'the stream to be open again');
+      assert.equal(engine.containers.get(idOf(controller))!.State.Status, 'running');
+      assert.equal(engine.calls('POST', /\/kill$/).length, 0);
+    });
+
     it('cannot recover while the engine is down, and says so', async () => {
       await engine.stop();
       const error = await executor()

@@ -283,9 +283,9 @@ export class DockerController implements Controller {
   }
 
   /**
-   * The engine answers again (and its event stream is open): look at the container once more, since
-   * events may have been missed. Resolves to whether a container of this task runs that no one waits
-   * on any more (its task failed with the engine): the executor kills it.
+   * The engine's event stream is open again: look at the container once more, since events may have been
+   * missed. Resolves to whether a container of this task runs that no one waits on any more (after an
+   * outage: its task failed with the engine, and the executor kills it).
    */
   async resync(): Promise<boolean> {
     this.lost = undefined;
@@ -299,11 +299,6 @@ export class DockerController implements Controller {
     this.disposed = true;
     clearTimeout(this.healthTimer);
     this.healthTimer = undefined;
-  }
-
-  /** Whether an operation of this controller waits on the container (start or wait). */
-  get busy(): boolean {
-    return this.pending > 0;
   }
 
   // ------------------------------------------------------------------------------------------- internals

@@ -55,6 +55,8 @@ export class DockerExecutor implements Executor {
   /** Images containers were created from (by the name used): no need to look for them again. */
   private readonly images = new Set<string>();
   private closed = false;
+  /** The engine was down since the stream last opened: the tasks waiting on it failed. */
+  private outage = false;
   private systemd: boolean | undefined;
 
   constructor(private readonly options: DockerExecutorOptions) {
@@ -199,21 +201,24 @@ export class DockerExecutor implements Executor {
 
   /** The engine stopped answering: every task waiting on it fails now, with its error. */
   private engineDown(err: Error): void {
+    this.outage = true;
     this.images.clear(); // the engine may come back without them
     for (const controller of this.controllers.values()) controller.engineLost(err);
   }
 
   /**
-   * The engine answers again after its stream broke: look at every container again (changes while the
-   * stream was down were not seen), kill the containers of tasks that failed with the engine meanwhile
-   * (a failed task's container must not run), finish the removals it could not do, and have the node
-   * described again.
+   * The engine's stream is open again after it broke: look at every container again (changes while the
+   * stream was down were not seen); after an outage, also kill the containers of tasks that failed with
+   * the engine meanwhile (a failed task's container must not run), finish the removals it could not do,
+   * and have the node described again.
    */
   private async engineBack(): Promise<void> {
     const log = this.options.log;
+    const outage = this.outage;
+    this.outage = false;
     await Promise.all(
       [...this.controllers.values()].map(async (controller) => {
-        if (!(await controller.resync())) return;
+        if (!(await controller.resync()) || !outage) return;
         log.warn('docker executor: killing the container of a task that failed while the engine was away', {
           taskId: controller.taskId,
         });
