@@ -7,7 +7,9 @@ import type { DispatcherClient, LogSubscriptionMessage, SessionMessage } from '.
 import { systemClock, type Clock } from '../api/clock.js';
 import { isShoalError, unavailable } from '../api/errors.js';
 import type { TaskStatus } from '../api/types.js';
-import type { Executor } from './executor/executor.js';
+import { jsonEqual } from '../api/json-equal.js';
+import type { NodeDescription } from '../api/types.js';
+import { ExecutorUnavailableError, type Executor, type RecoveredTask } from './executor/executor.js';
 import { backoffDelay, nextBackoff } from './backoff.js';
 import { LogPublisher } from './log-publisher.js';
 import { silentAgentLog, type AgentLog } from './log.js';
@@ -60,6 +62,10 @@ export class Agent {
   private lastMessage: SessionMessage | undefined;
   /** Letting go of the tasks (stop, leave, or removal from the swarm), once begun. */
   private release: Promise<void> | undefined;
+  /** The description the current session registered with. */
+  private registeredDescription: NodeDescription | undefined;
+  /** The session was closed to register a new description: open the next one at once. */
+  private reregister = false;
 
   constructor(options: AgentOptions) {
     this.client = options.client;
@@ -110,9 +116,20 @@ export class Agent {
       onTaskChanged: (task) => this.publisher.taskChanged(task),
     });
     this.worker = worker;
-    const recovered = await this.executor.recover();
+    let recovered: RecoveredTask[] = [];
+    let unavailable: string | undefined;
+    try {
+      recovered = await this.executor.recover();
+    } catch (err) {
+      // The executor cannot say what became of its tasks (its engine is down): the agent still starts,
+      // so that the managers hear of it, and the tasks it knew as running are reported failed.
+      if (!(err instanceof ExecutorUnavailableError)) throw err;
+      unavailable = err.message;
+      this.log.error('agent: the executor cannot recover its tasks', { err: err.message });
+    }
     if (this.state !== 'running') return;
-    worker.resume(db.loadTasks(), recovered);
+    worker.resume(db.loadTasks(), recovered, unavailable);
+    this.executor.watchDescription?.(() => void this.descriptionMayHaveChanged());
     this.sessionLoop = this.runSessions();
   }
 
@@ -182,6 +199,11 @@ export class Agent {
           this.removedFromSwarm(end.err.message);
           return;
         }
+        if (this.reregister && end.err === undefined) {
+          this.reregister = false;
+          this.log.info('agent: the node description changed; registering again');
+          continue;
+        }
         this.log.warn('agent: session with manager ended', { err: end.err });
       }
       backoffMs = nextBackoff(backoffMs);
@@ -201,6 +223,7 @@ export class Agent {
       return undefined;
     }
     if (this.state !== 'running') return undefined;
+    this.registeredDescription = description;
     const session: AgentSession = new AgentSession(
       this.client,
       this.clock,
@@ -221,6 +244,24 @@ export class Agent {
     );
     session.start();
     return session;
+  }
+
+  /**
+   * The executor says the node's description may have changed (its engine came back): a description
+   * that did change is registered with a new session (swarmkit's agent does the same).
+   */
+  private async descriptionMayHaveChanged(): Promise<void> {
+    if (this.state !== 'running' || !this.session) return;
+    let description: NodeDescription;
+    try {
+      description = await this.executor.describe();
+    } catch {
+      return;
+    }
+    if (this.state !== 'running' || !this.session || jsonEqual(description, this.registeredDescription))
+      return;
+    this.reregister = true;
+    this.session.close();
   }
 
   /**

@@ -13,6 +13,11 @@ export const MESSAGE_PROCESS_LOST = 'task: process lost while the node agent was
 export interface ResumeOptions {
   /** The task has a healthcheck (see hasHealthcheck): it is RUNNING only once found healthy. */
   healthchecked?: boolean;
+  /**
+   * The executor could not say what became of its tasks (its container engine is down): a task known as
+   * RUNNING fails with this error instead of MESSAGE_PROCESS_LOST.
+   */
+  executorUnavailable?: string;
 }
 
 /**
@@ -61,7 +66,7 @@ export function resumeStatus(
     return {
       ...known,
       State: 'failed',
-      Err: MESSAGE_PROCESS_LOST,
+      Err: options.executorUnavailable ?? MESSAGE_PROCESS_LOST,
       ...(known.ContainerStatus !== undefined
         ? { ContainerStatus: { ...known.ContainerStatus, PID: 0 } }
         : {}),

@@ -64,10 +64,13 @@ export class Worker {
     });
   }
 
-  /** Resumes the tasks remembered from before a restart; they keep running without a manager. */
-  resume(remembered: Task[], recovered: RecoveredTask[]): void {
+  /**
+   * Resumes the tasks remembered from before a restart; they keep running without a manager.
+   * `executorUnavailable`: the executor could not recover anything (why), so tasks known as running fail.
+   */
+  resume(remembered: Task[], recovered: RecoveredTask[], executorUnavailable?: string): void {
     for (const found of recovered) this.unclaimed.set(found.taskId, found);
-    for (const task of remembered) this.adopt(task);
+    for (const task of remembered) this.adopt(task, executorUnavailable);
     for (const taskId of this.unclaimed.keys()) {
       // The managers' first COMPLETE set decides: adopted if it holds the task, removed if not.
       this.options.log.warn('agent: executor recovered a task the agent has no record of', { taskId });
@@ -166,11 +169,12 @@ export class Worker {
     if (manager.current !== before) this.options.db.saveTask(manager.current);
   }
 
-  private adopt(task: Task): void {
+  private adopt(task: Task, executorUnavailable?: string): void {
     const found = this.unclaimed.get(task.ID);
     this.unclaimed.delete(task.ID);
     const status = resumeStatus(task.Status, found, clockTimestamp(this.options.clock), {
       healthchecked: hasHealthcheck(task),
+      ...(executorUnavailable !== undefined ? { executorUnavailable } : {}),
     });
     const resumed: Task = { ...task, Status: status };
     const manager = new TaskManager(resumed, {

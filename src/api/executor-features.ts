@@ -10,7 +10,7 @@
 
 import type { ContainerSpec, Driver, TaskSpec } from './types.js';
 
-export type ExecutorKind = 'process';
+export type ExecutorKind = 'process' | 'docker';
 
 /** The engine label that names a node's executor. */
 export const EXECUTOR_LABEL = 'shoal.executor';
@@ -29,12 +29,43 @@ const PROCESS_FEATURES: ReadonlySet<string> = new Set([
   'log-driver:json-file',
 ]);
 
-const FEATURES: Record<ExecutorKind, ReadonlySet<string>> = { process: PROCESS_FEATURES };
+/**
+ * The docker executor maps every ContainerSpec field to the container as Docker's swarm executor does; the
+ * engine itself judges what it is given (an unknown log driver or isolation fails the task with the
+ * engine's error, as on a Swarm node). Secrets and configs are not distributed to nodes yet, and CSI
+ * (`cluster`) and Windows named-pipe mounts have no engine behind them here.
+ */
+const DOCKER_FEATURES: ReadonlySet<string> = new Set([
+  'mount:bind',
+  'mount:volume',
+  'mount:tmpfs',
+  'read-only',
+  'init',
+  'tty',
+  'stdin',
+  'privileges',
+  'extra-hosts',
+  'dns-config',
+  'sysctls',
+  'capabilities',
+  'ulimits',
+  'oom-score-adj',
+]);
+/** Feature families the engine decides on: any log driver with its options, any isolation. */
+const DOCKER_FEATURE_PREFIXES: readonly string[] = ['log-driver:', 'log-opt:', 'isolation:'];
 
-/** Why the process executor cannot do most of a container's isolation: said once, in every refusal. */
+const FEATURES: Record<ExecutorKind, (feature: string) => boolean> = {
+  process: (feature) => PROCESS_FEATURES.has(feature),
+  docker: (feature) =>
+    DOCKER_FEATURES.has(feature) || DOCKER_FEATURE_PREFIXES.some((prefix) => feature.startsWith(prefix)),
+};
+
+/** Why an executor cannot do what it refuses: said once, in every refusal. */
 export const EXECUTOR_NATURE: Record<ExecutorKind, string> = {
   process:
     'the process executor runs the task as a process on the host, from the host filesystem (the image is not used), without a root filesystem, mounts or network of its own',
+  docker:
+    "the docker executor runs the task as a container on the node's container engine, without secrets, configs or CSI volumes yet",
 };
 
 export function isExecutorKind(value: string | undefined): value is ExecutorKind {
@@ -42,7 +73,7 @@ export function isExecutorKind(value: string | undefined): value is ExecutorKind
 }
 
 export function executorHonours(kind: ExecutorKind, feature: string): boolean {
-  return FEATURES[kind].has(feature);
+  return FEATURES[kind](feature);
 }
 
 /** What `task` asks for beyond a command run with its env, user, dir, hostname, limits and health check. */

@@ -2,8 +2,14 @@
 // shoald: the shoal node daemon. Serves the Engine API on a root-only unix socket, and runs the manager
 // and/or agent roles of the swarm this node belongs to.
 
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { mkdirSync } from 'node:fs';
+import {
+  DEFAULT_ENGINE_HOST,
+  resolveExecutor,
+  type ExecutorChoice,
+  type ExecutorConfig,
+} from '../agent/executor/factory.js';
 import { EngineServer } from '../engineapi/server.js';
 import { SHOAL_VERSION } from '../version.js';
 import { createLogger, protectStdio, writeStderr } from './logger.js';
@@ -20,6 +26,12 @@ function parseLabel(value: string, previous: Record<string, string>): Record<str
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
+/** Two API addresses that name the same socket (`unix:///x` and `/x`). */
+function sameAddress(a: string, b: string): boolean {
+  const normal = (value: string): string => value.replace(/^unix:\/\//, '');
+  return normal(a) === normal(b);
+}
+
 async function main(): Promise<void> {
   // Before anything can write to them: a failed write to stdout or stderr must not end the daemon.
   protectStdio();
@@ -34,10 +46,15 @@ async function main(): Promise<void> {
     )
     .option('-D, --debug', 'Enable debug logging', false)
     .option('--label <key=value>', 'Engine label for this node (repeatable)', parseLabel, {})
-    .option(
-      '--engine-host <address>',
-      "The node's container engine (unix:///path or tcp://host:port): Engine API calls shoal does not serve are passed to it",
+    .addOption(
+      new Option(
+        '--executor <kind>',
+        "What runs this node's tasks: docker (containers on the engine at --engine-host), process (host processes), or auto (docker when the engine answers)",
+      )
+        .choices(['auto', 'docker', 'process'])
+        .default('auto'),
     )
+    .option('--engine-host <address>', 'The container engine of the docker executor', DEFAULT_ENGINE_HOST)
     .helpOption('-h, --help', 'Print usage')
     .parse();
   const opts = program.opts<{
@@ -45,10 +62,30 @@ async function main(): Promise<void> {
     host: string;
     debug: boolean;
     label: Record<string, string>;
-    engineHost?: string;
+    executor: ExecutorChoice;
+    engineHost: string;
   }>();
 
   const log = createLogger({ debug: opts.debug });
+  let executor: ExecutorConfig;
+  try {
+    // The engine behind shoald's own socket would be shoald itself.
+    if (opts.executor !== 'process' && sameAddress(opts.engineHost, opts.host)) {
+      throw new Error(
+        `--engine-host ${opts.engineHost} is shoald's own API socket (-H); give the container engine's`,
+      );
+    }
+    const resolved = await resolveExecutor(opts.executor, opts.engineHost);
+    executor = resolved.config;
+    log.info(`tasks run on the ${executor.kind} executor`, {
+      chosen: opts.executor,
+      why: resolved.reason,
+      ...(executor.kind === 'docker' ? { engine: executor.engineHost } : {}),
+    });
+  } catch (err) {
+    log.error((err as Error).message);
+    process.exit(1);
+  }
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   let releasePidFile: () => void;
   try {
@@ -70,15 +107,15 @@ async function main(): Promise<void> {
     host: hostFacts(),
     debug: opts.debug,
     engineLabels: opts.label,
-    // The only executor so far; the Docker executor will be chosen here.
-    executor: { kind: 'process' },
+    executor,
   });
   const server = new EngineServer({
     backend: node,
     address: opts.host,
     serverVersion: SHOAL_VERSION,
     log: (level, msg, fields) => log.log(level, msg, fields),
-    ...(opts.engineHost ? { engineHost: opts.engineHost } : {}),
+    // The engine's API is passed through only when the node really has one: the docker executor's.
+    ...(executor.kind === 'docker' ? { engineHost: executor.engineHost } : {}),
   });
 
   try {
@@ -101,7 +138,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
-    // Tasks keep running under the task runner; the next shoald re-adopts them.
+    // Tasks keep running (under the task runner, or on the container engine); the next shoald re-adopts them.
     const forceExit = setTimeout(() => {
       log.error('shutdown took too long, exiting');
       process.exit(1);

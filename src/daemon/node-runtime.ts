@@ -1,7 +1,7 @@
 // The worker role on a node (every node has it, managers included): the executor the configuration
-// names (the process executor today) and the agent that runs the tasks the dispatcher assigns. Tasks
-// outlive this object: they belong to the executor (the process executor's task runner), and the next
-// start re-adopts them.
+// names (process or docker) and the agent that runs the tasks the dispatcher assigns. Tasks outlive this
+// object: they belong to the executor (the process executor's task runner, the container engine), and
+// the next start re-adopts them.
 
 import { join } from 'node:path';
 import type { DispatcherClient } from '../api/dispatcher.js';
@@ -34,6 +34,7 @@ export class NodeRuntime {
   constructor(options: NodeRuntimeOptions) {
     this.executor = executorFactory(options.executor).create({
       dataDir: options.dataDir,
+      nodeId: options.nodeId,
       engineLabels: options.engineLabels,
       log: options.log.with({ component: 'executor' }),
     });
@@ -67,17 +68,31 @@ export class NodeRuntime {
   }
 
   /**
-   * Kills and deletes every task the node's task runner still has, without an agent: how a node whose
-   * swarm components could not start leaves its swarm. A failure is logged; leaving goes on.
+   * Kills and deletes every task the node's executor still has, without an agent: how a node whose swarm
+   * components could not start leaves its swarm. A failure is logged; leaving goes on. `nodeId` is the
+   * node's, when its membership could still be read (the docker executor finds its containers by it).
    */
   static async purgeTasks(
-    options: Pick<NodeRuntimeOptions, 'dataDir' | 'executor' | 'engineLabels' | 'log'>,
+    options: Pick<NodeRuntimeOptions, 'dataDir' | 'executor' | 'engineLabels' | 'log'> & { nodeId?: string },
   ): Promise<void> {
-    const executor = executorFactory(options.executor).create({
-      dataDir: options.dataDir,
-      engineLabels: options.engineLabels,
-      log: options.log.with({ component: 'executor' }),
-    });
+    if (options.executor.kind === 'docker' && !options.nodeId) {
+      options.log.error(
+        "cannot remove this node's containers: its node ID is lost with its swarm state; remove the containers labelled com.docker.swarm.task.id by hand",
+      );
+      return;
+    }
+    let executor: Executor;
+    try {
+      executor = executorFactory(options.executor).create({
+        dataDir: options.dataDir,
+        nodeId: options.nodeId ?? '',
+        engineLabels: options.engineLabels,
+        log: options.log.with({ component: 'executor' }),
+      });
+    } catch (err) {
+      options.log.error('cannot remove the tasks of this node; some may be left behind', { error: err });
+      return;
+    }
     try {
       await executor.purge?.();
     } catch (err) {
@@ -88,7 +103,7 @@ export class NodeRuntime {
   }
 
   /** What this node offers, for the node object created at `swarm init` (before any agent runs). */
-  static describe(executor: ExecutorConfig, engineLabels: Record<string, string>): NodeDescription {
+  static describe(executor: ExecutorConfig, engineLabels: Record<string, string>): Promise<NodeDescription> {
     return executorFactory(executor).describe(engineLabels);
   }
 

@@ -309,7 +309,7 @@ export class SwarmNode implements EngineBackend {
 
   async systemInfo(): Promise<SystemInfo> {
     const host = this.options.host;
-    const description = NodeRuntime.describe(this.options.executor, this.options.engineLabels);
+    const description = await NodeRuntime.describe(this.options.executor, this.options.engineLabels);
     const containers = this.runtime?.taskCounts() ?? { total: 0, running: 0, paused: 0, stopped: 0 };
     return {
       name: host.hostname,
@@ -398,7 +398,7 @@ export class SwarmNode implements EngineBackend {
           create: true,
         });
         try {
-          const description = NodeRuntime.describe(this.options.executor, this.options.engineLabels);
+          const description = await NodeRuntime.describe(this.options.executor, this.options.engineLabels);
           const { rootCACertPem, nodeCertPem } = await bootstrapCluster(manager.store, {
             clusterId,
             nodeId,
@@ -453,7 +453,7 @@ export class SwarmNode implements EngineBackend {
           : { host: await localAddressTowards(remoteAddrs[0]!), port: listen.port };
       const availability = parseAvailability(request.Availability);
       parseJoinToken(request.JoinToken ?? '');
-      const description = NodeRuntime.describe(this.options.executor, this.options.engineLabels);
+      const description = await NodeRuntime.describe(this.options.executor, this.options.engineLabels);
       const joined = await joinCluster({
         managerAddr: remotes[0]!,
         token: request.JoinToken!,
@@ -507,6 +507,7 @@ export class SwarmNode implements EngineBackend {
       // A node in error runs no agent, but its tasks may still run under the task runner.
       if (!running) {
         await NodeRuntime.purgeTasks({
+          nodeId: m?.nodeId,
           dataDir: this.options.dataDir,
           executor: this.options.executor,
           engineLabels: this.options.engineLabels,

@@ -42,6 +42,43 @@ export function scopeCgroupDirs(scope: string): string[] {
     .filter((dir) => existsSync(dir));
 }
 
+/**
+ * A test dockerd's cgroup tree (`--cgroup-parent /<parent>`: `<hierarchy>/<parent>/<container id>`), one
+ * per hierarchy, the deepest folders first.
+ */
+export function cgroupTreeDirs(parent: string): string[] {
+  const dirs: string[] = [];
+  const walk = (dir: string): void => {
+    for (const child of childDirs(dir)) walk(child);
+    dirs.push(dir);
+  };
+  for (const mount of cgroupMounts()) {
+    const root = join(mount, parent);
+    if (existsSync(root)) walk(root);
+  }
+  return dirs;
+}
+
+/** Live processes anywhere in a cgroup tree (a test dockerd's containers). */
+export function pidsInCgroupTree(parent: string): number[] {
+  const pids = new Set<number>();
+  for (const dir of cgroupTreeDirs(parent)) {
+    try {
+      for (const line of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')) {
+        if (line !== '' && isProcessAlive(Number(line))) pids.add(Number(line));
+      }
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return [...pids];
+}
+
+/** Removes a cgroup tree's (empty) folders; best effort. */
+export function removeCgroupTree(parent: string): void {
+  for (const dir of cgroupTreeDirs(parent)) tryRmdir(dir);
+}
+
 function childDirs(dir: string): string[] {
   try {
     return readdirSync(dir, { withFileTypes: true })

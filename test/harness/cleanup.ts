@@ -17,13 +17,21 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
-import { executorScope, pidsInScope, removeScope, scopeCgroupDirs } from './cgroups.js';
+import {
+  executorScope,
+  pidsInCgroupTree,
+  pidsInScope,
+  removeCgroupTree,
+  removeScope,
+  scopeCgroupDirs,
+} from './cgroups.js';
 import { runSync } from './commands.js';
 import {
   describeProcess,
@@ -49,6 +57,16 @@ const CLAIM_WRITE_GRACE_MS = 30_000;
 export interface TrackedDir {
   dataDir: string;
   removeDir?: string;
+  /**
+   * A test dockerd's `--cgroup-parent` (test/harness/dockerd.ts): its containers' processes, which
+   * belong to no namespace of ours and name no dir of ours, are killed through it, and its cgroups go.
+   */
+  cgroupParent?: string;
+  /**
+   * A test Podman's storage root (test/harness/podman.ts): its containers' processes live in
+   * `/libpod_parent/libpod-<id>` cgroups, the IDs being the folders of `<root>/overlay-containers`.
+   */
+  podmanRoot?: string;
 }
 
 interface Claim {
@@ -215,14 +233,56 @@ export function teardownNetworkIndex(index: number, dataDirs: readonly TrackedDi
   }
 }
 
-/** Kills whatever still runs from each data dir (daemon, task runner, tasks), removes its cgroups and folder. */
+/**
+ * Kills whatever still runs from each data dir (daemon, task runner, tasks; a test dockerd, its containerd,
+ * shims and containers), unmounts what is mounted below it (a dockerd's layers and namespaces), removes its
+ * cgroups and folder.
+ */
 export function cleanDataDirs(dataDirs: readonly TrackedDir[]): void {
   for (const dir of dataDirs) {
     killDataDirProcesses(dir.dataDir);
+    const parents = [
+      ...(dir.cgroupParent ? [dir.cgroupParent] : []),
+      ...(dir.podmanRoot ? podmanContainerCgroups(dir.podmanRoot) : []),
+    ];
+    for (const parent of parents) killUntilGone(() => pidsInCgroupTree(parent));
+    unmountBelow(dir.removeDir ?? dir.dataDir);
+    for (const parent of parents) removeCgroupTree(parent);
     const scope = executorScope(dir.dataDir);
     if (scope) removeScope(scope);
     if (dir.removeDir && !keepFiles()) rmSync(dir.removeDir, { recursive: true, force: true, maxRetries: 3 });
   }
+}
+
+/** The cgroups of a Podman's containers (cgroupfs manager), from the containers its storage holds. */
+function podmanContainerCgroups(root: string): string[] {
+  return readdirSafe(join(root, 'overlay-containers'))
+    .filter((id) => /^[0-9a-f]{64}$/.test(id))
+    .map((id) => `libpod_parent/libpod-${id}`);
+}
+
+/** Lazily unmounts every mount point at or below `dir`, deepest first (a dockerd's overlays, netns files). */
+export function unmountBelow(dir: string): void {
+  let real = dir;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    return; // gone already
+  }
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return;
+  }
+  const decode = (path: string): string =>
+    path.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  const points = text
+    .split('\n')
+    .map((line) => decode(line.split(' ')[4] ?? ''))
+    .filter((point) => point === real || point.startsWith(`${real}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const point of [...new Set(points)]) runSync('umount', ['-l', point], { allowFailure: true });
 }
 
 /** SIGKILLs the processes started from a data dir: by command line and by the tasks' cgroups. */

@@ -8,6 +8,7 @@
 //   ... cluster.daemon('manager').docker(['node', 'ls']) ...
 //   await cluster.destroy();
 
+import { TestDockerd, type TestDockerdOptions } from './dockerd.js';
 import type { Host, NetworkOptions } from './netns.js';
 import { Network } from './netns.js';
 import { ShoalDaemon, type ShoalDaemonOptions, type TestOutcome } from './shoald.js';
@@ -21,6 +22,11 @@ export interface TestClusterOptions {
   hosts?: number | readonly string[];
   /** Options for every daemon; a function gets each host's index and name. */
   daemon?: ShoalDaemonOptions | ((index: number, name: string) => ShoalDaemonOptions);
+  /**
+   * A Docker Engine on every host (a TestDockerd, with busybox imported), and shoald running the docker
+   * executor on it (`--executor docker --engine-host <its socket>`, added to the daemon's extraArgs).
+   */
+  dockerEngines?: boolean | (TestDockerdOptions & { images?: readonly string[] });
   /** Start the daemons (in parallel) before returning. Default true. */
   start?: boolean;
   defaultRoute?: NetworkOptions['defaultRoute'];
@@ -50,6 +56,8 @@ export class TestCluster {
   private constructor(
     readonly network: Network,
     readonly daemons: ShoalDaemon[],
+    /** Each host's Docker Engine, with `dockerEngines` (same order as the daemons). */
+    readonly engines: TestDockerd[] = [],
   ) {}
 
   static async create(options: TestClusterOptions = {}): Promise<TestCluster> {
@@ -59,12 +67,33 @@ export class TestCluster {
         : options.hosts;
     const network = await Network.create({ hosts: names, defaultRoute: options.defaultRoute });
     try {
-      const daemons = network.hosts.map((host) => {
+      const engineOptions = options.dockerEngines === true ? {} : options.dockerEngines || undefined;
+      const engines = engineOptions
+        ? await Promise.all(
+            network.hosts.map(async (host) => {
+              const engine = await TestDockerd.onHost(host, engineOptions);
+              await engine.importBusybox(engineOptions.images);
+              return engine;
+            }),
+          )
+        : [];
+      const daemons = network.hosts.map((host, i) => {
         const daemonOptions =
           typeof options.daemon === 'function' ? options.daemon(host.index, host.name) : options.daemon;
-        return new ShoalDaemon(host, daemonOptions);
+        const engine = engines[i];
+        if (!engine) return new ShoalDaemon(host, daemonOptions);
+        return new ShoalDaemon(host, {
+          ...daemonOptions,
+          extraArgs: [
+            '--executor',
+            'docker',
+            '--engine-host',
+            engine.apiHost,
+            ...(daemonOptions?.extraArgs ?? []),
+          ],
+        });
       });
-      const cluster = new TestCluster(network, daemons);
+      const cluster = new TestCluster(network, daemons, engines);
       options.t?.after(() => cluster.destroy());
       if (options.start ?? true) await cluster.startAll();
       return cluster;
@@ -84,6 +113,16 @@ export class TestCluster {
       typeof which === 'number' ? this.daemons[which] : this.daemons.find((d) => d.host.name === which);
     if (!daemon) throw new Error(`no node ${JSON.stringify(which)} in this cluster`);
     return daemon;
+  }
+
+  /** A host's Docker Engine (created with `dockerEngines`). */
+  engine(which: Which): TestDockerd {
+    const engine = this.engines[this.daemons.indexOf(this.daemon(which))];
+    if (!engine)
+      throw new Error(
+        `node ${JSON.stringify(which)} has no Docker Engine (create the cluster with dockerEngines)`,
+      );
+    return engine;
   }
 
   host(which: Which): Host {
@@ -181,8 +220,9 @@ export class TestCluster {
     for (const daemon of this.daemons) daemon.reportOnFailure(t, lines);
   }
 
-  /** Kills everything and removes the network and every daemon's files. */
+  /** Kills everything and removes the network, every daemon's files and every engine. */
   async destroy(): Promise<void> {
+    await Promise.all(this.engines.map((engine) => engine.destroy()));
     await this.network.destroy();
   }
 }

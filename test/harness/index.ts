@@ -1,6 +1,8 @@
 // The multi-host test harness in one import: `import { TestCluster, waitFor } from '../harness/index.js'`.
 
 export { CLUSTER_PORT, TestCluster, type SwarmInitExtras, type TestClusterOptions } from './cluster.js';
+export { dockerdMissing, TestDockerd, type TestDockerdOptions } from './dockerd.js';
+export { podmanMissing, TestPodman } from './podman.js';
 export { CommandError, type ExecOptions, type ExecResult } from './commands.js';
 export {
   HarnessPrivilegeError,

@@ -36,7 +36,11 @@ export interface ShoalDaemonOptions {
    * on the same small filesystem as the data dir, for a test that fills it.
    */
   logFile?: string;
-  /** More shoald arguments, after `--data-dir … -H …`. */
+  /**
+   * More shoald arguments, after `--data-dir … -H …`. Without an `--executor` among them the daemon runs
+   * the process executor, whatever engine the machine has (shoald's own default, `auto`, would pick a
+   * Docker Engine running on the machine).
+   */
   extraArgs?: readonly string[];
   /** Pass --debug. Default: true when SHOAL_HARNESS_DEBUG=1. */
   debug?: boolean;
@@ -181,13 +185,16 @@ export class ShoalDaemon implements LiveResource {
     if (this.child) throw new Error(`${this.description} is already running (pid ${this.child.pid})`);
     mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
     const entry = this.options.binary ?? daemonEntry();
+    const extraArgs = this.options.extraArgs ?? [];
+    const choosesExecutor = extraArgs.some((arg) => arg === '--executor' || arg.startsWith('--executor='));
     const daemonArgs = [
       '--data-dir',
       this.dataDir,
       '-H',
       this.apiHost,
       ...((this.options.debug ?? process.env.SHOAL_HARNESS_DEBUG === '1') ? ['--debug'] : []),
-      ...(this.options.extraArgs ?? []),
+      ...(choosesExecutor || this.options.binary ? [] : ['--executor', 'process']),
+      ...extraArgs,
     ];
     const [file, args] = entry.endsWith('.js')
       ? [process.execPath, [...(this.options.nodeArgs ?? ['--enable-source-maps']), entry, ...daemonArgs]]

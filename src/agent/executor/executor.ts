@@ -11,9 +11,16 @@ export interface Executor {
   controller(task: Task): Controller;
   /**
    * Tasks that were running under an earlier daemon run (found at start-up): their last known status,
-   * so the agent can re-adopt or report them.
+   * so the agent can re-adopt or report them. Rejects with an ExecutorUnavailableError when what runs the
+   * tasks cannot be asked (a container engine that is down): the agent then reports the tasks it knew as
+   * running failed with that error.
    */
   recover(): Promise<RecoveredTask[]>;
+  /**
+   * Optional. Calls `listener` when what `describe()` answers may have changed (the container engine came
+   * back, perhaps upgraded): the agent describes the node again and registers anew if it did.
+   */
+  watchDescription?(listener: () => void): void;
   /**
    * Optional. Kills and deletes every task this executor runs or remembers, whether the agent knows of it
    * or not — the backstop of `swarm leave`, after the agent removed its tasks one by one. The executor
@@ -29,6 +36,15 @@ export interface RecoveredTask {
   running: boolean;
   status?: Pick<TaskStatus, 'State' | 'Err' | 'ContainerStatus'>;
 }
+
+/** What runs the tasks cannot be reached (the container engine is down); the message says which and why. */
+export class ExecutorUnavailableError extends Error {
+  override name = 'ExecutorUnavailableError';
+  readonly unavailable = true;
+}
+
+/** Docker's ErrContainerUnhealthy text: the cause of the failure of a task stopped for being unhealthy. */
+export const UNHEALTHY_CONTAINER = 'dockerexec: unhealthy container';
 
 /** Error from a controller with Docker's text, e.g. `task: non-zero exit (1)`. */
 export class ExitError extends Error {

@@ -183,6 +183,31 @@ describe('agent with a dispatcher', () => {
     assert.deepEqual(rememberedTaskIds(stateDir), []);
   });
 
+  it('registers again when the executor says the node description changed, and only if it did', async () => {
+    let listener: (() => void) | undefined;
+    let version = 'fake';
+    let descriptions = 0;
+    const task = await withTask({}, (executor) => {
+      const describe = executor.describe.bind(executor);
+      executor.describe = async () => {
+        descriptions++;
+        return { ...(await describe()), Engine: { EngineVersion: version } };
+      };
+      executor.watchDescription = (notify) => (listener = notify);
+    });
+    await until(h.clock, () => stateOf(task.ID) === 'running');
+    const node = h.nodes[0]!.ID;
+    assert.equal(getNode(h.store, node).Description.Engine.EngineVersion, 'fake');
+    assert.equal(descriptions, 1);
+    listener!(); // nothing changed: the session stays
+    await settle();
+    assert.equal(descriptions, 2, 'described again, but no new session (which would describe once more)');
+    version = 'upgraded';
+    listener!();
+    await until(h.clock, () => getNode(h.store, node).Description.Engine.EngineVersion === 'upgraded');
+    assert.equal(stateOf(task.ID), 'running', 'tasks keep running through the new registration');
+  });
+
   it('once removed from the swarm: stops its tasks, stops reconnecting and says so', async () => {
     h = await harness();
     const node = h.nodes[0]!;

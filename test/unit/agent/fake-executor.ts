@@ -117,6 +117,8 @@ export class FakeExecutor implements Executor {
   readonly output = new Map<string, LogLine[]>();
   /** Executor.purge, when a test gives the executor one. */
   purge?: () => Promise<void>;
+  /** Executor.watchDescription, when a test gives the executor one. */
+  watchDescription?: (listener: () => void) => void;
 
   async describe(): Promise<NodeDescription> {
     return {

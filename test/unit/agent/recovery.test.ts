@@ -6,6 +6,7 @@ import type { TaskStatus } from '../../../src/api/types.js';
 import { Dispatcher } from '../../../src/manager/dispatcher/dispatcher.js';
 import { getTask, settle, taskFixture, until } from '../dispatcher/helpers.js';
 import { harness, type Harness } from '../dispatcher/setup.js';
+import { ExecutorUnavailableError } from '../../../src/agent/executor/executor.js';
 import { FakeExecutor } from './fake-executor.js';
 import { followingClient, removeStateDirs, startAgent, stateDir, type RunningAgent } from './setup.js';
 
@@ -78,6 +79,15 @@ describe('resuming a task after a restart', () => {
     assert.deepEqual(resumeStatus(status('preparing'), undefined, 't1'), status('preparing'));
     assert.deepEqual(resumeStatus(status('complete'), undefined, 't1'), status('complete'));
   });
+
+  it("fails a RUNNING task with the executor's error when the executor could not say what became of it", () => {
+    const engineDown = 'Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?';
+    const lost = resumeStatus(status('running', 'started'), undefined, 't1', {
+      executorUnavailable: engineDown,
+    });
+    assert.equal(lost.State, 'failed');
+    assert.equal(lost.Err, engineDown);
+  });
 });
 
 describe('agent restart', () => {
@@ -142,6 +152,25 @@ describe('agent restart', () => {
 
     executor.get(alive.ID).exit(0);
     await until(h.clock, () => getTask(h.store, alive.ID).Status.State === 'complete');
+  });
+
+  it('starts even when the executor cannot recover (its engine is down), failing the tasks it knew as running', async () => {
+    h = await harness();
+    const node = h.nodes[0]!;
+    const task = taskFixture({ nodeId: node.ID });
+    await h.store.update((tx) => tx.create('task', task));
+    const dir = stateDir();
+    const client = followingClient(() => h.dispatcher, node.ID);
+    const first = await startAgent(h, node, { stateDir: dir, client });
+    await until(h.clock, () => getTask(h.store, task.ID).Status.State === 'running');
+    await first.agent.stop();
+
+    const engineDown = 'Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?';
+    const executor = new FakeExecutor();
+    executor.recover = () => Promise.reject(new ExecutorUnavailableError(engineDown));
+    agents.push(await startAgent(h, node, { stateDir: dir, client, executor }));
+    await until(h.clock, () => getTask(h.store, task.ID).Status.State === 'failed');
+    assert.equal(getTask(h.store, task.ID).Status.Err, engineDown);
   });
 
   it('removes tasks deleted while it was down, on the first COMPLETE set', async () => {

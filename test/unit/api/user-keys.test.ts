@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 
-import { expandContainerSpec } from '../../../src/agent/executor/process/templates.js';
+import { expandContainerSpec } from '../../../src/agent/executor/templates.js';
 import { Filters } from '../../../src/api/filters.js';
 import { assignOwn, hasOwnKey, ownRecord, ownString, ownValue, setOwn } from '../../../src/api/own.js';
 import type { Task } from '../../../src/api/types.js';

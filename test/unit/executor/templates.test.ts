@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Task } from '../../../src/api/types.js';
-import { expandContainerSpec } from '../../../src/agent/executor/process/templates.js';
+import { expandContainerSpec } from '../../../src/agent/executor/templates.js';
 
 const task = (overrides: Partial<Task> = {}): Task => ({
   ID: 'taskid1',
@@ -46,7 +46,44 @@ describe('expandContainerSpec (swarmkit templates)', () => {
       '{{.Task.ID}}=keys are not expanded',
       'PLAIN',
     ]);
-    assert.deepEqual(spec.Command, ['{{.Task.ID}}'], 'only Hostname and Env are templates, as in swarmkit');
+    assert.deepEqual(
+      spec.Command,
+      ['{{.Task.ID}}'],
+      'only Hostname, Env and mounts are templates, as in swarmkit',
+    );
+  });
+
+  it("expands mounts' sources, targets, volume labels and driver options, as swarmkit does", () => {
+    const spec = expandContainerSpec(
+      {
+        Mounts: [
+          {
+            Type: 'volume',
+            Source: 'data-{{.Task.Slot}}',
+            Target: '/data/{{.Service.Name}}',
+            VolumeOptions: {
+              Labels: { owner: '{{.Node.ID}}' },
+              DriverConfig: { Name: 'local', Options: { device: '/srv/{{.Task.ID}}' } },
+            },
+          },
+          { Type: 'tmpfs', Target: '/tmp' },
+        ],
+      },
+      task(),
+      node,
+    );
+    assert.deepEqual(spec.Mounts, [
+      {
+        Type: 'volume',
+        Source: 'data-2',
+        Target: '/data/web',
+        VolumeOptions: {
+          Labels: { owner: 'nodeid1' },
+          DriverConfig: { Name: 'local', Options: { device: '/srv/taskid1' } },
+        },
+      },
+      { Type: 'tmpfs', Target: '/tmp' },
+    ]);
   });
 
   it('uses the node ID as the slot of a global task', () => {

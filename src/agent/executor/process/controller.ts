@@ -10,7 +10,13 @@ import { mkdir } from 'node:fs/promises';
 import { machine } from 'node:os';
 import { describeNeed, EXECUTOR_NATURE, specNeeds, unhonoured } from '../../../api/executor-features.js';
 import type { ContainerSpec, Driver, HealthState, Task } from '../../../api/types.js';
-import { ExitError, type Controller, type LogLine, type LogOptions } from '../executor.js';
+import {
+  ExitError,
+  UNHEALTHY_CONTAINER,
+  type Controller,
+  type LogLine,
+  type LogOptions,
+} from '../executor.js';
 import type { Cgroups, TaskLimits } from './cgroups.js';
 import type { RunnerClient } from './client.js';
 import { buildEnv, checkWorkingDir, commandLine, resolveExecutable } from './command.js';
@@ -22,7 +28,7 @@ import { containerIdFor, taskDir, taskLogFile, type ExecutorPaths } from './path
 import { isNoSuchTaskError, type LaunchSpec, type StartResult, type TaskInfo } from './protocol.js';
 import { DEFAULT_STOP_SIGNAL, parseSignal } from './signals.js';
 import { parseTimestampMillis } from './timestamps.js';
-import { expandContainerSpec } from './templates.js';
+import { expandContainerSpec } from '../templates.js';
 import { loadExecUser } from './users.js';
 
 /** The manager resolves each task's log driver (the service's, else the swarm's default) onto the task. */
@@ -33,9 +39,6 @@ export const DEFAULT_STOP_GRACE_MS = 10_000;
 
 /** Why a start fails after shutdown, terminate or remove (prefixed with `starting container failed: `). */
 const STOPPED_BEFORE_START = 'the task was stopped before its process started';
-
-/** Docker's ErrContainerUnhealthy text. */
-export const UNHEALTHY_CONTAINER = 'dockerexec: unhealthy container';
 
 /** What controllers share, owned by the executor. */
 export interface ControllerContext {
