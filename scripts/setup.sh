@@ -4,31 +4,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian packages, installed only when missing and without starting any service (a policy-rc.d refuses
+# every start while they install — unless the machine has a policy of its own, which is left as it is): the
+# tests start the daemons they need themselves.
 need_packages=()
 command -v ip >/dev/null 2>&1 || need_packages+=(iproute2)
 command -v nft >/dev/null 2>&1 || need_packages+=(nftables)
 command -v unshare >/dev/null 2>&1 || need_packages+=(util-linux)
+# The docker executor's tests: Debian's Docker Engine (dockerd with its containerd and runc; it brings the
+# docker CLI along), a static busybox to make images from (docker import), and Podman.
+command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
+if [ ! -x /usr/bin/busybox ] || ldd /usr/bin/busybox >/dev/null 2>&1; then need_packages+=(busybox-static); fi
+command -v podman >/dev/null 2>&1 || need_packages+=(podman)
 # The real docker CLI: the end-to-end tests run it next to shoal's own CLI against the same daemon, and fail
-# without it. Only the client is needed; no Docker engine is started.
-need_docker=false
-docker --version >/dev/null 2>&1 || need_docker=true
-if [ ${#need_packages[@]} -gt 0 ] || $need_docker; then
-  apt-get update -qq
+# without it. docker.io above brings one; a machine with dockerd but no client gets Debian's.
+if ! docker --version >/dev/null 2>&1 && [[ ! " ${need_packages[*]} " =~ " docker.io " ]]; then
+  need_packages+=(docker.io)
 fi
-if $need_docker; then
-  # Debian 13 packages the client alone (docker-cli); Debian 12 only with the engine (docker.io, which
-  # brings dockerd and containerd along).
-  candidate=$(apt-cache policy docker-cli 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')
-  if [ -n "$candidate" ] && [ "$candidate" != "(none)" ]; then
-    need_packages+=(docker-cli)
-  else
-    need_packages+=(docker.io)
-  fi
-fi
+
 if [ ${#need_packages[@]} -gt 0 ]; then
-  echo "setup: installing ${need_packages[*]}"
-  # The packages' services (dockerd, containerd) must not start: while installing, a policy-rc.d denies
-  # every start — unless the machine has a policy of its own, which is left as it is.
+  echo "setup: installing ${need_packages[*]} (no service is started)"
   policy=/usr/sbin/policy-rc.d
   made_policy=false
   if [ ! -e "$policy" ]; then
@@ -37,13 +32,15 @@ if [ ${#need_packages[@]} -gt 0 ]; then
     chmod 755 "$policy"
     trap 'rm -f "$policy"' EXIT
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" >/dev/null
   hash -r # forget where the shell looked for commands before they were installed
   if $made_policy; then
     rm -f "$policy"
     trap - EXIT
   fi
 fi
+
 if ! version=$(docker --version 2>&1); then
   echo "setup: the docker CLI does not run: $version" >&2
   exit 1
@@ -54,26 +51,6 @@ if [[ "$major" =~ ^[0-9]+$ ]] && [ "$major" -lt 28 ]; then
   # Debian 12's docker.io is 20.10: it works, but prints some errors and the converge display differently.
   echo "setup: warning: the end-to-end tests compare with docker CLI 28's output; docker $major.x prints" \
     "some messages differently, and those tests will fail" >&2
-fi
-
-# The docker executor's tests: Debian's Docker Engine (dockerd with its containerd and runc), a static
-# busybox to make images from (docker import), and Podman. Installed without starting any daemon (a
-# policy-rc.d refuses every service start meanwhile): the tests start engines of their own.
-engine_packages=()
-command -v dockerd >/dev/null 2>&1 || engine_packages+=(docker.io)
-# The image needs a busybox that runs without the host's libraries.
-if [ ! -x /usr/bin/busybox ] || ldd /usr/bin/busybox >/dev/null 2>&1; then engine_packages+=(busybox-static); fi
-command -v podman >/dev/null 2>&1 || engine_packages+=(podman)
-if [ ${#engine_packages[@]} -gt 0 ]; then
-  echo "setup: installing ${engine_packages[*]} (no daemon is started)"
-  policy=/usr/sbin/policy-rc.d
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\n# scripts/setup.sh: no service starts while packages are installed\nexit 101\n' > "$policy"
-    chmod 755 "$policy"
-    trap 'rm -f "$policy"' EXIT
-  fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${engine_packages[@]}" >/dev/null
 fi
 
 # A node_modules that is a symlink belongs to another checkout (a git worktree sharing it): npm ci would
