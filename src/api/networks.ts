@@ -3,7 +3,7 @@
 // labels swarm networks carry, and the view of the overlay networks one node takes part in — what the data
 // path (bridges, VXLAN devices, forwarding entries) and the embedded DNS are built from.
 
-import type { IPAMConfig, Labels, Network, TaskState } from './types.js';
+import type { IPAMConfig, Labels, Network } from './types.js';
 
 export const OVERLAY_DRIVER = 'overlay';
 /** The IPAM driver of swarm networks, the only one shoal has. */
@@ -146,8 +146,12 @@ export interface OverlayTask {
   readonly serviceName: string;
   /** The node it is placed on; empty while it is not placed yet. */
   readonly nodeId: string;
-  /** Its observed state (RUNNING or earlier): DNS answers with running tasks, forwarding needs all. */
-  readonly state: TaskState;
+  /**
+   * Whether DNS answers with it: observed RUNNING and meant to keep running. Forwarding entries need every
+   * task of the view (observed RUNNING or earlier); a task being stopped leaves DNS before it stops, as
+   * Docker's agent takes it out of service discovery first.
+   */
+  readonly serving: boolean;
   /** Its addresses on this network (`10.0.1.3/24`). */
   readonly addresses: readonly string[];
   /** Its aliases on this network (`--network name=app,alias=db`). */
@@ -179,5 +183,10 @@ export interface OverlayNetwork {
  */
 export interface NodeNetworkView {
   readonly nodeId: string;
+  /** The swarm's VXLAN UDP port (`swarm init --data-path-port`, 4789 by default). */
+  readonly dataPathPort: number;
   readonly networks: readonly OverlayNetwork[];
 }
+
+/** Docker's default VXLAN port. */
+export const DEFAULT_DATA_PATH_PORT = 4789;

@@ -6,6 +6,7 @@
 
 import { formatIPv4, parseIPv4Address, parseIpv4Prefix } from '../../api/ip.js';
 import {
+  DEFAULT_DATA_PATH_PORT,
   isIngressNetwork,
   MTU_OPTION,
   vxlanIds,
@@ -22,6 +23,8 @@ export interface NodeViewSource {
   network(id: string): Network | undefined;
   nodes(): readonly Node[];
   tasks(): readonly Task[];
+  /** The swarm's VXLAN port (the cluster's `DataPathPort`); Docker's 4789 when not given. */
+  dataPathPort?: number;
 }
 
 const byKey =
@@ -42,26 +45,33 @@ function overlaySubnets(network: Network): OverlayNetwork['subnets'] {
 /**
  * The views of the given nodes (every node when none is named). A network appears in a node's view when
  * the node has an attachment to it; its tasks are those whose state is RUNNING or earlier, with an address
- * on it.
+ * on it. A node that is down is nobody's peer and its tasks are in no view (they keep their addresses
+ * until they are replaced, but nothing reaches them): forwarding entries and DNS drop them within a
+ * heartbeat expiry, and take them back when the node is up again.
  */
 export function nodeNetworkViews(
   source: NodeViewSource,
   nodeIds?: readonly string[],
 ): Map<string, NodeNetworkView> {
   const nodes = source.nodes();
+  const down = new Set(nodes.filter((node) => node.Status?.State === 'down').map((node) => node.ID));
   const peers = new Map<string, OverlayPeer[]>();
   for (const node of nodes) {
+    if (down.has(node.ID)) continue;
     for (const attachment of node.Attachments ?? []) {
       const address = attachment.Addresses?.[0];
       if (!address) continue;
       const list = peers.get(attachment.Network.ID) ?? [];
-      list.push({ nodeId: node.ID, underlayAddr: node.Status?.Addr ?? '', address });
+      const underlayAddr = node.DataPathAddr || node.Status?.Addr || '';
+      list.push({ nodeId: node.ID, underlayAddr, address });
       peers.set(attachment.Network.ID, list);
     }
   }
   const tasks = new Map<string, OverlayTask[]>();
   for (const task of source.tasks()) {
     if (rank(task.Status.State) > rank('running')) continue;
+    if (task.NodeID && down.has(task.NodeID)) continue;
+    const serving = task.Status.State === 'running' && rank(task.DesiredState) <= rank('running');
     for (const attachment of task.NetworksAttachments ?? []) {
       if (!attachment.Addresses?.length) continue;
       const list = tasks.get(attachment.Network.ID) ?? [];
@@ -71,7 +81,7 @@ export function nodeNetworkViews(
         serviceId: task.ServiceID,
         serviceName: task.ServiceAnnotations?.Name ?? '',
         nodeId: task.NodeID ?? '',
-        state: task.Status.State,
+        serving,
         addresses: [...attachment.Addresses],
         aliases: [...(attachment.Aliases ?? [])],
       });
@@ -101,7 +111,11 @@ export function nodeNetworkViews(
       });
     }
     networks.sort(byKey((n: OverlayNetwork) => n.id));
-    views.set(node.ID, { nodeId: node.ID, networks });
+    views.set(node.ID, {
+      nodeId: node.ID,
+      dataPathPort: source.dataPathPort || DEFAULT_DATA_PATH_PORT,
+      networks,
+    });
   }
   return views;
 }

@@ -8,6 +8,8 @@
 // by managers, and the agent must see those even when nothing else changed.
 
 import { sameTaskForAgent, type AssignmentChange, type AssignmentsMessage } from '../../api/dispatcher.js';
+import { diffNetworkViews, type NetworkChange } from '../../api/network-view.js';
+import type { NodeNetworkView } from '../../api/networks.js';
 import type { Clock, Timer } from '../../api/clock.js';
 import { isBefore } from '../../api/taskstate.js';
 import type { Task } from '../../api/types.js';
@@ -26,6 +28,10 @@ export class AssignmentStream {
   /** The last version seen of every task the node knows about. */
   private readonly known = new Map<string, Task>();
   private pending = new Map<string, AssignmentChange>();
+  /** The network view the node has once what is pending is sent. */
+  private sentView: NodeNetworkView | undefined;
+  private networkVersion = 0;
+  private pendingNetwork: NetworkChange[] = [];
   private sequence = 0;
   private batchTimer: Timer | undefined;
 
@@ -37,15 +43,33 @@ export class AssignmentStream {
     stream.onClose(() => this.batchTimer?.cancel());
   }
 
-  /** Sends the node's whole set; `tasks` are all tasks with `NodeID` = this node. */
-  sendComplete(tasks: Iterable<Task>): void {
+  /**
+   * Sends the node's whole set; `tasks` are all tasks with `NodeID` = this node, `view` its network view
+   * as of store revision `version`.
+   */
+  sendComplete(tasks: Iterable<Task>, view?: NodeNetworkView, version = 0): void {
     const changes: AssignmentChange[] = [];
     for (const task of tasks) {
       if (!isForAgent(task)) continue;
       this.known.set(task.ID, task);
       changes.push({ action: 'update', task });
     }
-    this.send('complete', changes);
+    if (view) {
+      this.sentView = view;
+      this.networkVersion = version;
+    }
+    this.send('complete', changes, view ? diffNetworkViews(undefined, view) : undefined);
+  }
+
+  /** The node's network view as of store revision `version`: what changed goes out with the next batch. */
+  networkView(view: NodeNetworkView, version: number): void {
+    if (!this.stream.isOpen) return;
+    const changes = diffNetworkViews(this.sentView, view);
+    this.sentView = view;
+    this.networkVersion = Math.max(this.networkVersion, version);
+    if (changes.length === 0) return;
+    this.pendingNetwork.push(...changes);
+    this.batchTimer ??= this.clock.setTimer(ASSIGNMENT_BATCH_WINDOW_MS, () => this.flush());
   }
 
   /** A task event for a task that is, or was, on this node. */
@@ -77,15 +101,35 @@ export class AssignmentStream {
   private flush(): void {
     this.batchTimer?.cancel();
     this.batchTimer = undefined;
-    if (this.pending.size === 0) return;
+    if (this.pending.size === 0 && this.pendingNetwork.length === 0) return;
     const changes = [...this.pending.values()];
     this.pending = new Map();
-    this.send('incremental', changes);
+    const network = this.pendingNetwork;
+    this.pendingNetwork = [];
+    this.send('incremental', changes, network.length > 0 ? network : undefined);
   }
 
-  private send(type: AssignmentsMessage['type'], changes: AssignmentChange[]): void {
+  private send(
+    type: AssignmentsMessage['type'],
+    changes: AssignmentChange[],
+    network: NetworkChange[] | undefined,
+  ): void {
     const appliesTo = this.sequence === 0 ? '' : String(this.sequence);
     this.sequence++;
-    this.stream.send({ type, appliesTo, resultsIn: String(this.sequence), changes });
+    this.stream.send({
+      type,
+      appliesTo,
+      resultsIn: String(this.sequence),
+      changes,
+      ...(network && this.sentView
+        ? {
+            network: {
+              version: this.networkVersion,
+              dataPathPort: this.sentView.dataPathPort,
+              changes: network,
+            },
+          }
+        : {}),
+    });
   }
 }
