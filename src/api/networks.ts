@@ -3,6 +3,7 @@
 // labels swarm networks carry, and the view of the overlay networks one node takes part in — what the data
 // path (bridges, VXLAN devices, forwarding entries) and the embedded DNS are built from.
 
+import { formatIPv4, parseIPv4Address, parseIpv4Prefix } from './ip.js';
 import type { IPAMConfig, Labels, Network } from './types.js';
 
 export const OVERLAY_DRIVER = 'overlay';
@@ -42,6 +43,26 @@ export function vxlanIds(network: Pick<Network, 'DriverState'>): number[] {
   const list = network.DriverState?.Options?.[VXLAN_ID_LIST_OPTION];
   if (!list) return [];
   return list.split(',').map(Number);
+}
+
+/**
+ * The subnets of an allocated network with their gateways and VXLAN IDs, in the order of its IPAM configs;
+ * a config without a subnet, gateway or VXLAN ID (not allocated yet) is left out.
+ */
+export function overlaySubnetsOf(network: Pick<Network, 'IPAMOptions' | 'DriverState'>): OverlaySubnet[] {
+  const ids = vxlanIds(network);
+  return (network.IPAMOptions?.Configs ?? []).flatMap((config, i) => {
+    const subnet = config.Subnet ? parseIpv4Prefix(config.Subnet) : undefined;
+    const gateway = config.Gateway ? parseIPv4Address(config.Gateway) : undefined;
+    if (!subnet || gateway === undefined || ids[i] === undefined || !Number.isInteger(ids[i])) return [];
+    return [{ subnet: config.Subnet!, gateway: formatIPv4(gateway), vxlanId: ids[i] }];
+  });
+}
+
+/** The MTU a network's `--opt com.docker.network.driver.mtu` asks for, if any. */
+export function mtuOf(network: Pick<Network, 'DriverState'>): number | undefined {
+  const mtu = Number(network.DriverState?.Options?.[MTU_OPTION]);
+  return Number.isInteger(mtu) && mtu > 0 ? mtu : undefined;
 }
 
 // ---------------------------------------------------------------- the Engine API's shapes

@@ -4,12 +4,11 @@
 // and VXLAN IDs, the other nodes that have it (where to tunnel to) and the tasks with an address on it
 // (forwarding entries, DNS). The manager pushes this to the nodes; one scan of the tasks serves every node.
 
-import { formatIPv4, parseIPv4Address, parseIpv4Prefix } from '../../api/ip.js';
 import {
   DEFAULT_DATA_PATH_PORT,
   isIngressNetwork,
-  MTU_OPTION,
-  vxlanIds,
+  mtuOf,
+  overlaySubnetsOf,
   type NodeNetworkView,
   type OverlayNetwork,
   type OverlayPeer,
@@ -31,16 +30,6 @@ const byKey =
   <T>(key: (t: T) => string) =>
   (a: T, b: T): number =>
     key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
-
-function overlaySubnets(network: Network): OverlayNetwork['subnets'] {
-  const ids = vxlanIds(network);
-  return (network.IPAMOptions?.Configs ?? []).flatMap((config, i) => {
-    const subnet = config.Subnet ? parseIpv4Prefix(config.Subnet) : undefined;
-    const gateway = config.Gateway ? parseIPv4Address(config.Gateway) : undefined;
-    if (!subnet || gateway === undefined || ids[i] === undefined) return [];
-    return [{ subnet: config.Subnet!, gateway: formatIPv4(gateway), vxlanId: ids[i]! }];
-  });
-}
 
 /**
  * The views of the given nodes (every node when none is named). A network appears in a node's view when
@@ -96,15 +85,15 @@ export function nodeNetworkViews(
     for (const attachment of node.Attachments ?? []) {
       const network = source.network(attachment.Network.ID);
       if (!network) continue;
-      const mtu = Number(network.DriverState?.Options?.[MTU_OPTION]);
+      const mtu = mtuOf(network);
       networks.push({
         id: network.ID,
         name: network.Spec.Name,
         internal: network.Spec.Internal ?? false,
         attachable: network.Spec.Attachable ?? false,
         ingress: isIngressNetwork(network),
-        ...(Number.isInteger(mtu) && mtu > 0 ? { mtu } : {}),
-        subnets: overlaySubnets(network),
+        ...(mtu !== undefined ? { mtu } : {}),
+        subnets: overlaySubnetsOf(network),
         ...(attachment.Addresses?.[0] ? { address: attachment.Addresses[0] } : {}),
         peers: [...(peers.get(network.ID) ?? [])].sort(byKey((p: OverlayPeer) => p.nodeId)),
         tasks: [...(tasks.get(network.ID) ?? [])].sort(byKey((t: OverlayTask) => t.taskId)),
