@@ -8,55 +8,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { diffNetworkViews, type NetworkViewUpdate } from '../../../src/api/network-view.js';
 import type { NodeNetworkView } from '../../../src/api/networks.js';
 import type { Network as SwarmNetwork, Node, Task } from '../../../src/api/types.js';
 import { Names, scopeOf } from '../../../src/agent/network/plan.js';
 import { nodeNetworkViews } from '../../../src/manager/allocator/node-view.js';
 import { Network, eventually, type Host } from '../../harness/index.js';
-
-const DRIVER = join(dirname(fileURLToPath(import.meta.url)), 'driver.js');
-
-class Driver {
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  readonly child: ChildProcess;
-  stderr = '';
-  constructor(
-    readonly host: Host,
-    readonly dataDir: string,
-    readonly nodeId: string,
-    resolvConf: string,
-  ) {
-    this.child = host.spawn(process.execPath, [DRIVER, dataDir, nodeId, host.address, resolvConf], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      const answer = JSON.parse(line) as { id: number; ok: boolean; result?: unknown; error?: string };
-      const waiter = this.waiting.get(answer.id);
-      this.waiting.delete(answer.id);
-      if (answer.ok) waiter?.resolve(answer.result);
-      else waiter?.reject(new Error(answer.error));
-    });
-  }
-  call<T = unknown>(op: string, ...args: unknown[]): Promise<T> {
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.stdin!.write(`${JSON.stringify({ id, op, args })}\n`);
-    });
-  }
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGKILL');
-    await exited;
-  }
-}
+import { Driver } from './driver-client.js';
 
 function overlay(id: string, name: string, subnet: string, vni: number, internal = false): SwarmNetwork {
   const [base] = subnet.split('/');
