@@ -114,8 +114,14 @@ async function main(): Promise<void> {
     address: opts.host,
     serverVersion: SHOAL_VERSION,
     log: (level, msg, fields) => log.log(level, msg, fields),
-    // The engine's API is passed through only when the node really has one: the docker executor's.
-    ...(executor.kind === 'docker' ? { engineHost: executor.engineHost } : {}),
+    // The engine's API is passed through when the node really has one: the docker executor's, or one
+    // named with --engine-host (a node running processes beside a container engine). The default address
+    // alone is not a reason to forward calls to an engine that may not exist.
+    ...(executor.kind === 'docker'
+      ? { engineHost: executor.engineHost }
+      : program.getOptionValueSource('engineHost') === 'cli'
+        ? { engineHost: opts.engineHost }
+        : {}),
   });
 
   try {
