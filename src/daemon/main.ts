@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { EngineServer } from '../engineapi/server.js';
 import { SHOAL_VERSION } from '../version.js';
 import { createLogger, protectStdio, writeStderr } from './logger.js';
+import { observability } from './observability.js';
 import { DataDirInUseError, lockDataDir } from './pidfile.js';
 import { SwarmNode } from './swarm-node.js';
 import { hostFacts } from './sysinfo.js';
@@ -38,6 +39,18 @@ async function main(): Promise<void> {
       '--engine-host <address>',
       "The node's container engine (unix:///path or tcp://host:port): Engine API calls shoal does not serve are passed to it",
     )
+    .option(
+      '--web-addr <host:port>',
+      'Serve the dashboard here (managers; off by default). Any address but loopback requires the token',
+    )
+    .option(
+      '--metrics-addr <host:port>',
+      'Serve Prometheus metrics at /metrics here (off by default). Any address but loopback requires the token',
+    )
+    .option(
+      '--web-token <token>',
+      'The token the dashboard and metrics require (default: one made at start and logged, when an address is not loopback)',
+    )
     .helpOption('-h, --help', 'Print usage')
     .parse();
   const opts = program.opts<{
@@ -46,9 +59,24 @@ async function main(): Promise<void> {
     debug: boolean;
     label: Record<string, string>;
     engineHost?: string;
+    webAddr?: string;
+    metricsAddr?: string;
+    webToken?: string;
   }>();
 
   const log = createLogger({ debug: opts.debug });
+  let seeing: ReturnType<typeof observability>;
+  try {
+    seeing = observability({
+      webAddr: opts.webAddr,
+      metricsAddr: opts.metricsAddr,
+      token: opts.webToken,
+      log,
+    });
+  } catch (err) {
+    log.error((err as Error).message);
+    process.exit(1);
+  }
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   let releasePidFile: () => void;
   try {
@@ -72,6 +100,7 @@ async function main(): Promise<void> {
     engineLabels: opts.label,
     // The only executor so far; the Docker executor will be chosen here.
     executor: { kind: 'process' },
+    ...(seeing.metrics ? { metrics: seeing.metrics } : {}),
   });
   const server = new EngineServer({
     backend: node,
@@ -79,12 +108,20 @@ async function main(): Promise<void> {
     serverVersion: SHOAL_VERSION,
     log: (level, msg, fields) => log.log(level, msg, fields),
     ...(opts.engineHost ? { engineHost: opts.engineHost } : {}),
+    ...(seeing.metrics ? { observeRequest: seeing.metrics.observeApiRequest.bind(seeing.metrics) } : {}),
   });
 
   try {
     await server.listen();
   } catch (err) {
     log.error('cannot serve the Engine API', { address: opts.host, error: err });
+    releasePidFile();
+    process.exit(1);
+  }
+  try {
+    await seeing.listen(node);
+  } catch (err) {
+    log.error('cannot serve the dashboard or the metrics', { error: err });
     releasePidFile();
     process.exit(1);
   }
@@ -110,6 +147,7 @@ async function main(): Promise<void> {
     void (async () => {
       try {
         await server.close();
+        await seeing.close();
         await node.stop();
       } catch (err) {
         log.error('error during shutdown', { error: err });
