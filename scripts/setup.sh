@@ -8,6 +8,8 @@ need_packages=()
 command -v ip >/dev/null 2>&1 || need_packages+=(iproute2)
 command -v nft >/dev/null 2>&1 || need_packages+=(nftables)
 command -v unshare >/dev/null 2>&1 || need_packages+=(util-linux)
+# Debian's headless Chromium: the dashboard's test drives it (with playwright-core, no browser download).
+[ -x /usr/bin/chromium ] || need_packages+=(chromium)
 # The real docker CLI: the end-to-end tests run it next to shoal's own CLI against the same daemon, and fail
 # without it. Only the client is needed; no Docker engine is started.
 need_docker=false
