@@ -11,6 +11,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { nowTimestamp } from '../../api/time.js';
 import type { ObjectEventBatch, ObjectStore } from '../../store/objects.js';
 import type { ObjectFailure } from '../isolation.js';
+import type { PassObserver } from '../pass-observer.js';
 import { Quarantine } from '../quarantine.js';
 import { applyDecisions, type ApplyOutcome } from './apply.js';
 import { Debouncer } from './debounce.js';
@@ -39,6 +40,8 @@ export interface SchedulerOptions {
   readonly onObjectError?: (failure: ObjectFailure, retryAt: number, first: boolean) => void;
   /** Decisions written per transaction (default 250: each commit stays well under 100 ms). */
   readonly decisionsPerTransaction?: number;
+  /** Told when each pass starts and ends (the metrics' scheduler pass duration). */
+  readonly observePass?: PassObserver;
 }
 
 export interface PassOutcome extends ApplyOutcome {
@@ -67,7 +70,7 @@ export class Scheduler {
 
   constructor(
     private readonly store: ObjectStore,
-    options: SchedulerOptions = {},
+    private readonly options: SchedulerOptions = {},
   ) {
     this.clock = options.clock ?? Date.now;
     this.filters = options.filters ?? DEFAULT_FILTERS;
@@ -187,6 +190,7 @@ export class Scheduler {
       this.rerun = true;
       return;
     }
+    const passDone = this.options.observePass?.();
     this.running = this.runPass()
       .then(
         () => undefined,
@@ -196,6 +200,7 @@ export class Scheduler {
         },
       )
       .finally(() => {
+        passDone?.();
         this.running = undefined;
         if (this.rerun && this.unsubscribe) {
           this.rerun = false;
