@@ -201,8 +201,8 @@ export function loadConfig(details: ConfigDetails, host: LoaderHost, options: Lo
     const forbidden = propertiesIn(tree, FORBIDDEN_PROPERTIES);
     if (Object.keys(forbidden).length > 0) throw new ForbiddenPropertiesError(forbidden);
     if (!options.skipInterpolation) tree = interpolateTree(tree, details.lookup);
-    validateCompose(forValidation(tree) as Tree, version, longDependsOn ? withLongDependsOn : undefined);
     checkShoalExtension(tree);
+    validateCompose(forValidation(tree) as Tree, version, longDependsOn ? withLongDependsOn : undefined);
     const ctx: DecodeContext = {
       workingDir: details.workingDir,
       version,
