@@ -312,7 +312,7 @@ function deployMode(mode: string, replicas: number | undefined): ServiceMode {
     case '':
       return { Replicated: { Replicas: replicas } };
     default:
-      throw new Error(`Unknown mode: ${mode}`);
+      throw new Error(`unknown mode: ${mode}`);
   }
 }
 
@@ -455,18 +455,45 @@ function restartPolicy(service: ServiceConfig): TaskSpec['RestartPolicy'] {
     }
     attempts = Number(count);
   }
+  if (attempts < 0) throw new Error('invalid restart policy: maximum retry count cannot be negative');
+  // A count of 0 (or none) sends no MaxAttempts: the engine's "unlimited".
+  const maxAttempts = attempts > 0 ? attempts : undefined;
   switch (name) {
     case 'no':
     case '':
       return undefined;
     case 'always':
     case 'unless-stopped':
-      return { Condition: 'any' };
+      return { Condition: 'any', MaxAttempts: maxAttempts };
     case 'on-failure':
-      return { Condition: 'on-failure', MaxAttempts: attempts };
+      return { Condition: 'on-failure', MaxAttempts: maxAttempts };
     default:
-      throw new Error(`unknown restart policy: ${restart}`);
+      throw new Error(
+        `invalid restart policy: unknown policy '${name}' (must be one of 'no', 'always', 'on-failure', or 'unless-stopped')`,
+      );
   }
+}
+
+/** toNetipAddrSlice: nameservers that parse as IP addresses, in their canonical form; others dropped. */
+function nameservers(dns: readonly string[] | undefined): string[] | undefined {
+  if (!dns || dns.length === 0) return undefined;
+  const out: string[] = [];
+  for (const ip of dns) {
+    if (/^(\d{1,3})(\.\d{1,3}){3}$/.test(ip)) {
+      const parts = ip.split('.');
+      if (parts.every((p) => Number(p) <= 255 && (p === '0' || !p.startsWith('0')))) out.push(ip);
+      continue;
+    }
+    if (!ip.includes(':')) continue;
+    const [addr, zone] = ip.split('%', 2) as [string, string | undefined];
+    try {
+      const host = new URL(`http://[${addr}]/`).hostname.slice(1, -1);
+      out.push(zone !== undefined ? `${host}%${zone}` : host);
+    } catch {
+      // not an address
+    }
+  }
+  return out;
 }
 
 function healthcheck(service: ServiceConfig): Record<string, unknown> | undefined {
@@ -608,8 +635,8 @@ export function convertService(
   const health = healthcheck(service);
   const networks = serviceNetworks(service, config.networks ?? {}, namespace);
   const dns =
-    service.dns !== undefined || service.dnsSearch !== undefined
-      ? { Nameservers: service.dns, Search: service.dnsSearch }
+    (service.dns ?? []).length > 0 || (service.dnsSearch ?? []).length > 0
+      ? { Nameservers: nameservers(service.dns), Search: service.dnsSearch }
       : undefined;
   const cred = credentialSpec(namespace, service, configs);
   const [capAdd, capDrop] = effectiveCaps(service.capAdd, service.capDrop);

@@ -253,3 +253,9 @@ export interface Config {
   configs?: Record<string, FileObjectConfig>;
   extras?: Record<string, unknown>;
 }
+
+/** Whether the first file asked for `depends_on` to be honoured (`x-shoal: {depends_on: true}`). */
+export function dependsOnEnabledIn(config: Config): boolean {
+  const ext = config.extras?.['x-shoal'];
+  return ext !== null && typeof ext === 'object' && (ext as Record<string, unknown>)['depends_on'] === true;
+}

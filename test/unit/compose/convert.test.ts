@@ -411,10 +411,14 @@ describe('other rules', () => {
   it('the restart fallback, healthcheck disable, caps, hosts, explicit names, external networks', async () => {
     const restart = async (r: string) =>
       service(await inline(`${V}    restart: "${r}"\n`), 's_a').TaskTemplate!.RestartPolicy;
-    assert.deepEqual(await restart('always'), { Condition: 'any' });
+    assert.deepEqual(await restart('always'), { Condition: 'any', MaxAttempts: undefined });
     assert.deepEqual(await restart('on-failure:3'), { Condition: 'on-failure', MaxAttempts: 3 });
     assert.equal(await restart('no'), undefined);
-    await assert.rejects(restart('sometimes'), { message: 'service a: unknown restart policy: sometimes' });
+    assert.deepEqual(await restart('on-failure'), { Condition: 'on-failure', MaxAttempts: undefined });
+    await assert.rejects(restart('sometimes'), {
+      message:
+        "service a: invalid restart policy: unknown policy 'sometimes' (must be one of 'no', 'always', 'on-failure', or 'unless-stopped')",
+    });
     const o = await inline(
       `${V}    healthcheck: {disable: true}\n    cap_add: [net_admin, ALL]\n    cap_drop: [net_admin, chown]\n` +
         '    extra_hosts: ["db:10.0.0.5"]\n    networks: [ext, named]\nnetworks:\n  ext: {external: true}\n  named: {name: custom}\n',
@@ -444,7 +448,7 @@ describe('other rules', () => {
       service(await inline(`${V}    deploy:\n      mode: ${m}\n${replicas}`), 's_a').Mode;
     assert.deepEqual(await mode('global-job'), { GlobalJob: {} });
     assert.deepEqual(await mode('replicated'), { Replicated: { Replicas: undefined } });
-    await assert.rejects(mode('bogus'), { message: 'service a: Unknown mode: bogus' });
+    await assert.rejects(mode('bogus'), { message: 'service a: unknown mode: bogus' });
     await assert.rejects(inline(`${V}    secrets: [nope]\n`), {
       message: 'service a: undefined secret "nope"',
     });
