@@ -341,15 +341,17 @@ const psCommand = leaf({
 const TERMINAL = new Set(['complete', 'shutdown', 'failed', 'rejected']);
 
 /**
- * waitOnTasks, with Docker's exit condition: a counter that grows by one for each poll that shows at
- * least one task past `running`, done once it equals the number of tasks listed (or none is left).
+ * waitOnTasks, with Docker's exit condition — a counter that grows by one for each poll that shows at
+ * least one task past `running`, done once it equals the number of tasks listed — and two more: no task
+ * left, or every task past `running`. (Docker's loop never ends when the tasks are deleted before its
+ * counter has caught up with their number; shoal's removed tasks are deleted once they have stopped.)
  */
 async function waitOnTasks(cli: Cli, stack: string): Promise<void> {
   let reached = 0;
   for (;;) {
     const tasks = await cli.client().taskList(stackFilter(stack));
     if (tasks.some((t) => TERMINAL.has(t.Status.State))) reached++;
-    if (reached === tasks.length) return;
+    if (reached === tasks.length || tasks.every((t) => TERMINAL.has(t.Status.State))) return;
     await cli.sleep(20);
   }
 }
