@@ -396,8 +396,21 @@ describe('stacks on shoald', { timeout: 600_000 }, () => {
             .replace(/ {2,}/g, '  ');
         assert.equal(blur(mine.stdout), blur(theirs.stdout), args.join(' '));
       }
-      await cli('docker', ['stack', 'rm', 'viadocker']);
+      // Redeployed as they are with --resolve-image always (the default): every service is updated, and the
+      // digest query fails (no registry through the process executor) with Docker's warning on stderr.
+      const again = await cli('shoal', ['stack', 'deploy', '-c', path, 'viashoal']);
+      const againDocker = await cli('docker', ['stack', 'deploy', '-c', path, 'viadocker']);
+      assert.equal(
+        sorted(again.stderr.replaceAll('viashoal', 'X')),
+        sorted(againDocker.stderr.replaceAll('viadocker', 'X')),
+      );
+      assert.match(
+        again.stderr,
+        /image busybox:latest could not be accessed on a registry to record\nits digest/,
+      );
+      await cli('docker', ['stack', 'rm', '--detach=false', 'viadocker']);
       await cli('shoal', ['stack', 'rm', 'viashoal']);
+      assert.deepEqual(await leftovers('viadocker'), NOTHING);
     });
 
     it('a redeploy with one replica count changed restarts nothing else; --prune removes a dropped service', async () => {
