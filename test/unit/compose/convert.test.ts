@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { convertNetworks, convertStack, Namespace, type StackObjects } from '../../../src/compose/convert.js';
 import type { ServiceSpec } from '../../../src/api/types.js';
+import { applyDependsOn } from '../../../src/compose/depends-on.js';
 import { host, load, testEnv } from './support.js';
 
 /** Every secret and config found, with an ID derived from its name. */
@@ -461,5 +462,72 @@ describe('other rules', () => {
     await assert.rejects(inline(`${V}    volumes: ["data:/d"]\n`), {
       message: 'service a: undefined volume "data"',
     });
+  });
+});
+
+describe('x-shoal depends_on', () => {
+  const stack = async (body: string): Promise<StackObjects> => {
+    const config = await load(
+      ['a.yml'],
+      host({}, { 'a.yml': `version: "3.8"\nx-shoal:\n  depends_on: true\n${body}` }, '/w'),
+    );
+    const objects = convertStack(config, 's', {
+      readFile: () => Buffer.from('x'),
+      secretIDs: ids,
+      configIDs: ids,
+    });
+    applyDependsOn(config, 's', objects.services);
+    return objects;
+  };
+  const label = (o: StackObjects, name: string) => service(o, name).Labels!['shoal.stack.depends-on'];
+
+  it('labels the dependents: the short syntax means service_started', async () => {
+    const o = await stack(
+      'services:\n  db:\n    image: x\n  cache:\n    image: x\n  web:\n    image: x\n    depends_on:\n      db:\n        condition: service_healthy\n      cache:\n        condition: service_started\n  job:\n    image: x\n    depends_on: [db]\n',
+    );
+    assert.equal(label(o, 's_web'), 's_cache:service_started,s_db:service_healthy');
+    assert.equal(label(o, 's_job'), 's_db:service_started');
+    assert.equal(label(o, 's_db'), undefined);
+  });
+
+  it('refuses an undefined dependency, a cycle and restart: true; skips an optional one', async () => {
+    await assert.rejects(stack('services:\n  web:\n    image: x\n    depends_on: [db]\n'), {
+      message: 'service web depends on undefined service db',
+    });
+    await assert.rejects(
+      stack('services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n'),
+      { message: 'dependency cycle detected: a -> b -> a' },
+    );
+    await assert.rejects(
+      stack(
+        'services:\n  db:\n    image: x\n  web:\n    image: x\n    depends_on:\n      db:\n        condition: service_started\n        restart: true\n',
+      ),
+      {
+        message:
+          'service web: depends_on.db.restart is not supported: a service is not restarted when its dependency is',
+      },
+    );
+    const o = await stack(
+      'services:\n  web:\n    image: x\n    depends_on:\n      db:\n        condition: service_started\n        required: false\n',
+    );
+    assert.equal(label(o, 's_web'), undefined);
+  });
+
+  it('without the key, depends_on is ignored', async () => {
+    const config = await load(
+      ['a.yml'],
+      host(
+        {},
+        { 'a.yml': 'version: "3.8"\nservices:\n  web:\n    image: x\n    depends_on: [nowhere]\n' },
+        '/w',
+      ),
+    );
+    const objects = convertStack(config, 's', {
+      readFile: () => Buffer.from('x'),
+      secretIDs: ids,
+      configIDs: ids,
+    });
+    applyDependsOn(config, 's', objects.services);
+    assert.equal(service(objects, 's_web').Labels!['shoal.stack.depends-on'], undefined);
   });
 });
