@@ -10,7 +10,6 @@ import { parseDuration } from '../api/duration.js';
 import { parseKeyValueFile } from '../api/kvfile.js';
 import { parseIP } from '../api/ip.js';
 import { parsePortRange, parsePortSpecs } from '../api/nat.js';
-import { ownValue } from '../api/own.js';
 import { put } from './put.js';
 import { shlexSplit } from '../api/shlex.js';
 import { ramInBytes } from '../api/units.js';
@@ -887,5 +886,3 @@ export function loadSections(tree: Tree, filename: string, ctx: DecodeContext): 
   };
   return config;
 }
-
-export { ownValue };

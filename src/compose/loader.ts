@@ -11,7 +11,7 @@
 import { dirname, resolve } from 'node:path';
 import { parseAnyReference } from '../api/reference.js';
 import { ownValue } from '../api/own.js';
-import { loadSections, type DecodeContext } from './decode.js';
+import { goOpenError, loadSections, type DecodeContext } from './decode.js';
 import { goSprint } from './gosprint.js';
 import { interpolateTree, lookupIn, type Lookup } from './interpolate.js';
 import { mergeConfigs } from './merge.js';
@@ -100,19 +100,6 @@ export function fileVersion(config: Tree): string {
   return normalizeVersion(goSprint(config['version']));
 }
 
-function goReadError(path: string, err: unknown): Error {
-  const code = (err as NodeJS.ErrnoException).code;
-  const reason =
-    code === 'ENOENT'
-      ? 'no such file or directory'
-      : code === 'EACCES'
-        ? 'permission denied'
-        : code === 'EISDIR'
-          ? 'is a directory'
-          : (err as Error).message;
-  return new Error(`open ${path}: ${reason}`);
-}
-
 /** getConfigDetails: the files read and parsed, the working directory, the version of the first file. */
 export async function getConfigDetails(files: readonly string[], host: LoaderHost): Promise<ConfigDetails> {
   if (files.length === 0) throw new Error('specify a Compose file (with --compose-file)');
@@ -127,7 +114,7 @@ export async function getConfigDetails(files: readonly string[], host: LoaderHos
       try {
         bytes = host.readFile(resolve(host.cwd, filename));
       } catch (e) {
-        throw goReadError(filename, e);
+        throw goOpenError(filename, e);
       }
     }
     parsed.push({ filename, config: parseComposeYAML(Buffer.from(bytes).toString('utf8')) });
