@@ -17,7 +17,14 @@ const LAYERS = {
     why: 'the agent talks to managers only through the cluster protocol',
   },
   engineapi: { allow: ['api'], why: 'the Engine API reaches the roles only through its backend interface' },
-  cli: { allow: ['api', 'version.js'], why: 'the CLI talks to daemons only through the Engine API' },
+  compose: {
+    allow: ['api'],
+    why: 'Compose files become specs without a daemon: the loader and converter know no role',
+  },
+  cli: {
+    allow: ['api', 'compose', 'version.js'],
+    why: 'the CLI talks to daemons only through the Engine API',
+  },
   daemon: { deny: ['cli'], why: 'the daemon composes the roles; the CLI is a separate program' },
   web: {
     allow: ['api'],
