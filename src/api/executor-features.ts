@@ -27,6 +27,8 @@ const PROCESS_FEATURES: ReadonlySet<string> = new Set([
   // Output is captured with timestamps in a JSON-lines file of the executor's own, which is what
   // json-file keeps; `docker service logs` reads it.
   'log-driver:json-file',
+  // The task runs in the network namespace the node's networking prepared, with namespaces of its own.
+  'networks',
 ]);
 
 /**
@@ -63,7 +65,7 @@ const FEATURES: Record<ExecutorKind, (feature: string) => boolean> = {
 /** Why an executor cannot do what it refuses: said once, in every refusal. */
 export const EXECUTOR_NATURE: Record<ExecutorKind, string> = {
   process:
-    'the process executor runs the task as a process on the host, from the host filesystem (the image is not used), without a root filesystem, mounts or network of its own',
+    'the process executor runs the task as a process on the host, from the host filesystem (the image is not used), without a root filesystem or mounts of its own',
   docker:
     "the docker executor runs the task as a container on the node's container engine, without secrets, configs or CSI volumes yet",
 };

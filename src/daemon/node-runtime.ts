@@ -44,18 +44,19 @@ export class NodeRuntime {
   private readonly sessionWaiters = new Set<() => void>();
 
   constructor(options: NodeRuntimeOptions) {
-    this.executor = executorFactory(options.executor).create({
-      dataDir: options.dataDir,
-      nodeId: options.nodeId,
-      engineLabels: options.engineLabels,
-      log: options.log.with({ component: 'executor' }),
-    });
     this.networking = new NodeNetworking({
       dataDir: options.dataDir,
       nodeId: options.nodeId,
       log: options.log.with({ component: 'network' }),
       underlayAddr: () => options.underlayAddr,
       hostResolvConf: hostResolvConf(),
+    });
+    this.executor = executorFactory(options.executor).create({
+      dataDir: options.dataDir,
+      nodeId: options.nodeId,
+      engineLabels: options.engineLabels,
+      log: options.log.with({ component: 'executor' }),
+      networks: this.networking,
     });
     this.agent = options.dispatcher
       ? new Agent({

@@ -21,6 +21,7 @@ import {
 } from '../../api/network-view.js';
 import { DEFAULT_DATA_PATH_PORT } from '../../api/networks.js';
 import type { Task } from '../../api/types.js';
+import type { TaskNetworkConfig, TaskNetworks } from '../executor/executor.js';
 import type { AgentLog } from '../log.js';
 import { buildRecords, type NetworkRecords } from './dns/records.js';
 import { DnsServer } from './dns/server.js';
@@ -56,15 +57,7 @@ import {
   type ForwardingEntry,
 } from './plan.js';
 
-/** What an executor runs a task with. */
-export interface TaskNetworkConfig {
-  /** The task's network namespace (`/run/netns/sh-<scope>-t-<task ID>`). */
-  netnsPath: string;
-  /** Its /etc/hosts and /etc/resolv.conf, to be mounted over the task's own. */
-  hostsFile: string;
-  resolvConf: string;
-  hostname: string;
-}
+export type { TaskNetworkConfig };
 
 export interface NodeNetworkingOptions {
   dataDir: string;
@@ -89,7 +82,7 @@ interface LocalNetwork {
   entries: ForwardingEntry[];
 }
 
-export class NodeNetworking {
+export class NodeNetworking implements TaskNetworks {
   readonly names: Names;
   private readonly filesDir: string;
   private readonly view: NetworkViewState = emptyViewState(DEFAULT_DATA_PATH_PORT);
@@ -239,16 +232,17 @@ export class NodeNetworking {
   /**
    * Attaches the task to its overlay networks: its namespace, interfaces, addresses and routes, the data
    * path of each network, its files. Undefined for a task on no overlay network (it runs on the host's).
-   * `adoptPid`: attach the network namespace of that process (a sandbox container) instead of a new one.
+   * `adoptPid`: attach the network namespace of that process (a sandbox container) instead of a new one;
+   * `hostname`: the task's (its spec's with templates expanded), else the first 12 characters of its ID.
    */
   async prepareTaskNetwork(
     task: Task,
-    options: { adoptPid?: number } = {},
+    options: { adoptPid?: number; hostname?: string } = {},
   ): Promise<TaskNetworkConfig | undefined> {
     const attachments = overlayAttachments(task);
     if (attachments.length === 0) return undefined;
     if (this.closed) throw new Error('the node is leaving its swarm');
-    const plan = planTaskNetwork(task);
+    const plan = planTaskNetwork(task, options.hostname || undefined);
     const networks = attachments.map((a) => a.Network.ID);
     this.attaching.set(task.ID, networks);
     try {
@@ -296,6 +290,7 @@ export class NodeNetworking {
         netnsPath: `${NETNS_DIR}/${this.names.taskNs(task.ID)}`,
         hostsFile: hostsPath,
         resolvConf: resolvPath,
+        hostnameFile: hostnamePath,
         hostname: plan.hostname,
       };
     } catch (err) {

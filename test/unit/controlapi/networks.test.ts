@@ -568,19 +568,18 @@ describe('control API: networks', () => {
       TaskTemplate: { ContainerSpec: { Image: 'busybox', Args: ['sleep', '1'] }, Networks: networks },
     });
 
-    it('an unknown network: Docker’s 404; ingress: swarmkit’s refusal; a known one: refused until nodes attach', async () => {
+    it('an unknown network: Docker’s 404; ingress: swarmkit’s refusal; a known one: stored by ID', async () => {
       await rejects(api.createService(spec([{ Target: 'nosuch' }])), 404, 'network nosuch not found');
       await rejects(
         api.createService(spec([{ Target: 'ingress' }])),
         400,
         'rpc error: code = InvalidArgument desc = Service cannot be explicitly attached to the ingress network "ingress"',
       );
-      await api.createNetwork(request('app'));
-      await assert.rejects(
-        api.createService(spec([{ Target: 'app' }])),
-        /Networks \(networks\) cannot be honoured by any node of this swarm/,
-      );
       assert.equal(store.view((tx) => tx.list('service')).length, 0);
+      const app = await api.createNetwork(request('app'));
+      await api.createService(spec([{ Target: 'app' }]));
+      const [service] = store.view((tx) => tx.list('service'));
+      assert.deepEqual(service?.Spec.TaskTemplate?.Networks, [{ Target: app.Id }]);
     });
   });
 });

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { decisionFor, node, schedule, task } from './fixtures.js';
 
 describe('tasks on networks', () => {
-  it('go to no node whose executor cannot attach them, and say why', () => {
+  it('go to no node whose executor cannot attach them (docker, for now), and say why', () => {
     const onNet = task('net');
     onNet.Spec = { ...onNet.Spec, Networks: [{ Target: 'n1' }] };
     onNet.NetworksAttachments = [
@@ -15,8 +15,9 @@ describe('tasks on networks', () => {
         Addresses: ['10.0.1.2/24'],
       },
     ];
+    const docker = { engineLabels: { 'shoal.executor': 'docker' } };
     const decisions = schedule({
-      nodes: [node('a'), node('b')],
+      nodes: [node('a', docker), node('b', docker)],
       tasks: [onNet, task('plain', { service: 'other' })],
     });
     assert.deepEqual(decisionFor(decisions, 'net'), {
@@ -25,5 +26,8 @@ describe('tasks on networks', () => {
       error: "no suitable node (executor cannot honour the task's spec on 2 nodes)",
     });
     assert.equal(decisionFor(decisions, 'plain')?.kind, 'assign');
+    // The process executor attaches them.
+    const placed = schedule({ nodes: [node('a', docker), node('p')], tasks: [onNet] });
+    assert.deepEqual(decisionFor(placed, 'net')?.kind, 'assign');
   });
 });

@@ -7,8 +7,19 @@
 // The shell joins the task's cgroups *before* anything can fork, so no descendant escapes them, and sets
 // the hostname inside the new UTS namespace; setpriv then drops to the task's user (after the cgroup join,
 // which needs root). A task with none of these needs is spawned directly.
+//
+// A task on overlay networks runs in the network namespace the node's networking prepared for it (entered
+// with nsenter: Node has no setns) and in UTS, IPC, PID and mount namespaces of its own — a container
+// without an image:
+//
+//   nsenter --net=<netns> -- unshare --uts --ipc --mount --propagation slave --pid --fork --kill-child
+//     --mount-proc -- /bin/sh -c JOIN_SCRIPT … (binds its hosts, resolv.conf, hostname over /etc's) …
+//
+// A PID namespace needs a fork: the recorded pid is unshare's, which waits for the task (pid 1 of its
+// namespace) and exits as it does; the runner signals the task itself (`namespaceInit`). Slave propagation
+// lets the host's later unmounts (a released network namespace under /run/netns) reach the task's copy.
 
-import type { LaunchSpec } from './protocol.js';
+import type { LaunchSpec, TaskNetworkLaunch } from './protocol.js';
 
 /**
  * The umask task processes (and their health probes) start with: Docker's, whose containers get 022. The
@@ -45,18 +56,35 @@ const JOIN_SCRIPT = [
   'exec "$@"',
 ].join('\n');
 
+// A task on networks: as JOIN_SCRIPT, then the number of binds, the mount program and each bind's source
+// and target (its files over /etc's; a target the host lacks is skipped), then the command.
+const NETWORK_JOIN_SCRIPT = [
+  ...JOIN_SCRIPT.split('\n').slice(0, -1),
+  'n=$1; shift',
+  'if [ "$n" -gt 0 ]; then m=$1; shift; fi',
+  'while [ "$n" -gt 0 ]; do',
+  `  [ ! -e "$2" ] || "$m" --bind "$1" "$2" || exit ${LAUNCH_FAILURE_EXIT_CODE}`,
+  '  shift 2; n=$((n - 1))',
+  'done',
+  'exec "$@"',
+].join('\n');
+
 /** Absolute paths of the helper programs, found once when the runner starts. */
 export interface LaunchTools {
   sh: string;
   unshare?: string;
   nsenter?: string;
   setpriv?: string;
+  mount?: string;
 }
 
 export interface LaunchContext {
   /** cgroup.procs files of the task's cgroups (empty without cgroups). */
   joinFiles: readonly string[];
-  /** For a probe: the task's main pid, whose UTS namespace the probe enters. */
+  /**
+   * For a probe: the task's process (for a task on networks, the init of its PID namespace), whose
+   * namespaces the probe enters.
+   */
   enterNamespaceOf?: number;
 }
 
@@ -74,6 +102,7 @@ export function buildSpawnCommand(
   if (exe === undefined) throw new Error('no command specified');
   const command = spec.user ? [...setprivPrefix(spec.user, tools), ...spec.argv] : [...spec.argv];
 
+  if (spec.network) return networkSpawnCommand(spec, spec.network, command, context, tools);
   const namespacePrefix: string[] = [];
   let hostnameToSet = '';
   if (spec.hostname !== undefined) {
@@ -101,6 +130,67 @@ export function buildSpawnCommand(
     String(context.joinFiles.length),
     ...context.joinFiles,
     hostnameToSet,
+    ...command,
+  ];
+  return { file: argv[0]!, args: argv.slice(1) };
+}
+
+/** A task on overlay networks: its prepared network namespace, and UTS, IPC, PID and mount ones of its own. */
+function networkSpawnCommand(
+  spec: LaunchSpec,
+  network: TaskNetworkLaunch,
+  command: string[],
+  context: LaunchContext,
+  tools: LaunchTools,
+): SpawnCommand {
+  if (!tools.nsenter || !tools.unshare)
+    throw new Error('nsenter and unshare (util-linux) are needed to run a task on networks');
+  if (context.enterNamespaceOf !== undefined) {
+    // A probe: in every namespace of the task (nsenter forks into its PID namespace).
+    const argv = [
+      tools.nsenter,
+      `--target=${context.enterNamespaceOf}`,
+      '--net',
+      '--uts',
+      '--ipc',
+      '--mount',
+      '--pid',
+      '--',
+      ...command,
+    ];
+    return { file: argv[0]!, args: argv.slice(1) };
+  }
+  if (!tools.mount) throw new Error('mount (util-linux) is needed to run a task on networks');
+  const binds = [
+    [network.hostsFile, '/etc/hosts'],
+    [network.resolvConf, '/etc/resolv.conf'],
+    [network.hostnameFile, '/etc/hostname'],
+  ];
+  const argv = [
+    tools.nsenter,
+    `--net=${network.netnsPath}`,
+    '--',
+    tools.unshare,
+    '--uts',
+    '--ipc',
+    '--mount',
+    '--propagation',
+    'slave',
+    '--pid',
+    '--fork',
+    '--kill-child',
+    '--mount-proc',
+    '--',
+    tools.sh,
+    '-c',
+    NETWORK_JOIN_SCRIPT,
+    'shoal-launch',
+    String(context.joinFiles.length),
+    ...context.joinFiles,
+    spec.hostname ?? '',
+    String(binds.length),
+    tools.mount,
+    ...binds.flat(),
     ...command,
   ];
   return { file: argv[0]!, args: argv.slice(1) };

@@ -20,8 +20,21 @@ export interface LaunchSpec {
   user?: { uid: number; gid: number; groups: number[] };
   /** Set: the task gets its own UTS namespace with this hostname. */
   hostname?: string;
+  /**
+   * Set: the task runs in this network namespace (prepared by the node's networking before the start), in
+   * IPC, PID and mount namespaces of its own (its /proc that of its PID namespace), with these files bound
+   * over /etc/hosts, /etc/resolv.conf and /etc/hostname. Its probes enter all of them.
+   */
+  network?: TaskNetworkLaunch;
   /** Recorded for humans only: the process executor never pulls images. */
   image?: string;
+}
+
+export interface TaskNetworkLaunch {
+  netnsPath: string;
+  hostsFile: string;
+  resolvConf: string;
+  hostnameFile: string;
 }
 
 export type TaskRunState = 'running' | 'exited';
