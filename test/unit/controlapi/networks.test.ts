@@ -527,6 +527,37 @@ describe('control API: networks', () => {
       await rejects(api.getNetwork('mynet', {}), 404, 'network mynet not found');
     });
 
+    it('refused while a running task of a live service is on it; not for a task whose service is gone', async () => {
+      const { Id } = await api.createNetwork(request('mynet'));
+      const network = store.view((tx) => tx.get('network', Id))!;
+      const service = await serviceOn(Id);
+      await store.update((tx) => {
+        const current = tx.get('service', service.ID)!;
+        const spec = structuredClone(current.Spec);
+        spec.TaskTemplate!.Networks = [];
+        tx.update('service', { ...current, Spec: spec });
+        tx.create('task', {
+          ID: 'ttask0000000000000000000a',
+          Version: { Index: 0 },
+          CreatedAt: '',
+          UpdatedAt: '',
+          ServiceID: service.ID,
+          Spec: { ContainerSpec: { Image: 'busybox' } },
+          Status: { Timestamp: '', State: 'running', Message: 'started' },
+          DesiredState: 'running',
+          NetworksAttachments: [{ Network: network, Addresses: ['10.0.1.3/24'] }],
+        });
+      });
+      await rejects(
+        api.removeNetwork('mynet'),
+        400,
+        `rpc error: code = FailedPrecondition desc = network ${Id} is in use by task ttask0000000000000000000a`,
+      );
+      // `docker stack rm` removes the services, then at once the networks: the task is on its way out.
+      await store.update((tx) => tx.delete('service', service.ID));
+      await api.removeNetwork('mynet');
+    });
+
     it('the ingress network can be removed while no service publishes through it, and made again', async () => {
       await api.removeNetwork('ingress');
       const again = await api.createNetwork(request('ingress', { Ingress: true }));
