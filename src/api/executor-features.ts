@@ -52,6 +52,8 @@ const DOCKER_FEATURES: ReadonlySet<string> = new Set([
   'capabilities',
   'ulimits',
   'oom-score-adj',
+  // The container joins the namespace the node's networking prepared, held by a sandbox container.
+  'networks',
 ]);
 /** Feature families the engine decides on: any log driver with its options, any isolation. */
 const DOCKER_FEATURE_PREFIXES: readonly string[] = ['log-driver:', 'log-opt:', 'isolation:'];

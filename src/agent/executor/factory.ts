@@ -72,6 +72,7 @@ export function executorFactory(config: ExecutorConfig): ExecutorFactory {
             nodeId: context.nodeId,
             engineLabels: context.engineLabels,
             log: context.log,
+            ...(context.networks ? { networks: context.networks } : {}),
           }),
       };
   }

@@ -143,7 +143,7 @@ describe('the control API refuses what no node can honour', () => {
     assert.doesNotThrow(() => checkHonoured(spec({ Env: ['A=1'] }), [processNode], undefined));
   });
 
-  it('networks, honoured by the process executor only; published ports, which shoal does not build yet', () => {
+  it('networks, honoured by both executors; published ports, which shoal does not build yet', () => {
     const app: Network = {
       ID: 'n1appappappappappappappapp',
       Version: { Index: 1 },
@@ -161,14 +161,10 @@ describe('the control API refuses what no node can honour', () => {
       { TaskTemplate: { ContainerSpec: { Image: 'x' }, Networks: [{ Target: 'app' }] } },
     );
     checkNetworks(tx, onApp);
-    // Stored by ID, as Docker's daemon resolves it; the process executor attaches tasks to networks, the
-    // docker executor not yet.
+    // Stored by ID, as Docker's daemon resolves it; both executors attach tasks to networks.
     assert.deepEqual(onApp.TaskTemplate?.Networks, [{ Target: app.ID }]);
     assert.doesNotThrow(() => checkHonoured(onApp, [processNode], undefined));
-    assert.throws(
-      () => checkHonoured(onApp, [dockerNode], undefined),
-      /Networks \(networks\) cannot be honoured by any node of this swarm: the docker executor/,
-    );
+    assert.doesNotThrow(() => checkHonoured(onApp, [dockerNode], undefined));
     assert.deepEqual(
       specNeeds({ Networks: [{ Target: app.ID }] }).map((n) => n.feature),
       ['networks'],

@@ -16,14 +16,20 @@
 import { existsSync } from 'node:fs';
 import { hostname as osHostname, machine } from 'node:os';
 import type { Labels, NodeDescription, Task, TaskStatus } from '../../../api/types.js';
-import { ExecutorUnavailableError, type Controller, type Executor, type RecoveredTask } from '../executor.js';
+import {
+  ExecutorUnavailableError,
+  type Controller,
+  type Executor,
+  type RecoveredTask,
+  type TaskNetworks,
+} from '../executor.js';
 import type { ExecutorLog } from '../process/log.js';
 import type { TemplateNode } from '../templates.js';
 import { EngineClient, isUnreachable, parseEngineHost } from './client.js';
 import { DockerController, phaseOf, type ContainerInspect } from './controller.js';
 import { describeFromInfo, describeWithoutEngine, engineInfo } from './describe.js';
 import { EngineMonitor, type EngineEvent } from './events.js';
-import { NODE_ID_LABEL, TASK_ID_LABEL } from './spec.js';
+import { NODE_ID_LABEL, SANDBOX_NODE_LABEL, SANDBOX_TASK_LABEL, TASK_ID_LABEL } from './spec.js';
 
 export interface DockerExecutorOptions {
   /** `unix:///var/run/docker.sock`, or `tcp://host:port`. */
@@ -33,6 +39,8 @@ export interface DockerExecutorOptions {
   /** shoald's `--label`s, added to the engine's in the node description. */
   engineLabels?: Labels;
   log: ExecutorLog;
+  /** The node's networking: tasks on overlay networks join the namespaces it prepares. */
+  networks?: TaskNetworks;
 }
 
 /** A container of this node as `GET /containers/json` lists it. */
@@ -126,6 +134,7 @@ export class DockerExecutor implements Executor {
           this.controllers.delete(taskId);
           this.containers.delete(taskId);
         },
+        ...(this.options.networks ? { networks: this.options.networks } : {}),
       });
       this.controllers.set(task.ID, controller);
     }
@@ -169,9 +178,9 @@ export class DockerExecutor implements Executor {
     this.client.close();
   }
 
-  /** For `swarm leave`: removes every container of this node's tasks, known to the agent or not. */
+  /** For `swarm leave`: removes every container of this node's tasks (and sandboxes), known to the agent or not. */
   async purge(): Promise<void> {
-    const containers = await this.listContainers();
+    const containers = [...(await this.listContainers()), ...(await this.listSandboxes())];
     await Promise.all(
       containers.map((container) =>
         this.client.request('DELETE', `/containers/${container.Id}`, {
@@ -253,6 +262,19 @@ export class DockerExecutor implements Executor {
       (container) =>
         container.Labels?.[NODE_ID_LABEL] === this.options.nodeId &&
         Boolean(container.Labels?.[TASK_ID_LABEL]),
+    );
+  }
+
+  /** This node's sandbox containers (tasks on networks), by their labels. */
+  private async listSandboxes(): Promise<ContainerSummary[]> {
+    const filters = { label: [`${SANDBOX_NODE_LABEL}=${this.options.nodeId}`, SANDBOX_TASK_LABEL] };
+    const { body } = await this.client.request<ContainerSummary[]>('GET', '/containers/json', {
+      query: { all: true, filters: JSON.stringify(filters) },
+    });
+    return (body ?? []).filter(
+      (container) =>
+        container.Labels?.[SANDBOX_NODE_LABEL] === this.options.nodeId &&
+        Boolean(container.Labels?.[SANDBOX_TASK_LABEL]),
     );
   }
 
