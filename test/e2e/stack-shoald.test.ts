@@ -19,6 +19,7 @@ import { dockerCli, eventually, ShoalDaemon } from '../harness/index.js';
 import { freePort } from '../harness/ports.js';
 import { NetworksStandIn } from './support/networks-stand-in.js';
 import { STACKS } from '../unit/compose/support.js';
+import { comparable } from './support/relative-times.js';
 
 interface TaskRow {
   ID: string;
@@ -390,11 +391,7 @@ describe('stacks on shoald', { timeout: 600_000 }, () => {
         const mine = await cli('shoal', args);
         const theirs = await cli('docker', args);
         // Relative times, and so the width of their column, move between the two runs.
-        const blur = (t: string): string =>
-          t
-            .replace(/(\d+|an?|less than a|about an?) (second|minute)s? ago/g, '<t> ago')
-            .replace(/ {2,}/g, '  ');
-        assert.equal(blur(mine.stdout), blur(theirs.stdout), args.join(' '));
+        assert.equal(...comparable(mine.stdout, theirs.stdout), args.join(' '));
       }
       // Redeployed as they are with --resolve-image always (the default): every service is updated, and the
       // digest query fails (no registry through the process executor) with Docker's warning on stderr.
