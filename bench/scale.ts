@@ -5,7 +5,8 @@
 // latency of what `docker service ls`, `docker service ps` and `docker node ls` call, while the fleet
 // churns; store size.
 // Run: npm run bench:scale   (needs root; SHOAL_SCALE_NODES=1000, SHOAL_SCALE_TASKS=10000,100000,
-// SHOAL_SCALE_SERVICES=1000 and SHOAL_SCALE_PROCESSES=4 by default)
+// SHOAL_SCALE_SERVICES=1000 and SHOAL_SCALE_PROCESSES=4 by default; SHOAL_SCALE_PROFILE=<dir> for a CPU
+// profile of the manager)
 
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,25 +50,48 @@ function percentile(xs: readonly number[], p: number): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
-  const daemon = ShoalDaemon.onLoopback();
+  // SHOAL_SCALE_PROFILE=<dir>: the manager writes a V8 CPU profile there when it stops.
+  const profileDir = process.env.SHOAL_SCALE_PROFILE;
+  const metricsPort = await freePort();
+  const daemon = ShoalDaemon.onLoopback({
+    extraArgs: ['--metrics-addr', `127.0.0.1:${metricsPort}`],
+    ...(profileDir
+      ? { nodeArgs: ['--enable-source-maps', '--cpu-prof', `--cpu-prof-dir=${profileDir}`] }
+      : {}),
+  });
+  // Store write transactions so far, from the manager's own metrics.
+  const writeTransactions = async (): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    return Number(/^swarm_store_write_tx_latency_seconds_count (\d+)/m.exec(text)?.[1] ?? NaN);
+  };
   await daemon.start();
   const pid = daemon.pid!;
   const rows: Record<string, string | number>[] = [];
-  const record = (
+  let fleet: SimulatedFleet | undefined;
+  const record = async (
     what: string,
     figures: Record<string, string | number>,
-    since?: { cpu: number; at: number },
+    since?: { cpu: number; fleetCpu: number; at: number },
   ) => {
     const row: Record<string, string | number> = { what, ...figures };
     if (since) {
       const seconds = (performance.now() - since.at) / 1000;
       row['manager CPU (share of a core)'] = Number(((cpuSeconds(pid) - since.cpu) / seconds).toFixed(2));
+      if (fleet)
+        row['fleet CPU (cores)'] = Number(
+          ((fleet.cpuSeconds(cpuSeconds) - since.fleetCpu) / seconds).toFixed(2),
+        );
     }
     row['manager RSS (MB)'] = rssMB(pid);
+    if (since) row['store writes'] = (await writeTransactions()) - writesAtMark;
     rows.push(row);
     console.log(JSON.stringify(row));
   };
-  const mark = () => ({ cpu: cpuSeconds(pid), at: performance.now() });
+  let writesAtMark = 0;
+  const mark = () => {
+    void writeTransactions().then((n) => (writesAtMark = n));
+    return { cpu: cpuSeconds(pid), fleetCpu: fleet?.cpuSeconds(cpuSeconds) ?? 0, at: performance.now() };
+  };
   const timed = async <T>(call: () => Promise<T>): Promise<[T, number]> => {
     const started = performance.now();
     const result = await call();
@@ -107,7 +131,6 @@ async function main(): Promise<void> {
     };
   };
 
-  let fleet: SimulatedFleet | undefined;
   try {
     await daemon.apiOk('POST', '/v1.44/swarm/init', {
       ListenAddr: `127.0.0.1:${await freePort()}`,
@@ -140,7 +163,7 @@ async function main(): Promise<void> {
       processes: PROCESSES,
     });
     while ((await readyNodes()) < NODES + 1) await sleep(250);
-    record(
+    await record(
       `${NODES} nodes joined and Ready`,
       { seconds: Number(((performance.now() - since.at) / 1000).toFixed(1)) },
       since,
@@ -155,7 +178,7 @@ async function main(): Promise<void> {
       await sleep(2_000);
     }
     const ls = await stopLs();
-    record(
+    await record(
       `steady state: ${NODES} nodes heartbeating (5 s period), 20 s`,
       {
         'service ls p50/max (ms)': `${ls.p50}/${ls.max}`,
@@ -190,7 +213,7 @@ async function main(): Promise<void> {
       const filters = encodeURIComponent(JSON.stringify({ service: { [name]: true } }));
       const [, psMs] = await timed(() => daemon.apiOk('GET', `/v1.44/tasks?filters=${filters}`));
       const [, nodeLsMs] = await timed(() => daemon.apiOk('GET', '/v1.44/nodes'));
-      record(
+      await record(
         `${count} replicas created → all running`,
         {
           seconds: Number(seconds.toFixed(1)),
@@ -221,7 +244,7 @@ async function main(): Promise<void> {
           return live.length === count && live.every((t) => !victimIds.has(t.NodeID ?? ''));
         }, 10 * 60_000);
         for (const id of victimIds) killedIds.add(id);
-        record(
+        await record(
           `${KILLED} nodes killed at once → their tasks running elsewhere`,
           {
             seconds: Number(((performance.now() - since.at) / 1000).toFixed(1)),
@@ -248,7 +271,7 @@ async function main(): Promise<void> {
         );
         return tasks.every((t) => t.Status.State !== 'running' || killedIds.has(t.NodeID ?? ''));
       }, 30 * 60_000);
-      record(
+      await record(
         `scale ${count} → 0`,
         { seconds: Number(((performance.now() - since.at) / 1000).toFixed(1)), 'store (MB)': storeMB() },
         since,
@@ -272,7 +295,7 @@ async function main(): Promise<void> {
       );
       const ls: number[] = [];
       for (let i = 0; i < 10; i++) ls.push((await timed(services))[1]);
-      record(
+      await record(
         `${SERVICES} services of 1 replica`,
         {
           'created (s)': Number(createdIn.toFixed(1)),
@@ -284,6 +307,7 @@ async function main(): Promise<void> {
     }
   } finally {
     fleet?.close();
+    if (profileDir) await daemon.stop();
     await daemon.destroy();
   }
   console.table(rows);
