@@ -27,6 +27,10 @@ const PROCESS_FEATURES: ReadonlySet<string> = new Set([
   // Output is captured with timestamps in a JSON-lines file of the executor's own, which is what
   // json-file keeps; `docker service logs` reads it.
   'log-driver:json-file',
+  // Delivered into the task's own mount namespace: a tmpfs at /run/secrets, configs bound at their
+  // targets (src/agent/executor/process/mounts.ts).
+  'secrets',
+  'configs',
 ]);
 
 /**

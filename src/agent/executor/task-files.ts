@@ -119,6 +119,25 @@ export function taskFiles(
   return files;
 }
 
+/**
+ * The task's files once the node can have them: a task resumed after a daemon restart may be prepared
+ * before the managers' first complete set brings its secrets and configs again, so a lookup that fails
+ * then is tried again once that set has arrived (and fails for good if it did not bring them).
+ */
+export async function taskFilesWhenReady(
+  task: Task,
+  dependencies: TaskDependencies | undefined,
+  node: TemplateNode,
+): Promise<TaskFile[]> {
+  try {
+    return taskFiles(task, dependencies, node);
+  } catch (err) {
+    if (!dependencies || dependencies.complete) throw err;
+    await dependencies.ready();
+    return taskFiles(task, dependencies, node);
+  }
+}
+
 /** The names of what a task's files hold, for messages: `secret db_pw`, `config app`. */
 export const describeFile = (file: Pick<TaskFile, 'kind' | 'name'>): string => `${file.kind} ${file.name}`;
 
