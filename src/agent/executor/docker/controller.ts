@@ -18,9 +18,12 @@ import {
   type Controller,
   type LogLine,
   type LogOptions,
+  type TaskDependencies,
 } from '../executor.js';
 import type { ExecutorLog } from '../process/log.js';
+import { taskFilesWhenReady } from '../task-files.js';
 import { expandContainerSpec, type TemplateNode } from '../templates.js';
+import type { TaskFileStore } from './host-files.js';
 import { isConflict, isNotFound, isUnreachable, type EngineClient } from './client.js';
 import type { EngineEvent } from './events.js';
 import { containerImage, isImageId, parseImageReference, pullQuery } from './image.js';
@@ -32,6 +35,7 @@ import {
   TASK_ID_LABEL,
   validateTask,
   volumeCreateRequests,
+  type EngineMount,
 } from './spec.js';
 
 type TaskWithLogDriver = Task & { LogDriver?: Driver };
@@ -110,6 +114,8 @@ export interface DockerControllerContext {
   forgetImage(image: string): void;
   /** Bind mount sources can be checked on this host (the engine runs here, behind a unix socket). */
   localEngine: boolean;
+  /** Where tasks' secret and config files are kept on the host (a tmpfs per task, host-files.ts). */
+  taskFiles?: TaskFileStore;
   /**
    * The engine runs no health checks by itself, and the executor must (Podman without systemd: it
    * schedules them with systemd timers).
@@ -153,6 +159,7 @@ export class DockerController implements Controller {
   constructor(
     private readonly task: Task,
     private readonly context: DockerControllerContext,
+    private readonly dependencies?: TaskDependencies,
   ) {
     this.taskId = task.ID;
     this.containerId = context.knownContainer(task.ID);
@@ -209,6 +216,7 @@ export class DockerController implements Controller {
         throw err;
       }
     }
+    if (hasFiles(this.task)) await this.context.taskFiles?.remove(this.taskId);
     this.context.onRemoved(this.taskId);
   }
 
@@ -320,7 +328,7 @@ export class DockerController implements Controller {
       return;
     }
     const node = await this.context.templateNode();
-    const body = containerCreateBody(task, node);
+    const body = containerCreateBody(task, node, await this.putFiles(node));
     // The mounts as the container gets them: templates in their sources expanded.
     this.mounts = expandContainerSpec(task.Spec.ContainerSpec ?? {}, task, node).Mounts ?? [];
     const { client } = this.context;
@@ -361,6 +369,22 @@ export class DockerController implements Controller {
     this.containerId = id;
     this.context.registerContainer(this.taskId, id);
     this.observe({ phase: 'created', pid: 0 });
+  }
+
+  /**
+   * The task's secrets and configs (task-files.ts), put in a tmpfs of the task's on the host: the mounts
+   * that bind them into its container. The engine must be on this host to see them.
+   */
+  private async putFiles(node: TemplateNode): Promise<EngineMount[]> {
+    const files = await taskFilesWhenReady(this.task, this.dependencies, node);
+    if (files.length === 0) return [];
+    const { taskFiles, localEngine, client } = this.context;
+    if (!localEngine || !taskFiles) {
+      throw new Error(
+        `cannot give the task its secrets and configs: the engine at ${client.address.display} is not on this host, and secrets are bind-mounted from this host's memory`,
+      );
+    }
+    return taskFiles.put(this.taskId, files);
   }
 
   /**
@@ -723,4 +747,10 @@ async function pullOutcome(response: AsyncIterable<Buffer | string>): Promise<st
   }
   consider(pending);
   return failure;
+}
+
+/** Whether the task's spec references secrets or configs. */
+function hasFiles(task: Task): boolean {
+  const container = task.Spec.ContainerSpec;
+  return (container?.Secrets?.length ?? 0) > 0 || (container?.Configs?.length ?? 0) > 0;
 }
