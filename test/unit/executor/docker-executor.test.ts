@@ -247,7 +247,7 @@ describe('docker executor (pretend engine)', () => {
     }
     const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
-    it('binds each file read-only at its target, from the task’s files on the host, and frees them on removal', async () => {
+    it('binds each file read-only at its target, from the task’s files on the host, freed when it stops (as moby) and at removal', async () => {
       const files = new MemoryTaskFiles();
       const made = new DockerExecutor({ engineHost: engine.host, nodeId: NODE, log, taskFiles: files });
       executors.push(made);
@@ -302,8 +302,14 @@ describe('docker executor (pretend engine)', () => {
       );
       assert.ok(!JSON.stringify(container.body).includes(b64('s3cret')), 'no data in the create body');
       assert.ok(!JSON.stringify(engine.requests).includes('s3cret'));
+      await controller.start();
+      assert.deepEqual(files.removed, [], 'kept while the container runs');
+      const waited = controller.wait();
+      engine.exit(container.Id, 0);
+      await waited;
+      await until(() => files.removed.length === 1, 'the files released when the container stopped');
       await controller.remove();
-      assert.deepEqual(files.removed, [t.ID]);
+      assert.deepEqual(files.removed, [t.ID, t.ID], 'and made sure of at removal');
       await made.purge();
       assert.ok(files.purged);
     });

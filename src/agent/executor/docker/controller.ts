@@ -155,6 +155,8 @@ export class DockerController implements Controller {
   private healthInterval = DEFAULT_HEALTH_INTERVAL_MS;
   private disposed = false;
   private healthAgain = false;
+  /** The task's files on the host are being (or have been) unmounted. */
+  private filesReleased: Promise<void> | undefined;
 
   constructor(
     private readonly task: Task,
@@ -216,7 +218,7 @@ export class DockerController implements Controller {
         throw err;
       }
     }
-    if (hasFiles(this.task)) await this.context.taskFiles?.remove(this.taskId);
+    if (hasFiles(this.task)) await this.releaseFiles(true);
     this.context.onRemoved(this.taskId);
   }
 
@@ -613,7 +615,27 @@ export class DockerController implements Controller {
           : {}),
       };
     }
+    // As moby unmounts a container's secrets when it stops: nothing needs them any more.
+    if (this.finished() && hasFiles(this.task)) void this.releaseFiles();
     this.notify();
+  }
+
+  /**
+   * Unmounts and deletes the task's secret and config files on the host (once; `again` makes sure, for a
+   * removal, after any release under way). A failure is logged: the next removal of the task retries.
+   */
+  private releaseFiles(again = false): Promise<void> {
+    const release = async (): Promise<void> => {
+      await this.context.taskFiles?.remove(this.taskId).catch((err: unknown) =>
+        this.context.log.warn("docker executor: removing the task's secret and config files failed", {
+          taskId: this.taskId,
+          error: (err as Error).message,
+        }),
+      );
+    };
+    if (!this.filesReleased) this.filesReleased = release();
+    else if (again) this.filesReleased = this.filesReleased.then(release);
+    return this.filesReleased;
   }
 
   /** Re-reads the container's health (one inspection at a time; a request meanwhile makes one more). */
