@@ -138,9 +138,6 @@ export async function taskFilesWhenReady(
   }
 }
 
-/** The names of what a task's files hold, for messages: `secret db_pw`, `config app`. */
-export const describeFile = (file: Pick<TaskFile, 'kind' | 'name'>): string => `${file.kind} ${file.name}`;
-
 /** Renders the task's secrets and configs (swarmkit's templated getters and PayloadContext). */
 class Payloads {
   /** Plain values of secrets read so far: cut out of any error message. */
@@ -214,7 +211,10 @@ class Payloads {
       });
       output = template.execute(this.context());
     } catch (err) {
-      if (err instanceof TemplateError) return fail(err.message);
+      // A secret's template is its data, and Go's messages quote it (`function "x" not defined`, `at <…>`,
+      // `can't evaluate field X`): for a secret, only where it fails is said.
+      if (err instanceof TemplateError)
+        return fail(kind === 'secret' ? secretTemplateError(err.message) : err.message);
       throw err;
     }
     return Buffer.from(output, 'utf8');
@@ -308,4 +308,13 @@ class Payloads {
       '*template.PayloadContext',
     );
   }
+}
+
+/**
+ * A secret's template error as shoal shows it: Go's position (`template: expansion:1:7:`) and no more, since
+ * the rest quotes the template, which is the secret's data.
+ */
+export function secretTemplateError(message: string): string {
+  const at = /^template: expansion:\d+(?::\d+)?:/.exec(message)?.[0] ?? 'template:';
+  return `${at} the template fails here (not shown: a secret's template is its data; the same template in a config shows why)`;
 }

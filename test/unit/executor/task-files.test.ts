@@ -220,6 +220,27 @@ describe('task files', () => {
     );
   });
 
+  it("does not quote a secret's template in its errors: it is the secret's data", () => {
+    const t = task([['s1', 'x']]);
+    const failing = (template: string) =>
+      store([{ ID: 's1', Name: 'x', Data: b64(template), Templating: { Name: 'golang' } }]);
+    const hidden = "(not shown: a secret's template is its data; the same template in a config shows why)";
+    assert.throws(() => files(t, failing('pw={{hunter2 "abc"}}')), {
+      message: `unable to get secret from secret store: failed to expand templated secret s1: template: expansion:1: the template fails here ${hidden}`,
+    });
+    assert.throws(() => files(t, failing('\n{{.Task.Hunter2}}')), {
+      message: `unable to get secret from secret store: failed to expand templated secret s1: template: expansion:2:7: the template fails here ${hidden}`,
+    });
+    // Not a template error: said as swarmkit says it.
+    assert.throws(
+      () => files(t, store([{ ID: 's1', Name: 'x', Data: b64('pw'), Templating: { Name: 'jinja' } }])),
+      {
+        message:
+          'unable to get secret from secret store: failed to expand templated secret s1: unrecognized template type',
+      },
+    );
+  });
+
   it('says what is missing, and what the task may not see', () => {
     const t = task([['s1', 'db_pw']]);
     assert.throws(() => files(t, store([])), {
