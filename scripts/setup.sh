@@ -16,6 +16,8 @@ command -v unshare >/dev/null 2>&1 || need_packages+=(util-linux)
 command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
 if [ ! -x /usr/bin/busybox ] || ldd /usr/bin/busybox >/dev/null 2>&1; then need_packages+=(busybox-static); fi
 command -v podman >/dev/null 2>&1 || need_packages+=(podman)
+# Debian's headless Chromium: the dashboard's test drives it (with playwright-core, no browser download).
+[ -x /usr/bin/chromium ] || need_packages+=(chromium)
 # The real docker CLI: the end-to-end tests run it next to shoal's own CLI against the same daemon, and fail
 # without it. docker.io above brings one; a machine with dockerd but no client gets Debian's.
 if ! docker --version >/dev/null 2>&1 && [[ ! " ${need_packages[*]} " =~ " docker.io " ]]; then

@@ -3,6 +3,7 @@
 // HTTP, so they live here rather than with either.
 
 import type { Filters } from './filters.js';
+import type { Node, Service, Task } from './types.js';
 
 export interface SwarmUpdateFlags {
   rotateWorkerToken: boolean;
@@ -48,4 +49,39 @@ export interface EventsRequest {
   since?: bigint;
   until?: bigint;
   filters: Filters;
+}
+
+/**
+ * What one committed store write changed that a live view of the swarm follows: the IDs of the nodes,
+ * services and tasks written (created, updated or removed). Readers coalesce them and read the objects
+ * when they need them (`ObjectsRead`), so a burst of writes to one task costs one read.
+ */
+export interface ChangedObjects {
+  revision: number;
+  nodes: string[];
+  services: string[];
+  tasks: string[];
+}
+
+/** Which objects to read: IDs by kind, or every node, service and task. */
+export type ObjectsQuery = { nodes: string[]; services: string[]; tasks: string[] } | 'all';
+
+/** A task as the Engine API shows it, with what a live view adds: whether it runs the service's current
+ * spec (the `_up-to-date` task filter's answer) and the health its node reports. */
+export interface TaskReading {
+  task: Task;
+  upToDate: boolean;
+  health?: 'starting' | 'healthy' | 'unhealthy' | 'none';
+}
+
+/**
+ * Objects as the Engine API shows them (services with their ServiceStatus), read in one snapshot, and the
+ * IDs asked for that no longer exist.
+ */
+export interface ObjectsRead {
+  revision: number;
+  nodes: Node[];
+  services: Service[];
+  tasks: TaskReading[];
+  missing: { nodes: string[]; services: string[]; tasks: string[] };
 }

@@ -113,8 +113,7 @@ function containerNeeds(spec: ContainerSpec): SpecNeed[] {
   if (spec.Init) need('init', 'ContainerSpec.Init');
   if (spec.TTY) need('tty', 'ContainerSpec.TTY');
   if (spec.OpenStdin) need('stdin', 'ContainerSpec.OpenStdin');
-  if (spec.Privileges && Object.keys(spec.Privileges).length > 0)
-    need('privileges', 'ContainerSpec.Privileges');
+  if (asksForSomething(spec.Privileges)) need('privileges', 'ContainerSpec.Privileges');
   if (spec.Hosts?.length) need('extra-hosts', 'ContainerSpec.Hosts');
   if (spec.DNSConfig && Object.values(spec.DNSConfig).some((v) => Array.isArray(v) && v.length > 0)) {
     need('dns-config', 'ContainerSpec.DNSConfig');
@@ -129,6 +128,18 @@ function containerNeeds(spec: ContainerSpec): SpecNeed[] {
   if (spec.Configs?.length) need('configs', 'ContainerSpec.Configs');
   if (spec.OomScoreAdj) need('oom-score-adj', 'ContainerSpec.OomScoreAdj');
   return needs;
+}
+
+/**
+ * Whether a value asks for anything: Docker's clients send `Privileges` with every member empty
+ * (`{"CredentialSpec":null,"SELinuxContext":null,"NoNewPrivileges":false}` from `docker stack deploy`),
+ * which asks for nothing.
+ */
+function asksForSomething(value: unknown): boolean {
+  if (value === null || value === undefined || value === false || value === '' || value === 0) return false;
+  if (Array.isArray(value)) return value.some(asksForSomething);
+  if (typeof value === 'object') return Object.values(value).some(asksForSomething);
+  return true;
 }
 
 /** A need in words, for refusals: `ContainerSpec.Mounts[0] (mount:bind)`. */

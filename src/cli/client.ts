@@ -416,6 +416,11 @@ export class EngineClient {
     return (await this.post<{ ID: string }>('/secrets/create', spec)) ?? { ID: '' };
   }
 
+  /** `POST /secrets/{id}/update`: the whole spec with the version read (only labels may change). */
+  async secretUpdate(id: string, version: number, spec: SecretSpec | RawJSON): Promise<void> {
+    await this.post(`/secrets/${encodePath(id)}/update`, spec, { version });
+  }
+
   async secretRemove(id: string): Promise<void> {
     await this.delete(`/secrets/${encodePath(id)}`);
   }
@@ -426,6 +431,11 @@ export class EngineClient {
 
   async configCreate(spec: ConfigSpec | RawJSON): Promise<{ ID: string }> {
     return (await this.post<{ ID: string }>('/configs/create', spec)) ?? { ID: '' };
+  }
+
+  /** `POST /configs/{id}/update`: the whole spec with the version read (only labels may change). */
+  async configUpdate(id: string, version: number, spec: ConfigSpec | RawJSON): Promise<void> {
+    await this.post(`/configs/${encodePath(id)}/update`, spec, { version });
   }
 
   async configRemove(id: string): Promise<void> {

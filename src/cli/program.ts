@@ -26,6 +26,7 @@ import { serviceCommand } from './commands/service.js';
 import { eventsCommand } from './commands/events.js';
 import { configCommand, secretCommand } from './commands/secret.js';
 import { networkCommand } from './commands/network.js';
+import { stackCommand } from './commands/stack.js';
 
 /** The top-level commands, in the sections the root help lists them in. */
 const COMMON_COMMANDS: readonly CommandSpec[] = [versionCommand, infoCommand];
@@ -35,6 +36,7 @@ const SWARM_COMMANDS: readonly CommandSpec[] = [
   nodeCommand,
   secretCommand,
   serviceCommand,
+  stackCommand,
   swarmCommand,
 ];
 const OTHER_COMMANDS: readonly CommandSpec[] = [eventsCommand, systemCommand];

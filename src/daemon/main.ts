@@ -13,6 +13,7 @@ import {
 import { EngineServer } from '../engineapi/server.js';
 import { SHOAL_VERSION } from '../version.js';
 import { createLogger, protectStdio, writeStderr } from './logger.js';
+import { observability } from './observability.js';
 import { DataDirInUseError, lockDataDir } from './pidfile.js';
 import { SwarmNode } from './swarm-node.js';
 import { hostFacts } from './sysinfo.js';
@@ -55,6 +56,18 @@ async function main(): Promise<void> {
         .default('auto'),
     )
     .option('--engine-host <address>', 'The container engine of the docker executor', DEFAULT_ENGINE_HOST)
+    .option(
+      '--web-addr <host:port>',
+      'Serve the dashboard here (managers; off by default). Any address but loopback requires the token',
+    )
+    .option(
+      '--metrics-addr <host:port>',
+      'Serve Prometheus metrics at /metrics here (off by default). Any address but loopback requires the token',
+    )
+    .option(
+      '--web-token <token>',
+      'The token the dashboard and metrics require (default: one made at start and logged, when an address is not loopback)',
+    )
     .helpOption('-h, --help', 'Print usage')
     .parse();
   const opts = program.opts<{
@@ -64,9 +77,24 @@ async function main(): Promise<void> {
     label: Record<string, string>;
     executor: ExecutorChoice;
     engineHost: string;
+    webAddr?: string;
+    metricsAddr?: string;
+    webToken?: string;
   }>();
 
   const log = createLogger({ debug: opts.debug });
+  let seeing: ReturnType<typeof observability>;
+  try {
+    seeing = observability({
+      webAddr: opts.webAddr,
+      metricsAddr: opts.metricsAddr,
+      token: opts.webToken,
+      log,
+    });
+  } catch (err) {
+    log.error((err as Error).message);
+    process.exit(1);
+  }
   let executor: ExecutorConfig;
   try {
     // The engine behind shoald's own socket would be shoald itself.
@@ -108,20 +136,35 @@ async function main(): Promise<void> {
     debug: opts.debug,
     engineLabels: opts.label,
     executor,
+    ...(seeing.metrics ? { metrics: seeing.metrics } : {}),
   });
   const server = new EngineServer({
     backend: node,
     address: opts.host,
     serverVersion: SHOAL_VERSION,
     log: (level, msg, fields) => log.log(level, msg, fields),
-    // The engine's API is passed through only when the node really has one: the docker executor's.
-    ...(executor.kind === 'docker' ? { engineHost: executor.engineHost } : {}),
+    // The engine's API is passed through when the node really has one: the docker executor's, or one
+    // named with --engine-host (a node running processes beside a container engine). The default address
+    // alone is not a reason to forward calls to an engine that may not exist.
+    ...(executor.kind === 'docker'
+      ? { engineHost: executor.engineHost }
+      : program.getOptionValueSource('engineHost') === 'cli'
+        ? { engineHost: opts.engineHost }
+        : {}),
+    ...(seeing.metrics ? { observeRequest: seeing.metrics.observeApiRequest.bind(seeing.metrics) } : {}),
   });
 
   try {
     await server.listen();
   } catch (err) {
     log.error('cannot serve the Engine API', { address: opts.host, error: err });
+    releasePidFile();
+    process.exit(1);
+  }
+  try {
+    await seeing.listen(node);
+  } catch (err) {
+    log.error('cannot serve the dashboard or the metrics', { error: err });
     releasePidFile();
     process.exit(1);
   }
@@ -147,6 +190,7 @@ async function main(): Promise<void> {
     void (async () => {
       try {
         await server.close();
+        await seeing.close();
         await node.stop();
       } catch (err) {
         log.error('error during shutdown', { error: err });

@@ -36,6 +36,8 @@ import { bootstrapCluster } from '../manager/bootstrap.js';
 import { defaultSwarmSpec, mergeInitSpec, validateSwarmSpec } from '../manager/controlapi/cluster.js';
 import { checkDefaultLogDriver } from '../manager/controlapi/honoured.js';
 import { Manager } from '../manager/manager.js';
+import type { NodeFacts, SwarmMetrics } from '../manager/metrics/swarm-metrics.js';
+import type { DashboardSource } from '../web/source.js';
 import type { StoreBackendConfig } from '../store/backend.js';
 import { DamagedStateError } from '../store/file-errors.js';
 import {
@@ -69,6 +71,8 @@ export interface SwarmNodeOptions {
   engineLabels: Record<string, string>;
   /** Which executor runs this node's tasks. */
   executor: ExecutorConfig;
+  /** The node's metrics (`--metrics-addr`), which its manager reports to while it runs. */
+  metrics?: SwarmMetrics;
 }
 
 export class SwarmNode implements EngineBackend {
@@ -89,6 +93,8 @@ export class SwarmNode implements EngineBackend {
   private renewer: CertificateRenewer | undefined;
   /** Serializes init/join/leave/start/stop so they never interleave. */
   private lifecycle: Promise<unknown> = Promise.resolve();
+  /** Told when this node's manager has started or stopped (the dashboard follows the one that runs). */
+  private readonly managerListeners = new Set<() => void>();
 
   constructor(private readonly options: SwarmNodeOptions) {
     this.stateFile = new SwarmStateFile(join(options.dataDir, 'swarm'));
@@ -180,8 +186,10 @@ export class SwarmNode implements EngineBackend {
     this.runtime = undefined;
     this.clusterClient?.close();
     this.clusterClient = undefined;
+    const hadManager = this.manager !== undefined;
     await this.manager?.stop();
     this.manager = undefined;
+    if (hadManager) this.managerChanged();
   }
 
   private async startComponents(membership: SwarmMembership): Promise<void> {
@@ -205,6 +213,7 @@ export class SwarmNode implements EngineBackend {
         nodeId: membership.nodeId,
         advertiseAddr: membership.advertiseAddr,
         log: log.with({ component: 'manager' }),
+        ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       });
       this.manager = manager;
       await manager.start({
@@ -212,6 +221,7 @@ export class SwarmNode implements EngineBackend {
         clusterId: membership.clusterId,
         credentials,
       });
+      this.managerChanged();
       // The manager's own agent talks to it in-process; its certificate serves the cluster port.
       let current = credentials;
       const holder: CredentialsHolder = {
@@ -260,6 +270,47 @@ export class SwarmNode implements EngineBackend {
       },
     });
     await this.runtime.start();
+  }
+
+  // -------------------------------------------------------------- the dashboard and the metrics
+
+  /** This node's manager's control API for the dashboard, or why this node serves no dashboard now. */
+  dashboardSource(): { source: DashboardSource } | { unavailable: string } {
+    if (this.manager) return { source: this.manager.controlApi };
+    if (this.nodeError) return { unavailable: this.nodeError };
+    if (this.membership)
+      return { unavailable: 'this node is a swarm worker: the dashboard is served by the managers' };
+    return {
+      unavailable: 'this node is not part of a swarm: the dashboard shows a swarm, served by its managers',
+    };
+  }
+
+  /** Calls `listener` whenever this node's manager has started or stopped; returns an unsubscribe. */
+  onManagerChange(listener: () => void): () => void {
+    this.managerListeners.add(listener);
+    return () => void this.managerListeners.delete(listener);
+  }
+
+  /** What the metrics say about this node (swarm_node_info, swarm_node_manager, swarm_manager_leader). */
+  nodeFacts(): NodeFacts {
+    const m = this.membership;
+    // With the embedded store a running manager is the swarm's only one, and leads.
+    return {
+      nodeId: m?.nodeId ?? '',
+      swarmId: m?.clusterId ?? '',
+      manager: m?.role === 'manager',
+      leader: this.manager !== undefined,
+    };
+  }
+
+  private managerChanged(): void {
+    for (const listener of [...this.managerListeners]) {
+      try {
+        listener();
+      } catch (err) {
+        this.options.log.error('a listener of manager changes failed', { error: err });
+      }
+    }
   }
 
   // -------------------------------------------------------------- EngineBackend
@@ -517,6 +568,7 @@ export class SwarmNode implements EngineBackend {
       this.stateFile.clear();
       this.membership = undefined;
       this.nodeError = undefined;
+      this.managerChanged();
       this.options.log.info('left the swarm', { nodeId: m?.nodeId ?? '' });
     });
   }

@@ -8,6 +8,7 @@ export type Handler = (ctx: RequestContext) => Promise<Reply>;
 
 interface Route {
   method: string;
+  template: string;
   pattern: RegExp;
   names: string[];
   handler: Handler;
@@ -15,6 +16,8 @@ interface Route {
 
 export interface RouteMatch {
   handler: Handler;
+  /** The route as registered (`/services/{id}/update`). */
+  template: string;
   params: Record<string, string>;
 }
 
@@ -32,7 +35,7 @@ export class Router {
         return m[2] ? '(.+)' : '([^/]+)';
       })
       .join('/');
-    this.routes.push({ method, pattern: new RegExp(`^${source}/?$`), names, handler });
+    this.routes.push({ method, template, pattern: new RegExp(`^${source}/?$`), names, handler });
     return this;
   }
 
@@ -61,7 +64,7 @@ export class Router {
       route.names.forEach((name, i) => {
         params[name] = decodePathSegment(m[i + 1]!);
       });
-      return { handler: route.handler, params };
+      return { handler: route.handler, template: route.template, params };
     }
     return pathMatched ? 'method' : undefined;
   }

@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Clock } from '../api/clock.js';
 import { isShoalError } from '../api/errors.js';
@@ -41,6 +42,11 @@ export interface EngineServerOptions {
   clock?: Clock;
   /** The engine proxy's timings (tests): see EngineProxyOptions, and the events stream's reconnection delay. */
   engineTimings?: { probeAfterMs?: number; probeTimeoutMs?: number; eventsReconnectMs?: number };
+  /**
+   * Told of every request shoal answered itself, streams and requests passed to the engine aside: its
+   * route's template, status and duration (the metrics' API latency by route).
+   */
+  observeRequest?: (request: { method: string; route: string; status: number; seconds: number }) => void;
 }
 
 export class AddressInUseError extends Error {}
@@ -145,6 +151,8 @@ export class EngineServer {
     res.setHeader('Server', `shoal/${this.options.serverVersion} (linux)`);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
+    const started = performance.now();
+    let route: string | undefined;
     try {
       const { version, path } = parseVersionedPath(url.pathname);
       res.setHeader('Api-Version', version);
@@ -163,6 +171,7 @@ export class EngineServer {
         this.write(res, { status: 404, json: { message: 'page not found' } });
         return;
       }
+      route = match.template;
       const ctx: RequestContext = {
         method,
         path,
@@ -180,6 +189,7 @@ export class EngineServer {
         return;
       }
       this.write(res, reply);
+      if (!('streamed' in reply)) this.observe(method, route, res.statusCode, started);
       this.options.log('debug', 'api request', { method, path: url.pathname, status: res.statusCode });
     } catch (err) {
       const failure = toApiError(err);
@@ -197,6 +207,7 @@ export class EngineServer {
         return;
       }
       this.write(res, { status: failure.status, json: { message: failure.message } });
+      if (route !== undefined) this.observe(method, route, failure.status, started);
     }
   }
 
@@ -228,6 +239,10 @@ export class EngineServer {
       this.options.log('error', 'engine tunnel failed', { method, path: url.pathname, error: err });
       socket.destroy();
     });
+  }
+
+  private observe(method: string, route: string, status: number, started: number): void {
+    this.options.observeRequest?.({ method, route, status, seconds: (performance.now() - started) / 1000 });
   }
 
   private write(res: ServerResponse, reply: Exclude<Reply, { passToEngine: true }>): void {

@@ -26,6 +26,7 @@ import { logStreamOptions } from './logbroker/options.js';
 import { isTaskDirty } from './orchestrator/dirty.js';
 import { Orchestrator } from './orchestrator/orchestrator.js';
 import type { ObjectFailure } from './isolation.js';
+import type { SwarmMetrics } from './metrics/swarm-metrics.js';
 import { Scheduler } from './scheduler/scheduler.js';
 
 const CLUSTER_PORT_RETRY_MS = 5_000;
@@ -51,6 +52,8 @@ export interface ManagerOptions {
    * both must exist and hold a cluster.
    */
   create?: boolean;
+  /** The node's metrics (`--metrics-addr`): the store, the loops and the dispatcher report to them. */
+  metrics?: SwarmMetrics;
 }
 
 export interface ClusterPortOptions {
@@ -75,15 +78,18 @@ export class Manager {
   private portError: string | undefined;
   private portRetry: ReturnType<typeof setTimeout> | undefined;
   private portOpening: Promise<void> | undefined;
+  private detachMetrics: (() => void) | undefined;
 
   private constructor(
     private readonly kv: KV,
     readonly store: ClusterStore,
     private readonly options: ManagerOptions,
   ) {
-    const { log } = options;
+    const { log, metrics } = options;
+    // With metrics, the components' reads and writes are timed; the store is the same.
+    const timed = metrics?.timedStore(store) ?? store;
     this.controlApi = new ControlAPI({
-      store,
+      store: timed,
       localNodeId: options.nodeId,
       isTaskUpToDate: (task: Task, service: Service) => {
         const node = task.NodeID ? store.view((tx) => tx.get('node', task.NodeID!)) : undefined;
@@ -95,21 +101,25 @@ export class Manager {
       subscribeEvents: (request, listener) =>
         this.events?.subscribe(request, listener) ?? { past: [], close: () => undefined },
     });
-    this.orchestrator = new Orchestrator(store, {
+    this.orchestrator = new Orchestrator(timed, {
       onError: (error) => log.error('orchestrator pass failed', { error: String(error) }),
       onObjectError: objectErrorLogger(log, 'orchestrator'),
+      observePass: metrics?.reconcileObserver('orchestrator'),
     });
-    this.allocator = new Allocator(store, {
+    this.allocator = new Allocator(timed, {
       onError: (error) => log.error('allocator pass failed', { error: String(error) }),
       onObjectError: objectErrorLogger(log, 'allocator'),
+      observePass: metrics?.reconcileObserver('allocator'),
     });
-    this.scheduler = new Scheduler(store, {
+    this.scheduler = new Scheduler(timed, {
       onError: (error) => log.error('scheduler pass failed', { error: String(error) }),
       onObjectError: objectErrorLogger(log, 'scheduler'),
+      observePass: metrics?.schedulerObserver(),
     });
-    this.logBroker = new LogBroker({ store, log });
+    this.logBroker = new LogBroker({ store: timed, log });
     this.dispatcher = new Dispatcher({
-      store,
+      store: timed,
+      ...(metrics ? { onHeartbeat: () => metrics.heartbeat() } : {}),
       managerNodeId: options.nodeId,
       managerAddr: options.advertiseAddr,
       logs: this.logBroker,
@@ -172,6 +182,7 @@ export class Manager {
   async start(port?: ClusterPortOptions): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.detachMetrics = this.options.metrics?.attach(this.store);
     await this.dispatcher.start();
     // The allocator first: tasks a previous leader left NEW get their addresses, and nodes theirs on the
     // ingress network, before anything else — and before events start, as swarmkit's allocator makes
@@ -265,6 +276,8 @@ export class Manager {
       await this.allocator.stop();
       this.logBroker.stop();
       await this.dispatcher.stop();
+      this.detachMetrics?.();
+      this.detachMetrics = undefined;
       this.started = false;
     }
     this.events?.close();

@@ -3,6 +3,7 @@
 // preferences, ShlexOpt, UlimitOpt…): how each parses a flag value, with Docker's error texts, and the
 // type name help shows for it.
 
+import { shlexSplit } from '../../api/shlex.js';
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
@@ -477,58 +478,7 @@ export function placementPrefFlag(usage: string): FlagDefinition<PlacementPrefer
 
 // ---------------------------------------------------------------- shell words
 
-/** google/shlex Split, as ShlexOpt (`--entrypoint`, `--args`) uses it. */
-export function shlexSplit(input: string): string[] {
-  const words: string[] = [];
-  let word: string | undefined;
-  let i = 0;
-  const push = (): void => {
-    if (word !== undefined) words.push(word);
-    word = undefined;
-  };
-  while (i < input.length) {
-    const c = input[i]!;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
-      push();
-      i++;
-    } else if (c === '#' && word === undefined) {
-      // A comment runs to the end of the line.
-      while (i < input.length && input[i] !== '\n') i++;
-    } else if (c === '\\') {
-      if (i + 1 >= input.length) throw new Error('EOF found after escape character');
-      word = (word ?? '') + input[i + 1];
-      i += 2;
-    } else if (c === "'") {
-      const end = input.indexOf("'", i + 1);
-      if (end < 0) throw new Error('EOF found when expecting closing quote');
-      word = (word ?? '') + input.slice(i + 1, end);
-      i = end + 1;
-    } else if (c === '"') {
-      let j = i + 1;
-      let text = '';
-      for (;;) {
-        if (j >= input.length) throw new Error('EOF found when expecting closing quote');
-        const d = input[j]!;
-        if (d === '"') break;
-        if (d === '\\') {
-          if (j + 1 >= input.length) throw new Error('EOF found when expecting closing quote');
-          text += input[j + 1];
-          j += 2;
-          continue;
-        }
-        text += d;
-        j++;
-      }
-      word = (word ?? '') + text;
-      i = j + 1;
-    } else {
-      word = (word ?? '') + c;
-      i++;
-    }
-  }
-  push();
-  return words;
-}
+export { shlexSplit };
 
 /** ShlexOpt (`command`): shell words, unset unless given. */
 export function commandFlag(usage: string): FlagDefinition<string[] | undefined> {

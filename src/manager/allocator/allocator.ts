@@ -17,6 +17,7 @@ import { isAllocated, isIngressNetwork } from '../../api/networks.js';
 import type { Task } from '../../api/types.js';
 import type { ObjectEvent, ObjectEventBatch, ObjectStore, ReadTx } from '../../store/objects.js';
 import type { ObjectFailure } from '../isolation.js';
+import type { PassObserver } from '../pass-observer.js';
 import { Quarantine } from '../quarantine.js';
 import { AddressBook } from './address-book.js';
 import { applyAllocatorActions } from './apply.js';
@@ -47,6 +48,8 @@ export interface AllocatorOptions {
   readonly onError?: (error: unknown) => void;
   /** Called when the work for one service's tasks or one node throws; it is set aside until `retryAt`. */
   readonly onObjectError?: (failure: ObjectFailure, retryAt: number, first: boolean) => void;
+  /** Told when each pass starts and ends (the metrics' reconcile pass duration). */
+  readonly observePass?: PassObserver;
 }
 
 interface Dirty {
@@ -71,6 +74,7 @@ export class Allocator {
   private readonly hostRoutes: () => HostPrefix[];
   private readonly clock: () => number;
   private readonly onError: (error: unknown) => void;
+  private readonly observePass: PassObserver | undefined;
   private readonly onObjectError: NonNullable<AllocatorOptions['onObjectError']>;
   private readonly quarantine = new Quarantine();
   private book = new AddressBook();
@@ -95,6 +99,7 @@ export class Allocator {
     this.hostRoutes = options.hostRoutes ?? (() => readHostRoutes());
     this.clock = options.clock ?? Date.now;
     this.onError = options.onError ?? ((error) => console.error('allocator: pass failed:', error));
+    this.observePass = options.observePass;
     this.onObjectError =
       options.onObjectError ??
       ((failure) => console.error(`allocator: ${failure.kind} ${failure.id} failed:`, failure.error));
@@ -258,6 +263,7 @@ export class Allocator {
   private runPass(): void {
     const dirty = this.dirty;
     this.dirty = emptyDirty();
+    const passDone = this.observePass?.();
     this.running = this.pass(dirty)
       .catch((error: unknown) => {
         this.onError(error);
@@ -270,6 +276,7 @@ export class Allocator {
         this.requestPass(this.retryDelayMs);
       })
       .finally(() => {
+        passDone?.();
         this.running = undefined;
         if (this.rerun) {
           this.rerun = false;

@@ -18,10 +18,13 @@ import type {
   Task,
 } from '../../api/types.js';
 import type {
+  ChangedObjects,
   EventMessage,
   EventsRequest,
   LogMessage,
   LogsRequest,
+  ObjectsQuery,
+  ObjectsRead,
   SwarmUpdateFlags,
 } from '../../api/control.js';
 import type {
@@ -50,6 +53,7 @@ import {
   updateSecretOrConfig,
 } from './secrets.js';
 import { listTasks } from './tasks.js';
+import { changedObjects, readObjects } from './live.js';
 import { checkSpecSize } from '../limits.js';
 import { checkDefaultLogDriver, swarmExecutors } from './honoured.js';
 
@@ -391,5 +395,30 @@ export class ControlAPI {
     listener: (event: EventMessage) => void,
   ): { past: EventMessage[]; close: () => void } {
     return this.options.subscribeEvents?.(request, listener) ?? { past: [], close: () => undefined };
+  }
+
+  // -------------------------------------------------------------- live views (live.ts)
+
+  /**
+   * Calls `listener` with the IDs of the nodes, services and tasks each committed write touched, from now
+   * until the returned function is called. Cheap: read the objects with readObjects() when needed.
+   */
+  watchObjects(listener: (changed: ChangedObjects) => void): () => void {
+    return this.store.watch((batch) => {
+      const changed = changedObjects(batch);
+      if (changed) listener(changed);
+    });
+  }
+
+  /** Nodes, services (with their status) and tasks as the Engine API shows them, in one snapshot. */
+  readObjects(query: ObjectsQuery): ObjectsRead {
+    return this.store.view((tx) =>
+      readObjects(tx, query, {
+        revision: this.store.revision,
+        leaderId: this.leaderId(tx),
+        present: (task) => this.present(task),
+        isUpToDate: this.options.isTaskUpToDate,
+      }),
+    );
   }
 }

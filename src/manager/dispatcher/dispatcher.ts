@@ -48,6 +48,8 @@ export interface DispatcherOptions {
   log?: DispatcherLog;
   /** Source of heartbeat jitter, [0, 1). */
   random?: () => number;
+  /** Told of every heartbeat accepted (the metrics' heartbeat rate). */
+  onHeartbeat?: (nodeId: string) => void;
 }
 
 export {
@@ -66,6 +68,7 @@ export class Dispatcher implements DispatcherServer {
   private readonly log: DispatcherLog;
   private readonly random: () => number;
   private readonly logs: NodeLogChannel | undefined;
+  private readonly onHeartbeat: ((nodeId: string) => void) | undefined;
 
   private running = false;
   private unwatch: (() => void) | undefined;
@@ -87,6 +90,7 @@ export class Dispatcher implements DispatcherServer {
     this.log = options.log ?? silentLog;
     this.random = options.random ?? Math.random;
     this.logs = options.logs;
+    this.onHeartbeat = options.onHeartbeat;
     this.rateLimiter = new RegistrationRateLimiter(this.clock);
     this.intake = new NodeIntake(this.clock);
     this.writes = new DispatcherWrites(this.store, this.clock, this.log);
@@ -149,6 +153,7 @@ export class Dispatcher implements DispatcherServer {
     this.registrations.check(peer.nodeId, sessionId);
     const periodMs = jittered(this.periodMs, this.random);
     this.liveness.heartbeat(peer.nodeId, periodMs);
+    this.onHeartbeat?.(peer.nodeId);
     return { periodMs };
   }
 

@@ -27,6 +27,7 @@ import { emptyScope, noteEvent, type PendingScope } from './events.js';
 import { fullScope, orchestrate, type ReconcileScope } from './orchestrate.js';
 import { evaluatePendingStarts, settledStarts } from './restart/delayed-start.js';
 import type { ObjectFailure } from '../isolation.js';
+import type { PassObserver } from '../pass-observer.js';
 import { snapshotOfReadTx, type Snapshot } from './snapshot.js';
 import { reapTasks } from './task-reaper.js';
 import type { Rollout } from './update/rollout.js';
@@ -45,6 +46,8 @@ export interface OrchestratorOptions {
    * epoch) while the others go on. `first` is true for the first failure in a row. Defaults to console.error.
    */
   readonly onObjectError?: (failure: ObjectFailure, retryAt: number, first: boolean) => void;
+  /** Told when each pass starts and ends (the metrics' reconcile pass duration). */
+  readonly observePass?: PassObserver;
 }
 
 export class Orchestrator {
@@ -67,7 +70,7 @@ export class Orchestrator {
 
   constructor(
     private readonly store: ObjectStore,
-    options: OrchestratorOptions = {},
+    private readonly options: OrchestratorOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;
     this.batchWindowMs = options.batchWindowMs ?? 5;
@@ -151,6 +154,7 @@ export class Orchestrator {
   private runPass(): void {
     const scope = this.scope;
     this.scope = emptyScope();
+    const passDone = this.options.observePass?.();
     this.running = this.pass(scope)
       .catch((error: unknown) => {
         this.onError(error);
@@ -159,6 +163,7 @@ export class Orchestrator {
         this.requestPass(this.retryDelayMs);
       })
       .finally(() => {
+        passDone?.();
         this.running = undefined;
         if (this.rerun) {
           // What arrived while the pass ran has already been batched by the wait; go at once.

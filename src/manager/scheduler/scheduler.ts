@@ -11,10 +11,12 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { nowTimestamp } from '../../api/time.js';
 import type { ObjectEventBatch, ObjectStore } from '../../store/objects.js';
 import type { ObjectFailure } from '../isolation.js';
+import type { PassObserver } from '../pass-observer.js';
 import { Quarantine } from '../quarantine.js';
 import { applyDecisions, type ApplyOutcome } from './apply.js';
 import { Debouncer } from './debounce.js';
 import { FailureHistory } from './failures.js';
+import { dependencyGate, touchesWatched } from './depends-on.js';
 import { DEFAULT_FILTERS, type Filter } from './filters.js';
 import { failureFrom, wakesScheduler } from './relevance.js';
 import { scheduleTasks } from './schedule.js';
@@ -39,6 +41,8 @@ export interface SchedulerOptions {
   readonly onObjectError?: (failure: ObjectFailure, retryAt: number, first: boolean) => void;
   /** Decisions written per transaction (default 250: each commit stays well under 100 ms). */
   readonly decisionsPerTransaction?: number;
+  /** Told when each pass starts and ends (the metrics' scheduler pass duration). */
+  readonly observePass?: PassObserver;
 }
 
 export interface PassOutcome extends ApplyOutcome {
@@ -64,10 +68,12 @@ export class Scheduler {
   /** A pass was asked for while one was running. */
   private rerun = false;
   private idleWaiters: (() => void)[] = [];
+  /** Services whose changes may release tasks held for their dependencies (depends-on.ts). */
+  private dependencyWatch: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly store: ObjectStore,
-    options: SchedulerOptions = {},
+    private readonly options: SchedulerOptions = {},
   ) {
     this.clock = options.clock ?? Date.now;
     this.filters = options.filters ?? DEFAULT_FILTERS;
@@ -124,14 +130,21 @@ export class Scheduler {
       failures: this.failures.recent(now),
       now,
     }));
-    if (!snapshot.tasks.some((t) => t.Status.State === 'pending')) return NOTHING_DONE;
+    if (!snapshot.tasks.some((t) => t.Status.State === 'pending')) {
+      this.dependencyWatch = new Set();
+      return NOTHING_DONE;
+    }
 
     const versions = new Map(snapshot.services.map((s) => [s.ID, s.Version.Index]));
     const failures: ObjectFailure[] = [];
-    const decisions = scheduleTasks(snapshot, this.filters, {
+    // Tasks of services whose dependencies are not ready yet stay pending, saying why.
+    const gate = dependencyGate(snapshot);
+    this.dependencyWatch = gate.watched;
+    const decisions = scheduleTasks(gate.snapshot, this.filters, {
       failures,
       isHeld: (serviceId) => this.quarantine.isHeld(serviceId, versions.get(serviceId) ?? 0, now),
     });
+    decisions.push(...gate.decisions);
     for (const failure of failures) {
       const { retryAt, first } = this.quarantine.fail(failure.id, failure.version, now);
       this.onObjectError(failure, retryAt, first);
@@ -177,7 +190,7 @@ export class Scheduler {
     for (const event of batch.events) {
       const failure = failureFrom(event, now);
       if (failure) this.failures.record(failure);
-      wake ||= wakesScheduler(event);
+      wake ||= wakesScheduler(event) || touchesWatched(this.dependencyWatch, event);
     }
     if (wake) this.debouncer.poke();
   }
@@ -187,6 +200,7 @@ export class Scheduler {
       this.rerun = true;
       return;
     }
+    const passDone = this.options.observePass?.();
     this.running = this.runPass()
       .then(
         () => undefined,
@@ -196,6 +210,7 @@ export class Scheduler {
         },
       )
       .finally(() => {
+        passDone?.();
         this.running = undefined;
         if (this.rerun && this.unsubscribe) {
           this.rerun = false;

@@ -87,6 +87,18 @@ describe('executor features', () => {
     );
   });
 
+  it('privileges with every member empty ask for nothing (docker stack deploy sends them so)', () => {
+    const asked = (privileges: Record<string, unknown>) =>
+      specNeeds({ ContainerSpec: { Image: 'busybox', Privileges: privileges } }).map((n) => n.feature);
+    assert.deepEqual(asked({ CredentialSpec: null, SELinuxContext: null, NoNewPrivileges: false }), []);
+    assert.deepEqual(asked({ NoNewPrivileges: true }), ['privileges']);
+    assert.deepEqual(asked({ CredentialSpec: { File: 'spec.json' } }), ['privileges']);
+    assert.deepEqual(
+      asked({ SELinuxContext: { Disable: false, User: '', Role: '', Type: '', Level: '' } }),
+      [],
+    );
+  });
+
   it('reads the executor from the node’s engine labels; own keys only', () => {
     assert.equal(executorOf({ 'shoal.executor': 'process' }), 'process');
     assert.equal(executorOf(undefined), 'process');

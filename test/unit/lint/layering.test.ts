@@ -69,6 +69,12 @@ describe('layering', () => {
     ['src/daemon/x.ts', '../manager/manager.js', false],
     ['src/daemon/x.ts', '../agent/agent.js', false],
     ['src/store/x.ts', '../../test/unit/support/fake-clock.js', true],
+    ['src/web/x.ts', '../api/control.js', false],
+    ['src/web/x.ts', '../manager/controlapi/control-api.js', true],
+    ['src/web/x.ts', '../engineapi/backend.js', true],
+    ['src/web/x.ts', '../daemon/swarm-node.js', true],
+    ['src/daemon/x.ts', '../web/server.js', false],
+    ['src/manager/metrics/x.ts', '../../web/server.js', true],
   ];
   for (const [file, source, forbidden] of cases) {
     it(`${file}: ${source} is ${forbidden ? 'refused' : 'allowed'}`, async () => {
