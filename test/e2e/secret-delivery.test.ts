@@ -10,9 +10,17 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { taskFilesDir } from '../../src/agent/executor/docker/host-files.js';
+import { TASK_FILES_ROOT, taskFilesDir } from '../../src/agent/executor/docker/host-files.js';
 import { EXECUTOR_DIR_NAME } from '../../src/agent/executor/process/paths.js';
-import { dockerCli, dockerdMissing, eventually, ShoalDaemon, TestDockerd } from '../harness/index.js';
+import {
+  dockerCli,
+  dockerdMissing,
+  eventually,
+  machineTmpfsDevices,
+  ShoalDaemon,
+  TestDockerd,
+  tmpfsFiles,
+} from '../harness/index.js';
 import { freePort } from '../harness/ports.js';
 
 interface TaskRow {
@@ -192,6 +200,16 @@ function scenario(executor: 'process' | 'docker'): void {
       appPoints.includes('/run/secrets') || appPoints.includes('/run/secrets/db_pw'),
       `the task's secret is mounted in its namespace: ${appPoints.join(' ')}`,
     );
+    // What the tasks' memory-backed mounts hold, file by file (the machine's own, /dev/shm and the like,
+    // aside): the value is in the app task's, and not in the other's.
+    const tmpfsText = (pid: number): string =>
+      tmpfsFiles(pid, machineTmpfsDevices(TASK_FILES_ROOT))
+        .map((f) => f.text)
+        .join('');
+    assert.ok(tmpfsText(app!.Status.ContainerStatus!.PID!).includes(VALUE));
+    const otherText = tmpfsText(other!.Status.ContainerStatus!.PID!);
+    assert.ok(otherText.includes(OTHER), "the other task's own secret is in its tmpfs");
+    assert.ok(!otherText.includes(VALUE), "the app's secret is not in the other task's tmpfs");
     if (executor === 'process') {
       // The host and the task runner have no mount of any task's files: they are in the tasks' namespaces.
       const runner = runnerPid(daemon.dataDir);

@@ -2,16 +2,24 @@
 // two workers (each a host of the netns harness), on the process executor and, with engines, on the
 // docker executor. While worker1 runs the task that uses the secret, worker2 — which runs a task of
 // another service — has nothing of it: not in its data dir or its daemon's log, no mount of it in its task
-// runner, in its tasks' namespaces or (docker executor) among its tmpfs mounts. When the task moves to
-// worker2, worker2 has it and worker1 lets go of it. The managers' data dir holds it sealed only.
+// runner, in its tasks' namespaces or (docker executor) among its tmpfs mounts or in its engine's dir; and
+// what every tmpfs its runner and tasks see holds is read, file by file, for the value (which the same
+// reading finds in the task that uses it). When the task moves to worker2, worker2 has it and worker1 lets
+// go of it. The managers' data dir holds it sealed only.
 
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { taskFilesDir } from '../../../src/agent/executor/docker/host-files.js';
+import { TASK_FILES_ROOT, taskFilesDir } from '../../../src/agent/executor/docker/host-files.js';
 import { EXECUTOR_DIR_NAME } from '../../../src/agent/executor/process/paths.js';
-import { dockerdMissing, eventually, TestCluster } from '../../harness/index.js';
+import {
+  dockerdMissing,
+  eventually,
+  machineTmpfsDevices,
+  TestCluster,
+  tmpfsFiles,
+} from '../../harness/index.js';
 
 interface TaskRow {
   ID: string;
@@ -48,6 +56,14 @@ function contents(dir: string, skip: (path: string) => boolean = () => false): s
 
 /** A process task's output, which holds what the task printed (until the task is removed). */
 const taskLog = (path: string): boolean => path.endsWith('/log.jsonl');
+/** A container's output as its engine keeps it (json-file), likewise. */
+const containerLog = (path: string): boolean => path.endsWith('-json.log');
+
+/** What a process's memory-backed mounts hold, but for the machine's own (/dev/shm and the like). */
+const tmpfsText = (pid: number): string =>
+  tmpfsFiles(pid, machineTmpfsDevices(TASK_FILES_ROOT))
+    .map((file) => file.text)
+    .join('');
 
 function runnerPid(dataDir: string): number | undefined {
   const root = join(dataDir, EXECUTOR_DIR_NAME);
@@ -132,6 +148,7 @@ function scenario(executor: 'process' | 'docker'): void {
         !mountPoints(pid).some((p) => p === '/run/secrets' || p === '/run/secrets/db_pw'),
         `${host}: a task's namespace has no secrets mounted`,
       );
+      assert.deepEqual(leaked(tmpfsText(pid)), [], `${host}: a task's memory-backed mounts`);
     }
     if (executor === 'process') {
       const runner = runnerPid(daemon.dataDir);
@@ -142,6 +159,7 @@ function scenario(executor: 'process' | 'docker'): void {
           ),
           `${host}: its task runner has no task's files mounted`,
         );
+        assert.deepEqual(leaked(tmpfsText(runner)), [], `${host}: its task runner's memory-backed mounts`);
       }
     } else {
       const dir = taskFilesDir(daemon.dataDir);
@@ -149,6 +167,21 @@ function scenario(executor: 'process' | 'docker'): void {
       assert.ok(
         !mountPoints(process.pid).some((p) => p.startsWith(`${dir}/`)),
         `${host}: no tmpfs of its tasks' files mounted`,
+      );
+      // Its engine's log and containers (their configs, mounts and — but for a task that printed the value
+      // — their logs).
+      const engine = cluster.engine(host);
+      assert.deepEqual(
+        leaked(readFileSync(join(engine.workDir, 'dockerd.log'), 'latin1')),
+        [],
+        `${host}: its Docker Engine's log`,
+      );
+      assert.deepEqual(
+        leaked(
+          contents(join(engine.workDir, 'data', 'containers'), printedBefore ? containerLog : undefined),
+        ),
+        [],
+        `${host}: its Docker Engine's containers`,
       );
     }
   }
@@ -195,6 +228,7 @@ function scenario(executor: 'process' | 'docker'): void {
     // The positive control: worker1's task has it mounted in its own namespace, its other task does not.
     const appPid = onWorker1.Status.ContainerStatus!.PID!;
     assert.ok(mountPoints(appPid).some((p) => p === '/run/secrets' || p === '/run/secrets/db_pw'));
+    assert.ok(tmpfsText(appPid).includes(VALUE), "the value is in the task's memory-backed mounts");
     assert.ok(!mountPoints(plainOnWorker1.Status.ContainerStatus!.PID!).includes('/run/secrets/db_pw'));
     hasNothing('worker2', [plainOnWorker2.Status.ContainerStatus!.PID!]);
     // The manager stores it sealed, and has no task of it.
@@ -213,6 +247,7 @@ function scenario(executor: 'process' | 'docker'): void {
     );
     const onWorker2 = await runningOn('app', 'worker2');
     assert.ok(mountPoints(onWorker2.Status.ContainerStatus!.PID!).some((p) => p.startsWith('/run/secrets')));
+    assert.ok(tmpfsText(onWorker2.Status.ContainerStatus!.PID!).includes(VALUE));
     await eventually(() => hasNothing('worker1', [plainOnWorker1.Status.ContainerStatus!.PID!], true), {
       timeoutMs: 60_000,
       description: 'worker1 to let go of the secret',
