@@ -433,6 +433,68 @@ describe('secrets and configs with the docker CLI and shoal', { timeout: 300_000
       assert.equal(refs.stdout, 'mysecret:mysecret myconfig:/etc/app.conf\n');
     });
 
+    it('invalid targets: two at one target, refused by both CLIs; no target, an empty one or a shared one, by the daemon in swarmkit’s words', async () => {
+      const create = ['service', 'create', '-d', '--no-resolve-image', '--name', 'refused'];
+      assert.deepEqual(
+        await both([
+          ...create,
+          '--secret',
+          'source=mysecret,target=x',
+          '--secret',
+          'source=mysecret2,target=x',
+          'busybox',
+          'true',
+        ]),
+        { stdout: '', stderr: 'duplicate secret target for mysecret2 not allowed\n', code: 1 },
+      );
+      const s1 = await inspect<Meta>('secrets', 'mysecret');
+      const s2 = await inspect<Meta>('secrets', 'mysecret2');
+      const c1 = await inspect<Meta>('configs', 'myconfig');
+      const file = (name: string) => ({ File: { Name: name, UID: '0', GID: '0', Mode: 0o444 } });
+      const secret = (id: string, name: string, target?: string) => ({
+        SecretID: id,
+        SecretName: name,
+        ...(target === undefined ? {} : file(target)),
+      });
+      const config = (target?: string) => ({
+        ConfigID: c1.ID,
+        ConfigName: 'myconfig',
+        ...(target === undefined ? {} : file(target)),
+      });
+      const cases: [refs: Record<string, unknown>, message: string][] = [
+        [{ Secrets: [secret(s1.ID, 'mysecret')] }, 'malformed secret reference, no target provided'],
+        [
+          { Secrets: [secret(s1.ID, 'mysecret', '')] },
+          'malformed file secret reference, invalid target file name provided',
+        ],
+        [
+          { Secrets: [secret(s1.ID, 'mysecret', 'x'), secret(s2.ID, 'mysecret2', 'x')] },
+          "secret references 'mysecret' and 'mysecret2' have a conflicting target: 'x'",
+        ],
+        [{ Configs: [config()] }, 'malformed config reference, no target provided'],
+        [{ Configs: [config('')] }, 'malformed file config reference, invalid target file name provided'],
+        [
+          { Configs: [config('/etc/a'), config('/etc/a')] },
+          "config references 'myconfig' and 'myconfig' have a conflicting target: '/etc/a'",
+        ],
+      ];
+      for (const [refs, message] of cases) {
+        const r = await daemon.api('POST', `${API}/services/create`, {
+          Name: 'refused',
+          TaskTemplate: { ContainerSpec: { Image: 'busybox', ...refs } },
+        });
+        assert.deepEqual(
+          [r.status, r.body],
+          [400, { message: `rpc error: code = InvalidArgument desc = ${message}` }],
+          JSON.stringify(refs),
+        );
+      }
+      const names = (await daemon.apiOk<{ Spec: { Name: string } }[]>('GET', `${API}/services`)).map(
+        (service) => service.Spec.Name,
+      );
+      assert.ok(!names.includes('refused'), `no service created: ${names.join(' ')}`);
+    });
+
     it('rm of a secret or config a service uses: Docker’s 400 naming the service; once it is gone, rm works', async () => {
       assert.deepEqual(await both(['secret', 'rm', 'mysecret']), {
         stdout: '',
