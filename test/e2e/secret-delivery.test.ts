@@ -1,10 +1,11 @@
 // Issue 11, items 3 and 4, as a new user tries them with the docker CLI, on both executors: the process
 // executor (tasks run the host's `sh`, `cat` and `stat`) and the docker executor on a real Docker Engine
-// (busybox's). A task reads its secret at /run/secrets and its configs at their targets with their modes; a
-// task of another service cannot; a golang template renders each task's slot and node; rotation the Swarm
-// way gives new tasks the new value; bad input fails the task with Docker's words; and when it is over,
-// nothing of the secrets is in the daemon's data dir or log (at debug level) — nor, on the docker executor,
-// in a tmpfs left mounted.
+// (busybox's). A task reads its secret at /run/secrets and its configs at their targets with their modes
+// (and a secret with its owner); a task of another service cannot, and its tmpfs mounts hold none of it; a
+// golang template renders each task's slot and node; rotation the Swarm way gives new tasks the new value;
+// bad input fails the task with Docker's words — but a failing secret template's error does not quote the
+// template, which is the secret's data; and when it is over, nothing of the secrets is in the daemon's
+// data dir or log (at debug level) — nor, on the docker executor, in a tmpfs left mounted.
 
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -75,7 +76,9 @@ function scenario(executor: 'process' | 'docker'): void {
   const VALUE = `s3cret-delivery-${executor}-7391`;
   const ROTATED = `r0tated-delivery-${executor}-2214`;
   const OTHER = `other-delivery-${executor}-5087`;
-  const values = [VALUE, ROTATED, OTHER];
+  /** A field a secret's template names, which Go's error would quote: the template is the secret's data. */
+  const TEMPLATED = `TplDelivery${executor}9143`;
+  const values = [VALUE, ROTATED, OTHER, TEMPLATED];
   const leaks = (text: string): string[] =>
     values.flatMap((v) => [v, Buffer.from(v).toString('base64')]).filter((needle) => text.includes(needle));
 
@@ -220,15 +223,20 @@ function scenario(executor: 'process' | 'docker'): void {
     }
   });
 
-  it('a config is at its target with its mode; a templated one renders each task’s slot and node', async () => {
+  it('a config is at its target with its mode, a secret with its owner and mode; a templated config renders each task’s slot and node', async () => {
     await create('app_conf', 'listen 80\n', 'config');
     await service(
       'conf',
-      ['--config', 'src=app_conf,target=/etc/app.conf,mode=0440'],
-      'stat -c %a /etc/app.conf; cat /etc/app.conf; sleep 1d',
+      [
+        '--config',
+        'src=app_conf,target=/etc/app.conf,mode=0440',
+        '--secret',
+        'source=db_pw,target=owned.pw,uid=1000,gid=1001,mode=0400',
+      ],
+      'stat -c %a /etc/app.conf; cat /etc/app.conf; stat -c "%u %g %a" /run/secrets/owned.pw; sleep 1d',
     );
     await running('conf');
-    assert.equal(await printed('conf', /listen 80/), '440\nlisten 80\n');
+    assert.equal(await printed('conf', /listen 80\n\d/), '440\nlisten 80\n1000 1001 400\n');
 
     await create(
       'tpl',
@@ -271,7 +279,7 @@ function scenario(executor: 'process' | 'docker'): void {
     assert.equal(await printed(replacement!.ID, new RegExp(ROTATED)), `${ROTATED}\n`);
   });
 
-  it('bad input fails the task with Docker’s words: a target no mount can serve, a template naming another secret', async () => {
+  it('bad input fails the task with Docker’s words: a target no mount can serve, a template naming another secret; a failing secret template without its data', async () => {
     await service(
       'badtarget',
       ['--restart-condition', 'none', '--config', 'source=app_conf,target=/proc/x'],
@@ -296,10 +304,30 @@ function scenario(executor: 'process' | 'docker'): void {
       `unable to get config from config store: failed to expand templated config ${config}: template: expansion:1:5: ` +
         'executing "expansion" at <secret "db_pw">: error calling secret: secret target db_pw not found',
     );
+
+    // A secret's template that fails: where, and not Go's message, which would quote the secret's data.
+    await create('badsecret', `pw={{.Task.${TEMPLATED}}}`, 'secret', '--template-driver', 'golang');
+    await service('badsecret', ['--restart-condition', 'none', '--secret', 'badsecret'], 'true');
+    const secret = (await docker('secret', 'inspect', '-f', '{{.ID}}', 'badsecret')).trim();
+    assert.match(
+      await failure('badsecret'),
+      new RegExp(
+        `^unable to get secret from secret store: failed to expand templated secret ${secret}: ` +
+          "template: expansion:1:\\d+: the template fails here \\(not shown: a secret's template is its data; the same template in a config shows why\\)$",
+      ),
+    );
+    const ps = await docker('service', 'ps', '--no-trunc', 'badsecret');
+    assert.match(ps, /the template fails here/);
+    assert.deepEqual(leaks(ps), [], 'service ps');
+    assert.deepEqual(
+      leaks(await docker('inspect', '--type', 'task', (await tasks('badsecret'))[0]!.ID)),
+      [],
+      'the task inspected',
+    );
   });
 
   it('leaves nothing of the secrets behind: not in the data dir or the log, and no tmpfs mounted', async () => {
-    for (const name of ['app', 'other', 'conf', 'tpl', 'badtarget', 'badtpl'])
+    for (const name of ['app', 'other', 'conf', 'tpl', 'badtarget', 'badtpl', 'badsecret'])
       await docker('service', 'rm', name);
     await eventually(async () => assert.deepEqual(await daemon.apiOk<unknown[]>('GET', '/v1.41/tasks'), []), {
       timeoutMs: 60_000,
