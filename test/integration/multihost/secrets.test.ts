@@ -5,7 +5,8 @@
 // runner, in its tasks' namespaces or (docker executor) among its tmpfs mounts or in its engine's dir; and
 // what every tmpfs its runner and tasks see holds is read, file by file, for the value (which the same
 // reading finds in the task that uses it). When the task moves to worker2, worker2 has it and worker1 lets
-// go of it. The managers' data dir holds it sealed only.
+// go of it. The managers' data dir holds it sealed only. A templated config renders, on each worker, its own
+// task's slot and that worker's hostname.
 
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -254,8 +255,58 @@ function scenario(executor: 'process' | 'docker'): void {
     });
   });
 
+  it("renders a templated config on each task's own node: its slot and its node's hostname", async () => {
+    const created = await cluster.manager.docker(
+      ['config', 'create', '--template-driver', 'golang', 'tpl', '-'],
+      { input: 'slot={{.Task.Slot}} node={{.Node.Hostname}}\n' },
+    );
+    assert.equal(created.code, 0, created.stderr);
+    await docker(
+      'service',
+      'create',
+      '-d',
+      '--no-resolve-image',
+      '--name',
+      'tpl',
+      '--replicas',
+      '2',
+      '--replicas-max-per-node',
+      '1',
+      '--constraint',
+      'node.role==worker',
+      '--config',
+      'source=tpl,target=/etc/tpl.conf',
+      'busybox',
+      'sh',
+      '-c',
+      'cat /etc/tpl.conf; sleep 1d',
+    );
+    const one = await runningOn('tpl', 'worker1');
+    const two = await runningOn('tpl', 'worker2');
+    const slots = new Map<string, number>();
+    for (const task of await cluster.manager.apiOk<(TaskRow & { Slot: number })[]>(
+      'GET',
+      `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: { tpl: true } }))}`,
+    ))
+      slots.set(task.ID, task.Slot);
+    for (const [task, host] of [
+      [one, 'worker1'],
+      [two, 'worker2'],
+    ] as const) {
+      await eventually(
+        async () =>
+          assert.equal(
+            await docker('service', 'logs', '--raw', task.ID),
+            `slot=${slots.get(task.ID)} node=${host}\n`,
+          ),
+        { timeoutMs: 30_000, description: `the task on ${host} to print its own slot and node` },
+      );
+    }
+    assert.notEqual(slots.get(one.ID), slots.get(two.ID));
+  });
+
   it('leaves nothing anywhere once the services are gone', async () => {
-    await docker('service', 'rm', 'app', 'plain');
+    await docker('service', 'rm', 'app', 'plain', 'tpl');
     await eventually(
       async () => assert.deepEqual(await cluster.manager.apiOk<unknown[]>('GET', '/tasks'), []),
       { timeoutMs: 60_000, description: 'every task removed' },
