@@ -11,7 +11,8 @@
 // Error texts are Docker's (`unable to get secret from secret store: secret … not found`, `failed to
 // expand templated config …: template: expansion:1:4: executing "expansion" at <secret "x">: error calling
 // secret: secret target x not found`, Go's `strconv.Atoi: parsing "x": invalid syntax`), and never carry a
-// secret's data: what a template error would quote of a secret's value is cut out.
+// secret's data: what a template error would quote of a secret's value is cut out, and a secret's own
+// template (its data) failing is said by its position only (Docker prints Go's message, which quotes it).
 
 import { posix } from 'node:path';
 import { goStruct } from '../../api/gotemplate/govalue.js';
