@@ -27,15 +27,22 @@ const PROCESS_FEATURES: ReadonlySet<string> = new Set([
   // Output is captured with timestamps in a JSON-lines file of the executor's own, which is what
   // json-file keeps; `docker service logs` reads it.
   'log-driver:json-file',
+  // Delivered into the task's own mount namespace: a tmpfs at /run/secrets, configs bound at their
+  // targets (src/agent/executor/process/mounts.ts).
+  'secrets',
+  'configs',
 ]);
 
 /**
  * The docker executor maps every ContainerSpec field to the container as Docker's swarm executor does; the
  * engine itself judges what it is given (an unknown log driver or isolation fails the task with the
- * engine's error, as on a Swarm node). Secrets and configs are not distributed to nodes yet, and CSI
- * (`cluster`) and Windows named-pipe mounts have no engine behind them here.
+ * engine's error, as on a Swarm node). Secrets and configs are bind-mounted from a tmpfs of the task's
+ * (src/agent/executor/docker/host-files.ts). CSI (`cluster`) and Windows named-pipe mounts have no engine
+ * behind them here.
  */
 const DOCKER_FEATURES: ReadonlySet<string> = new Set([
+  'secrets',
+  'configs',
   'mount:bind',
   'mount:volume',
   'mount:tmpfs',
@@ -65,7 +72,7 @@ export const EXECUTOR_NATURE: Record<ExecutorKind, string> = {
   process:
     'the process executor runs the task as a process on the host, from the host filesystem (the image is not used), without a root filesystem, mounts or network of its own',
   docker:
-    "the docker executor runs the task as a container on the node's container engine, without secrets, configs or CSI volumes yet",
+    "the docker executor runs the task as a container on the node's container engine, without CSI volumes",
 };
 
 export function isExecutorKind(value: string | undefined): value is ExecutorKind {

@@ -40,7 +40,8 @@ interface ServiceRow {
 /**
  * The examples and what each needs that shoal does not do yet (the refusal names one of them): networks
  * wait for the overlay data path, published ports for the routing mesh, mounts, ulimits, capabilities and
- * the like for the Docker Engine executor, secrets and configs for their delivery.
+ * the like for the Docker Engine executor (secrets and configs are delivered on both executors, so no
+ * longer among them).
  */
 const EXAMPLES: {
   file: string[];
@@ -60,7 +61,8 @@ const EXAMPLES: {
     file: ['secrets-configs.yml'],
     stack: 'billing',
     externals: true,
-    needs: [/\(networks\)/, /publish ports/, /\(secrets\)/, /\(configs\)/],
+    // Its secrets and configs are delivered on both executors: the refusal is for its network.
+    needs: [/\(networks\)/, /publish ports/],
     services: ['billing_api', 'billing_proxy'],
   },
   {

@@ -18,9 +18,12 @@ import {
   type Controller,
   type LogLine,
   type LogOptions,
+  type TaskDependencies,
 } from '../executor.js';
 import type { ExecutorLog } from '../process/log.js';
+import { taskFilesWhenReady } from '../task-files.js';
 import { expandContainerSpec, type TemplateNode } from '../templates.js';
+import type { TaskFileStore } from './host-files.js';
 import { isConflict, isNotFound, isUnreachable, type EngineClient } from './client.js';
 import type { EngineEvent } from './events.js';
 import { containerImage, isImageId, parseImageReference, pullQuery } from './image.js';
@@ -32,6 +35,7 @@ import {
   TASK_ID_LABEL,
   validateTask,
   volumeCreateRequests,
+  type EngineMount,
 } from './spec.js';
 
 type TaskWithLogDriver = Task & { LogDriver?: Driver };
@@ -110,6 +114,8 @@ export interface DockerControllerContext {
   forgetImage(image: string): void;
   /** Bind mount sources can be checked on this host (the engine runs here, behind a unix socket). */
   localEngine: boolean;
+  /** Where tasks' secret and config files are kept on the host (a tmpfs per task, host-files.ts). */
+  taskFiles?: TaskFileStore;
   /**
    * The engine runs no health checks by itself, and the executor must (Podman without systemd: it
    * schedules them with systemd timers).
@@ -149,10 +155,13 @@ export class DockerController implements Controller {
   private healthInterval = DEFAULT_HEALTH_INTERVAL_MS;
   private disposed = false;
   private healthAgain = false;
+  /** The task's files on the host are being (or have been) unmounted. */
+  private filesReleased: Promise<void> | undefined;
 
   constructor(
     private readonly task: Task,
     private readonly context: DockerControllerContext,
+    private readonly dependencies?: TaskDependencies,
   ) {
     this.taskId = task.ID;
     this.containerId = context.knownContainer(task.ID);
@@ -209,6 +218,7 @@ export class DockerController implements Controller {
         throw err;
       }
     }
+    if (hasFiles(this.task)) await this.releaseFiles(true);
     this.context.onRemoved(this.taskId);
   }
 
@@ -320,7 +330,7 @@ export class DockerController implements Controller {
       return;
     }
     const node = await this.context.templateNode();
-    const body = containerCreateBody(task, node);
+    const body = containerCreateBody(task, node, await this.putFiles(node));
     // The mounts as the container gets them: templates in their sources expanded.
     this.mounts = expandContainerSpec(task.Spec.ContainerSpec ?? {}, task, node).Mounts ?? [];
     const { client } = this.context;
@@ -361,6 +371,22 @@ export class DockerController implements Controller {
     this.containerId = id;
     this.context.registerContainer(this.taskId, id);
     this.observe({ phase: 'created', pid: 0 });
+  }
+
+  /**
+   * The task's secrets and configs (task-files.ts), put in a tmpfs of the task's on the host: the mounts
+   * that bind them into its container. The engine must be on this host to see them.
+   */
+  private async putFiles(node: TemplateNode): Promise<EngineMount[]> {
+    const files = await taskFilesWhenReady(this.task, this.dependencies, node);
+    if (files.length === 0) return [];
+    const { taskFiles, localEngine, client } = this.context;
+    if (!localEngine || !taskFiles) {
+      throw new Error(
+        `cannot give the task its secrets and configs: the engine at ${client.address.display} is not on this host, and secrets are bind-mounted from this host's memory`,
+      );
+    }
+    return taskFiles.put(this.taskId, files);
   }
 
   /**
@@ -589,7 +615,27 @@ export class DockerController implements Controller {
           : {}),
       };
     }
+    // As moby unmounts a container's secrets when it stops: nothing needs them any more.
+    if (this.finished() && hasFiles(this.task)) void this.releaseFiles();
     this.notify();
+  }
+
+  /**
+   * Unmounts and deletes the task's secret and config files on the host (once; `again` makes sure, for a
+   * removal, after any release under way). A failure is logged: the next removal of the task retries.
+   */
+  private releaseFiles(again = false): Promise<void> {
+    const release = async (): Promise<void> => {
+      await this.context.taskFiles?.remove(this.taskId).catch((err: unknown) =>
+        this.context.log.warn("docker executor: removing the task's secret and config files failed", {
+          taskId: this.taskId,
+          error: (err as Error).message,
+        }),
+      );
+    };
+    if (!this.filesReleased) this.filesReleased = release();
+    else if (again) this.filesReleased = this.filesReleased.then(release);
+    return this.filesReleased;
   }
 
   /** Re-reads the container's health (one inspection at a time; a request meanwhile makes one more). */
@@ -723,4 +769,10 @@ async function pullOutcome(response: AsyncIterable<Buffer | string>): Promise<st
   }
   consider(pending);
   return failure;
+}
+
+/** Whether the task's spec references secrets or configs. */
+function hasFiles(task: Task): boolean {
+  const container = task.Spec.ContainerSpec;
+  return (container?.Secrets?.length ?? 0) > 0 || (container?.Configs?.length ?? 0) > 0;
 }
