@@ -104,6 +104,14 @@ export class Agent {
     return [...(this.worker?.tasks() ?? [])].map((t) => t.current.Status);
   }
 
+  /**
+   * IDs of the secrets and configs the node holds (in memory) for its tasks: what the managers sent and
+   * have not taken back. Never their data.
+   */
+  heldDependencies(): { secrets: string[]; configs: string[] } {
+    return this.worker?.dependencies.held() ?? { secrets: [], configs: [] };
+  }
+
   /** The last SessionMessage received (node object, managers), if the agent ever registered. */
   get lastSessionMessage(): SessionMessage | undefined {
     return this.lastMessage;

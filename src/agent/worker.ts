@@ -1,11 +1,14 @@
 // The node's set of tasks (swarmkit's agent worker): applies the managers' assignments — a task
 // manager for each new task, updates to known ones, removal of those that disappear — and remembers
-// everything in the state DB so that a restarted daemon picks its tasks up where it left them.
+// everything in the state DB so that a restarted daemon picks its tasks up where it left them. The
+// secrets and configs that come with the tasks are kept in memory only (dependencies.ts), and each task's
+// controller may use those its spec references.
 
 import type { AssignmentsMessage, TaskStatusUpdate } from '../api/dispatcher.js';
 import { clockTimestamp, type Clock, type Timer } from '../api/clock.js';
 import { isTerminal } from '../api/taskstate.js';
 import type { Task } from '../api/types.js';
+import { DependencyStore } from './dependencies.js';
 import type { Controller, Executor, RecoveredTask } from './executor/executor.js';
 import { FailedController } from './failed-controller.js';
 import type { AgentLog } from './log.js';
@@ -22,6 +25,8 @@ export interface WorkerOptions {
   log: AgentLog;
   /** A task was added or changed status (the log publisher follows new tasks through this). */
   onTaskChanged?: (task: TaskManager) => void;
+  /** Where the secrets and configs the managers send are kept (a store of its own when absent). */
+  dependencies?: DependencyStore;
 }
 
 /** How often running tasks' health is looked at, to report changes that come without a state change. */
@@ -35,8 +40,10 @@ export class Worker {
   /** Processes the executor found at start-up whose task the agent has not seen yet. */
   private readonly unclaimed = new Map<string, RecoveredTask>();
   private readonly removals = new Set<Promise<void>>();
+  readonly dependencies: DependencyStore;
 
   constructor(private readonly options: WorkerOptions) {
+    this.dependencies = options.dependencies ?? new DependencyStore();
     this.scheduleHealthReport();
   }
 
@@ -82,11 +89,16 @@ export class Worker {
       const assigned = new Set<string>();
       for (const change of message.changes) if (change.action === 'update') assigned.add(change.task.ID);
       for (const taskId of [...this.managers.keys()]) if (!assigned.has(taskId)) this.remove(taskId);
+      // The complete set carries every secret and config the node's tasks still use.
+      this.dependencies.reset();
     }
     this.applyChanges(message);
-    // A COMPLETE set is everything the managers assign to this node. What the executor still has and
-    // neither it nor the state DB claims would otherwise run (or sit on disk) forever, unknown to all.
-    if (message.type === 'complete') this.removeUnclaimed();
+    if (message.type === 'complete') {
+      this.dependencies.completed();
+      // A COMPLETE set is everything the managers assign to this node. What the executor still has and
+      // neither it nor the state DB claims would otherwise run (or sit on disk) forever, unknown to all.
+      this.removeUnclaimed();
+    }
   }
 
   tasks(): Iterable<TaskManager> {
@@ -104,6 +116,7 @@ export class Worker {
     await Promise.all([...this.managers.values()].map((manager) => manager.close()));
     this.managers.clear();
     await Promise.all(this.removals);
+    this.dependencies.clear();
   }
 
   /**
@@ -133,9 +146,20 @@ export class Worker {
       }),
     );
     await Promise.all(this.removals);
+    this.dependencies.clear();
   }
 
+  /**
+   * Applies a message's changes in swarmkit's order, whatever their order in the message: the secrets
+   * and configs that arrive first (the tasks that come with them use them), then the tasks, then the
+   * secrets and configs no task needs any more.
+   */
   private applyChanges(message: AssignmentsMessage): void {
+    const { dependencies } = this;
+    for (const change of message.changes) {
+      if (change.action === 'update-secret') dependencies.updateSecret(change.secret);
+      else if (change.action === 'update-config') dependencies.updateConfig(change.config);
+    }
     for (const change of message.changes) {
       switch (change.action) {
         case 'update':
@@ -145,16 +169,22 @@ export class Worker {
           this.remove(change.taskId);
           break;
         case 'update-secret':
-        case 'remove-secret':
         case 'update-config':
+        case 'remove-secret':
         case 'remove-config':
-          // Secrets and configs are not distributed yet.
-          break;
+          break; // before and after the tasks
         default: {
           const never: never = change;
-          this.options.log.warn('agent: unknown assignment change', { change: never });
+          // Never the change itself: an unknown kind of change might carry secret data.
+          this.options.log.warn('agent: unknown assignment change', {
+            action: String((never as { action?: unknown }).action),
+          });
         }
       }
+    }
+    for (const change of message.changes) {
+      if (change.action === 'remove-secret') dependencies.removeSecret(change.secretId);
+      else if (change.action === 'remove-config') dependencies.removeConfig(change.configId);
     }
   }
 
@@ -192,7 +222,7 @@ export class Worker {
 
   private controllerFor(task: Task): Controller {
     try {
-      return this.options.executor.controller(task);
+      return this.options.executor.controller(task, this.dependencies.restrict(task));
     } catch (err) {
       return new FailedController(err instanceof Error ? err : new Error(String(err)));
     }

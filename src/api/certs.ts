@@ -166,8 +166,28 @@ function parseCertificate(der: Buffer): x509.X509Certificate {
   }
 }
 
+/**
+ * Subjects of certificates read so far, by the SHA-256 of their DER: a manager authorizes every call of
+ * every node from its certificate, and parsing the ASN.1 each time cost a quarter of a busy manager's CPU.
+ * The subject is a pure function of the bytes; the oldest entries go first beyond the bound.
+ */
+const subjectCache = new Map<string, CertificateSubject>();
+const SUBJECT_CACHE_SIZE = 8192;
+
 export function certificateSubject(source: CertificateSource): CertificateSubject {
-  return subjectOf(parseCertificate(derOf(source)));
+  const der = derOf(source);
+  const key = createHash('sha256').update(der).digest('base64');
+  const cached = subjectCache.get(key);
+  if (cached) return cached;
+  const subject = subjectOf(parseCertificate(der));
+  const frozen: CertificateSubject = Object.freeze({
+    commonName: subject.commonName,
+    organizationalUnits: Object.freeze([...subject.organizationalUnits]) as string[],
+    organizations: Object.freeze([...subject.organizations]) as string[],
+  });
+  if (subjectCache.size >= SUBJECT_CACHE_SIZE) subjectCache.delete(subjectCache.keys().next().value!);
+  subjectCache.set(key, frozen);
+  return frozen;
 }
 
 function subjectOf(cert: x509.X509Certificate): CertificateSubject {

@@ -9,7 +9,15 @@ import type { ErrorCode } from './errors.js';
 import { jsonEqual } from './json-equal.js';
 import type { NetworkViewUpdate } from './network-view.js';
 import { ownValue } from './own.js';
-import type { HealthState, Node, NodeAvailability, NodeDescription, Task, TaskStatus } from './types.js';
+import type {
+  Driver,
+  HealthState,
+  Node,
+  NodeAvailability,
+  NodeDescription,
+  Task,
+  TaskStatus,
+} from './types.js';
 
 // ---------------------------------------------------------------- session and heartbeat
 
@@ -52,18 +60,28 @@ export interface TaskStatusUpdate {
 
 // ---------------------------------------------------------------- assignments
 
+/**
+ * A secret a task of the node uses, sent with the first such task and forgotten (`remove-secret`) when no
+ * task of the node in a state up to RUNNING uses it any more (swarmkit's assignment set). Its data travels
+ * only over the cluster's mutual TLS (or in-process on a manager's own node); the node keeps it in memory.
+ */
 export interface SecretAssignment {
   ID: string;
   Name: string;
   /** base64 */
   Data: string;
+  /** `{"Name": "golang"}`: the data is a template, rendered on the node for each task that uses it. */
+  Templating?: Driver;
 }
 
+/** A config a task of the node uses, sent and forgotten as secrets are. */
 export interface ConfigAssignment {
   ID: string;
   Name: string;
   /** base64 */
   Data: string;
+  /** `{"Name": "golang"}`: the data is a template, rendered on the node for each task that uses it. */
+  Templating?: Driver;
 }
 
 export type AssignmentChange =

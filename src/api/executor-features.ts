@@ -29,15 +29,22 @@ const PROCESS_FEATURES: ReadonlySet<string> = new Set([
   'log-driver:json-file',
   // The task runs in the network namespace the node's networking prepared, with namespaces of its own.
   'networks',
+  // Delivered into the task's own mount namespace: a tmpfs at /run/secrets, configs bound at their
+  // targets (src/agent/executor/process/mounts.ts).
+  'secrets',
+  'configs',
 ]);
 
 /**
  * The docker executor maps every ContainerSpec field to the container as Docker's swarm executor does; the
  * engine itself judges what it is given (an unknown log driver or isolation fails the task with the
- * engine's error, as on a Swarm node). Secrets and configs are not distributed to nodes yet, and CSI
- * (`cluster`) and Windows named-pipe mounts have no engine behind them here.
+ * engine's error, as on a Swarm node). Secrets and configs are bind-mounted from a tmpfs of the task's
+ * (src/agent/executor/docker/host-files.ts). CSI (`cluster`) and Windows named-pipe mounts have no engine
+ * behind them here.
  */
 const DOCKER_FEATURES: ReadonlySet<string> = new Set([
+  'secrets',
+  'configs',
   'mount:bind',
   'mount:volume',
   'mount:tmpfs',
@@ -69,7 +76,7 @@ export const EXECUTOR_NATURE: Record<ExecutorKind, string> = {
   process:
     'the process executor runs the task as a process on the host, from the host filesystem (the image is not used), without a root filesystem or mounts of its own',
   docker:
-    "the docker executor runs the task as a container on the node's container engine, without secrets, configs or CSI volumes yet",
+    "the docker executor runs the task as a container on the node's container engine, without CSI volumes",
 };
 
 export function isExecutorKind(value: string | undefined): value is ExecutorKind {

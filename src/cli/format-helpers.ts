@@ -95,11 +95,5 @@ export function displayImage(image: string): string {
   return `${name}:${m[2]}`;
 }
 
-/** Go's time.Time String() of an RFC 3339 timestamp: `2006-01-02 15:04:05.999999999 +0000 UTC`. */
-export function goTimeString(ts: string): string {
-  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d+)?(Z|([+-]\d{2}):(\d{2}))$/.exec(ts);
-  if (!m) return ts;
-  const frac = (m[3] ?? '').replace(/0+$/, '');
-  const zone = m[4] === 'Z' ? '+0000 UTC' : `${m[5]}${m[6]} ${m[5]}${m[6]}`;
-  return `${m[1]} ${m[2]}${frac === '.' ? '' : frac} ${zone}`;
-}
+/** Go's time.Time String() of an RFC 3339 timestamp (it lives with Go's fmt, which prints times too). */
+export { rfc3339GoString as goTimeString } from '../api/gotemplate/gofmt.js';

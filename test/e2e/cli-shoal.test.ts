@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { dockerCli, ShoalDaemon } from '../harness/index.js';
 import { freePort } from '../harness/ports.js';
+import { comparable } from './support/relative-times.js';
 
 let HOST = process.env.SHOAL_TEST_HOST;
 let daemon: ShoalDaemon | undefined;
@@ -46,18 +47,16 @@ const shoal = (...args: string[]): Promise<Run> =>
 /** The real docker CLI (a test dependency: dockerCli() throws when it is missing). */
 const docker = (...args: string[]): Promise<Run> => run(dockerCli(), args, { DOCKER_HOST: HOST! });
 
-/** Docker's text with its command names read as shoal's, and relative times blurred. */
+/** Docker's text with its command names read as shoal's. */
 function normalize(text: string): string {
-  return text
-    .replace(/docker (node|service|swarm|info|version)/g, 'shoal $1')
-    .replace(/(about an?|less than a|\d+) (second|minute|hour)s? ago/gi, '<time> ago');
+  return text.replace(/docker (node|service|swarm|info|version)/g, 'shoal $1');
 }
 
 async function same(...args: string[]): Promise<Run> {
   const mine = await shoal(...args);
   const theirs = await docker(...args);
-  assert.equal(normalize(mine.out), normalize(theirs.out), `stdout of ${args.join(' ')}`);
-  assert.equal(normalize(mine.err), normalize(theirs.err), `stderr of ${args.join(' ')}`);
+  assert.equal(...comparable(normalize(mine.out), normalize(theirs.out)), `stdout of ${args.join(' ')}`);
+  assert.equal(...comparable(normalize(mine.err), normalize(theirs.err)), `stderr of ${args.join(' ')}`);
   assert.equal(mine.code, theirs.code, `exit code of ${args.join(' ')}`);
   return mine;
 }

@@ -25,6 +25,7 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Names, scopeOf } from '../../src/agent/network/plan.js';
+import { taskFilesDir } from '../../src/agent/executor/docker/host-files.js';
 import {
   executorScope,
   pidsInCgroupTree,
@@ -249,6 +250,10 @@ export function cleanDataDirs(dataDirs: readonly TrackedDir[]): void {
     for (const parent of parents) killUntilGone(() => pidsInCgroupTree(parent));
     unmountBelow(dir.removeDir ?? dir.dataDir);
     removeNodeNamespaces(dir.dataDir);
+    // A docker executor's tmpfs mounts of its tasks' secrets and configs, outside the data dir.
+    const taskFiles = taskFilesDir(dir.dataDir);
+    unmountBelow(taskFiles);
+    rmSync(taskFiles, { recursive: true, force: true });
     for (const parent of parents) removeCgroupTree(parent);
     const scope = executorScope(dir.dataDir);
     if (scope) removeScope(scope);

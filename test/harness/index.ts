@@ -27,3 +27,4 @@ export {
 export { DockerCliMissingError, dockerCli, dockerCliVersion } from './docker.js';
 export { eventually, sleep, waitFor, WaitTimeoutError, type WaitOptions } from './wait.js';
 export { freePort } from './ports.js';
+export { machineTmpfsDevices, tmpfsFiles, tmpfsMounts, type TmpfsMount } from './tmpfs.js';

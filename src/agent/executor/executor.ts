@@ -2,13 +2,34 @@
 // describes the node and makes one controller per task; the agent drives each controller through
 // prepare → start → wait, and shutdown/terminate/remove when the manager says so.
 
+import type { ConfigAssignment, SecretAssignment } from '../../api/dispatcher.js';
 import type { HealthState, NodeDescription, Task, TaskStatus } from '../../api/types.js';
+
+/**
+ * The secrets and configs one task may use (swarmkit's restricted DependencyGetter): those its spec
+ * references, as the managers sent them, kept in the agent's memory. A lookup of anything else, or of
+ * one the node does not have, throws with swarmkit's text.
+ */
+export interface TaskDependencies {
+  secret(id: string): SecretAssignment;
+  config(id: string): ConfigAssignment;
+  /**
+   * Resolves once the node has the managers' first complete set of assignments since the daemon started:
+   * until then, a task resumed from the state DB may be missing what the managers will send again.
+   */
+  ready(): Promise<void>;
+  /** Whether the first complete set has arrived (a missing secret then stays missing). */
+  readonly complete: boolean;
+}
 
 export interface Executor {
   /** What this node offers (hostname, platform, CPUs, memory, engine labels). */
   describe(): Promise<NodeDescription>;
-  /** A controller for the task, re-attaching to a process of an earlier daemon run if one exists. */
-  controller(task: Task): Controller;
+  /**
+   * A controller for the task, re-attaching to a process of an earlier daemon run if one exists.
+   * `dependencies`: the secrets and configs the task may use (none when absent).
+   */
+  controller(task: Task, dependencies?: TaskDependencies): Controller;
   /**
    * Tasks that were running under an earlier daemon run (found at start-up): their last known status,
    * so the agent can re-adopt or report them. Rejects with an ExecutorUnavailableError when what runs the

@@ -69,6 +69,7 @@ export function executorFactory(config: ExecutorConfig): ExecutorFactory {
         create: (context) =>
           new DockerExecutor({
             engineHost: config.engineHost,
+            dataDir: context.dataDir,
             nodeId: context.nodeId,
             engineLabels: context.engineLabels,
             log: context.log,

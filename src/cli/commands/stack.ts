@@ -1,5 +1,5 @@
-// `shoal stack deploy|ls|ps|rm|services|config` as the docker CLI 28 has them (cli/command/stack; the
-// calls, messages and output of ../shared/spec/engine-api-trace/stack.md), and shoal's own `stack diff`
+// `shoal stack deploy|ls|ps|rm|services|config` as the docker CLI 28 has them (cli/command/stack; its
+// calls, messages and output), and shoal's own `stack diff`
 // and `stack deploy --dry-run` (what a deploy would create, update field by field and remove, changing
 // nothing).
 

@@ -1,5 +1,5 @@
-// `stack deploy` as the docker CLI does it (cli/command/stack/swarm/deploy*.go; the calls and messages of
-// ../shared/spec/engine-api-trace/stack.md): must be a manager; `--prune` removes the services the file
+// `stack deploy` as the docker CLI does it (cli/command/stack/swarm/deploy*.go; the calls and messages the
+// docker CLI makes): must be a manager; `--prune` removes the services the file
 // dropped; the networks services use are checked (external ones) and created when missing; every secret
 // and config is created, or updated with the same content (Swarm refuses a changed one); each service's
 // secret and config IDs are looked up by name; then each service is created, or updated with the whole

@@ -1,6 +1,6 @@
 // shoal's `x-shoal: {depends_on: true}`: a service's `depends_on` may then use compose-spec's long syntax
 // (`db: {condition: service_healthy}`) as well as the 3.x list of names. The definition is compose-spec's
-// (../shared/spec/compose/compose-spec.json), with the conditions the manager honours.
+// (`depends_on` in compose-spec.json), with the conditions the manager honours.
 
 import type { SchemaVariant } from './validate.js';
 

@@ -1,5 +1,4 @@
-// The Compose file format 3.13 JSON schema, as the docker CLI embeds it (cli/compose/schema/data/config_schema_v3.13.json;
-// copied from ../shared/spec/compose/). Older 3.x versions are derived from it (versions.ts).
+// The Compose file format 3.13 JSON schema, as the docker CLI embeds it (cli/compose/schema/data/config_schema_v3.13.json). Older 3.x versions are derived from it (versions.ts).
 export const SCHEMA_V3_13: Record<string, unknown> = {
   $schema: 'http://json-schema.org/draft-04/schema#',
   id: 'config_schema_v3.13.json',

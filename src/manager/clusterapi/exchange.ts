@@ -42,10 +42,11 @@ export function readJsonBody(stream: ServerHttp2Stream, limitBytes: number): Pro
       }
     });
     stream.on('error', (err) => fail(err));
-    // The client cancelled, the connection went, or the request deadline reset the stream.
-    stream.on('close', () =>
-      fail(new ShoalError('Unavailable', 'stream closed before the request was complete')),
-    );
+    // The client cancelled, the connection went, or the request deadline reset the stream. Every stream
+    // closes, most after their body was read: the error (and its stack) is made only when it is one.
+    stream.on('close', () => {
+      if (!done) fail(new ShoalError('Unavailable', 'stream closed before the request was complete'));
+    });
   });
 }
 

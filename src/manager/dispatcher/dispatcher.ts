@@ -19,7 +19,7 @@ import { systemClock, type Clock } from '../../api/clock.js';
 import { notFound, unavailable } from '../../api/errors.js';
 import type { Cluster, Node } from '../../api/types.js';
 import type { ObjectEvent, ObjectEventBatch, ObjectStore } from '../../store/objects.js';
-import { AssignmentStream } from './assignments.js';
+import { AssignmentStream, type DependencyLookup } from './assignments.js';
 import { NetworkViewFeed, networkViewOf } from './network-views.js';
 import { NodeIntake } from './intake-limits.js';
 import { NodeLiveness } from './liveness.js';
@@ -180,7 +180,7 @@ export class Dispatcher implements DispatcherServer {
     const registered = this.checkStream(peer, sessionId, stream);
     if (!registered) return stream.handle();
     this.registrations.attach(registered, stream);
-    const assignments = new AssignmentStream(peer.nodeId, stream, this.clock);
+    const assignments = new AssignmentStream(peer.nodeId, stream, this.clock, this.dependencyLookup);
     // Reading the set and subscribing to changes happen in one synchronous step, so no commit falls
     // between them.
     const { tasks, view, version } = this.store.view((tx) => ({
@@ -220,6 +220,22 @@ export class Dispatcher implements DispatcherServer {
     this.intake.logs(peer.nodeId, message);
     await this.logs.publish(peer.nodeId, message);
   }
+
+  /** Secrets and configs as tasks' nodes receive them: from the store as it is when they are sent. */
+  private readonly dependencyLookup: DependencyLookup = {
+    secret: (id) => {
+      const secret = this.store.view((tx) => tx.get('secret', id));
+      if (!secret) return undefined;
+      const { Name = '', Data = '', Templating } = secret.Spec;
+      return { ID: secret.ID, Name, Data, ...(Templating?.Name ? { Templating } : {}) };
+    },
+    config: (id) => {
+      const config = this.store.view((tx) => tx.get('config', id));
+      if (!config) return undefined;
+      const { Name = '', Data = '', Templating } = config.Spec;
+      return { ID: config.ID, Name, Data, ...(Templating?.Name ? { Templating } : {}) };
+    },
+  };
 
   // ---------------------------------------------------------------- sessions
 

@@ -8,6 +8,7 @@ import {
   type LogLine,
   type LogOptions,
   type RecoveredTask,
+  type TaskDependencies,
 } from '../../../src/agent/executor/executor.js';
 import type { HealthState, NodeDescription, Task } from '../../../src/api/types.js';
 
@@ -31,6 +32,8 @@ export class FakeController implements Controller {
   constructor(
     readonly task: Task,
     private readonly failures: ScriptedFailures = {},
+    /** The secrets and configs the agent lets this task use. */
+    readonly dependencies?: TaskDependencies,
   ) {}
 
   /** The process ends with `code`. */
@@ -129,12 +132,12 @@ export class FakeExecutor implements Executor {
     };
   }
 
-  controller(task: Task): FakeController {
+  controller(task: Task, dependencies?: TaskDependencies): FakeController {
     if (this.unresolvable.has(task.ID)) throw new Error('unsupported task spec');
     // Re-attaching: the same controller (and "process") as before a restart.
     let controller = this.controllers.get(task.ID);
     if (!controller) {
-      controller = new FakeController(task, this.failures.get(task.ID));
+      controller = new FakeController(task, this.failures.get(task.ID), dependencies);
       controller.healthState = this.health.get(task.ID);
       controller.lines = this.output.get(task.ID) ?? [];
       this.controllers.set(task.ID, controller);

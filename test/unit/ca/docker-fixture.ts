@@ -1,5 +1,5 @@
 // A root CA certificate issued by a real Docker Engine 20.10.24 at `swarm init`, with the values Docker
-// derived from it, as recorded in shared/spec/engine-api-trace/swarm.md (`GET /swarm`). They pin our
+// derived from it, as recorded from the docker CLI's `GET /swarm`. They pin our
 // digest and TLSInfo computations to Docker's.
 
 export const DOCKER_ROOT_CA_PEM =

@@ -54,6 +54,11 @@ test('identity from a certificate in any of the forms Node hands over', async ()
   });
   // The first certificate of a bundle is the node's.
   assert.deepEqual(certificateIdentity(node.certPem + cluster.rootCAPem), expected);
+  // Subjects are remembered by the certificate's bytes: read again, the same answer, which no caller can
+  // change for the next one.
+  const again = certificateSubject(new NodeX509Certificate(node.certPem));
+  assert.throws(() => again.organizationalUnits.push('swarm-worker'), TypeError);
+  assert.deepEqual(certificateSubject(node.certPem).organizationalUnits, ['swarm-manager']);
 
   assert.throws(() => certificateIdentity(cluster.rootCAPem), failsWith('certificate has no swarm role'));
   assert.throws(() => parseNodeCertificate('no PEM here'), failsWith('no certificate found'));

@@ -1,6 +1,6 @@
 // Flags → ServiceSpec: the request bodies of `service create` and `service update` must be the ones the
-// docker CLI sends (field order, omitted empty fields, defaults filled in), as recorded in
-// /work/shared/spec/engine-api-trace/service.md.
+// docker CLI sends (field order, omitted empty fields, defaults filled in), as recorded
+// from the docker CLI.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
-// swarm and node commands: request bodies as traced from the docker CLI
-// (/work/shared/spec/engine-api-trace/swarm.md, node.md) and Docker's messages.
+// swarm and node commands: request bodies as traced from the docker CLI and Docker's
+// messages.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -2,9 +2,9 @@
 // texts and order, lookup by ID, name and ID prefix, swarmkit's list filters, label-only updates, removal
 // refused while a service uses one — and a secret's data never in what the API hands out.
 //
-// A service that uses a secret cannot be created through the control API today (no executor delivers
-// secrets yet: the spec is refused, naming ContainerSpec.Secrets), so the in-use tests write such a
-// service straight into the store, as the control API will once delivery exists.
+// The in-use tests write services that use secrets straight into the store (written before executors
+// delivered secrets, when the control API still refused such services); the last ones create them through
+// the control API.
 
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -466,29 +466,26 @@ describe('secrets and configs in the control API', () => {
       );
     });
 
-    it('an existing secret is refused until an executor delivers secrets, naming the field', async () => {
+    it('an existing secret is taken, now that executors deliver secrets; on update too', async () => {
       const { ID } = await api.createSecret({ Name: 'db_pw', Data: b64(VALUE) });
-      await assert.rejects(api.createService(withSecret(ID, 'db_pw')), (err: Error) => {
-        assert.match(
-          err.message,
-          /^ContainerSpec\.Secrets \(secrets\) cannot be honoured by any node of this swarm: /,
-        );
-        return true;
-      });
-      const { ID: web } = await api.createService({
-        ...withSecret(ID, 'db_pw'),
-        TaskTemplate: { ContainerSpec: { Image: 'busybox' } },
-      });
-      const current = await api.getService(web, false);
+      const { ID: web } = await api.createService(withSecret(ID, 'db_pw'));
+      const created = await api.getService(web, false);
+      assert.deepEqual(
+        created.Spec.TaskTemplate?.ContainerSpec?.Secrets?.map((ref) => [ref.SecretID, ref.SecretName]),
+        [[ID, 'db_pw']],
+      );
       await rejects(
-        api.updateService(web, current.Version.Index, withSecret('nosuchid', 'nosuch'), {}),
+        api.updateService(web, created.Version.Index, withSecret('nosuchid', 'nosuch'), {}),
         400,
         'rpc error: code = InvalidArgument desc = secret not found: nosuch',
       );
-      await assert.rejects(
-        api.updateService(web, current.Version.Index, withSecret(ID, 'db_pw'), {}),
-        /ContainerSpec\.Secrets \(secrets\)/,
+      const { ID: other } = await api.createSecret({ Name: 'db_pw2', Data: b64('x') });
+      await api.updateService(web, created.Version.Index, withSecret(other, 'db_pw2'), {});
+      assert.equal(
+        (await api.getService(web, false)).Spec.TaskTemplate?.ContainerSpec?.Secrets?.[0]?.SecretID,
+        other,
       );
+      assert.ok(!JSON.stringify(await api.getService(web, false)).includes(b64(VALUE)));
     });
   });
 });

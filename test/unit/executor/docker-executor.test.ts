@@ -13,6 +13,10 @@ import {
 } from '../../../src/agent/executor/executor.js';
 import type { ContainerSpec, Task } from '../../../src/api/types.js';
 import { FakeEngine, logFrame } from './support/fake-engine.js';
+import { DependencyStore } from '../../../src/agent/dependencies.js';
+import type { TaskFileStore } from '../../../src/agent/executor/docker/host-files.js';
+import { taskFileMounts, type EngineMount } from '../../../src/agent/executor/docker/spec.js';
+import type { TaskFile } from '../../../src/agent/executor/task-files.js';
 
 const NODE = 'nodeid1';
 const UNREACHABLE =
@@ -209,8 +213,10 @@ describe('docker executor (pretend engine)', () => {
   it('refuses what the node cannot honour and what moby refuses, before touching the engine', async () => {
     const made = executor();
     assert.match(
-      await outcome(made.controller(task({ Secrets: [{ SecretID: 's', SecretName: 'n' }] })).prepare()),
-      /^the docker executor cannot honour ContainerSpec\.Secrets \(secrets\)/,
+      await outcome(
+        made.controller(task({ Mounts: [{ Type: 'cluster', Source: 'v', Target: '/v' }] })).prepare(),
+      ),
+      /^the docker executor cannot honour ContainerSpec\.Mounts\[0\] \(mount:cluster\)/,
     );
     assert.equal(
       await outcome(
@@ -220,6 +226,115 @@ describe('docker executor (pretend engine)', () => {
     );
     assert.equal(await outcome(made.controller(task({ Image: '' })).prepare()), 'dockerexec: image required');
     assert.equal(engine.calls('POST', /^\/containers\/create$/).length, 0);
+  });
+
+  describe('secrets and configs', () => {
+    /** A store of task files that keeps them in memory, as the tmpfs on the host would. */
+    class MemoryTaskFiles implements TaskFileStore {
+      readonly put_: [string, TaskFile[]][] = [];
+      readonly removed: string[] = [];
+      purged = false;
+      async put(taskId: string, files: readonly TaskFile[]): Promise<EngineMount[]> {
+        this.put_.push([taskId, [...files]]);
+        return taskFileMounts(files, `/run/shoal/task-files/x/${taskId}`);
+      }
+      async remove(taskId: string): Promise<void> {
+        this.removed.push(taskId);
+      }
+      async purge(): Promise<void> {
+        this.purged = true;
+      }
+    }
+    const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
+    it('binds each file read-only at its target, from the task’s files on the host, freed when it stops (as moby) and at removal', async () => {
+      const files = new MemoryTaskFiles();
+      const made = new DockerExecutor({ engineHost: engine.host, nodeId: NODE, log, taskFiles: files });
+      executors.push(made);
+      const deps = new DependencyStore();
+      deps.updateSecret({ ID: 's1', Name: 'db_pw', Data: b64('s3cret') });
+      deps.updateConfig({
+        ID: 'c1',
+        Name: 'app',
+        Data: b64('{{.Task.Slot}}'),
+        Templating: { Name: 'golang' },
+      });
+      deps.completed();
+      const t = task({
+        Mounts: [{ Type: 'tmpfs', Target: '/tmp' }],
+        Secrets: [
+          { SecretID: 's1', SecretName: 'db_pw', File: { Name: 'db_pw', UID: '0', GID: '0', Mode: 0o444 } },
+        ],
+        Configs: [
+          {
+            ConfigID: 'c1',
+            ConfigName: 'app',
+            File: { Name: '/etc/app.conf', UID: '1', GID: '2', Mode: 0o440 },
+          },
+        ],
+      });
+      const controller = made.controller(t, deps.restrict(t));
+      await controller.prepare();
+      const container = engine.byName(`web.${t.Slot}.${t.ID}`)!;
+      assert.deepEqual((container.body.HostConfig as { Mounts: unknown[] }).Mounts, [
+        { Type: 'tmpfs', Target: '/tmp' },
+        {
+          Type: 'bind',
+          Source: `/run/shoal/task-files/x/${t.ID}/secret.0`,
+          Target: '/run/secrets/db_pw',
+          ReadOnly: true,
+        },
+        {
+          Type: 'bind',
+          Source: `/run/shoal/task-files/x/${t.ID}/config.1`,
+          Target: '/etc/app.conf',
+          ReadOnly: true,
+        },
+      ]);
+      const [[taskId, put]] = files.put_ as [[string, TaskFile[]]];
+      assert.equal(taskId, t.ID);
+      assert.deepEqual(
+        put.map((f) => [f.target, f.uid, f.gid, f.mode, f.data.toString()]),
+        [
+          ['/run/secrets/db_pw', 0, 0, 0o444, 's3cret'],
+          ['/etc/app.conf', 1, 2, 0o440, String(t.Slot)],
+        ],
+      );
+      assert.ok(!JSON.stringify(container.body).includes(b64('s3cret')), 'no data in the create body');
+      assert.ok(!JSON.stringify(engine.requests).includes('s3cret'));
+      await controller.start();
+      assert.deepEqual(files.removed, [], 'kept while the container runs');
+      const waited = controller.wait();
+      engine.exit(container.Id, 0);
+      await waited;
+      await until(() => files.removed.length === 1, 'the files released when the container stopped');
+      await controller.remove();
+      assert.deepEqual(files.removed, [t.ID, t.ID], 'and made sure of at removal');
+      await made.purge();
+      assert.ok(files.purged);
+    });
+
+    it('rejects a task whose secret is not on the node, before touching the engine', async () => {
+      const made = new DockerExecutor({
+        engineHost: engine.host,
+        nodeId: NODE,
+        log,
+        taskFiles: new MemoryTaskFiles(),
+      });
+      executors.push(made);
+      const deps = new DependencyStore();
+      deps.completed();
+      const t = task({
+        Secrets: [
+          { SecretID: 's9', SecretName: 'gone', File: { Name: 'gone', UID: '0', GID: '0', Mode: 0o444 } },
+        ],
+      });
+      assert.equal(
+        await outcome(made.controller(t, deps.restrict(t)).prepare()),
+        'unable to get secret from secret store: secret s9 not found',
+      );
+      assert.equal(engine.calls('POST', /^\/containers\/create$/).length, 0);
+    });
   });
 
   it('takes over a container an earlier attempt created under the same name', async () => {

@@ -132,6 +132,7 @@ describe('buildSpawnCommand', () => {
         '/etc/resolv.conf',
         network.hostnameFile,
         '/etc/hostname',
+        '0', // no secrets or configs: the files step has no words
         '/usr/bin/sleep',
         '10',
       ]);
@@ -164,6 +165,48 @@ describe('buildSpawnCommand', () => {
         file: '/usr/bin/nsenter',
         args: ['--target=42', '--net', '--uts', '--ipc', '--mount', '--pid', '--', '/usr/bin/sleep', '10'],
       });
+    });
+
+    it('with secrets or configs too: the files step after the binds, in the same mount namespace; probes chroot as it does', () => {
+      const command = buildSpawnCommand(
+        spec({ network, mountNamespace: true }),
+        { joinFiles: [], fileMounts: ['/stage', '/', 'dir', '/run/secrets', ''] },
+        withMount,
+      );
+      assert.equal(command.args.filter((a) => a === '--mount').length, 1, 'one mount namespace');
+      assert.deepEqual(command.args.slice(-10), [
+        network.hostnameFile,
+        '/etc/hostname',
+        '5',
+        '/stage',
+        '/',
+        'dir',
+        '/run/secrets',
+        '',
+        '/usr/bin/sleep',
+        '10',
+      ]);
+      assert.throws(
+        () => buildSpawnCommand(spec({ network, mountNamespace: true }), { joinFiles: [] }, withMount),
+        /the mounts of the task's secrets and configs are missing/,
+      );
+      const probe = buildSpawnCommand(
+        spec({ network, mountNamespace: true, cwd: '/srv' }),
+        { joinFiles: [], enterNamespaceOf: 42 },
+        withMount,
+      );
+      assert.deepEqual(probe.args.slice(0, 10), [
+        '--target=42',
+        '--net',
+        '--uts',
+        '--ipc',
+        '--mount',
+        '--pid',
+        '--root',
+        '--wd=/srv',
+        '--',
+        '/usr/bin/sleep',
+      ]);
     });
 
     it('says what is missing without nsenter, unshare or mount', () => {

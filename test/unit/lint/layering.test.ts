@@ -52,6 +52,8 @@ describe('layering', () => {
     ['src/agent/executor/process/x.ts', '../../../api/types.js', false],
     ['src/agent/executor/process/x.ts', '../../../version.js', false],
     ['src/agent/x.ts', '../cli/client.js', true],
+    ['src/agent/executor/x.ts', '../../api/gotemplate/template.js', false],
+    ['src/agent/executor/x.ts', '../../cli/format/template.js', true],
     ['src/cli/commands/x.ts', '../../engineapi/backend.js', true],
     ['src/cli/commands/x.ts', '../../daemon/main.js', true],
     ['src/cli/commands/x.ts', '../format/template.js', false],

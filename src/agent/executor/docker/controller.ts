@@ -18,10 +18,13 @@ import {
   type Controller,
   type LogLine,
   type LogOptions,
+  type TaskDependencies,
   type TaskNetworks,
 } from '../executor.js';
 import type { ExecutorLog } from '../process/log.js';
+import { taskFilesWhenReady } from '../task-files.js';
 import { expandContainerSpec, type TemplateNode } from '../templates.js';
+import type { TaskFileStore } from './host-files.js';
 import { isConflict, isNotFound, isUnreachable, type EngineClient } from './client.js';
 import type { EngineEvent } from './events.js';
 import { containerImage, isImageId, parseImageReference, pullQuery } from './image.js';
@@ -39,6 +42,7 @@ import {
   TASK_ID_LABEL,
   validateTask,
   volumeCreateRequests,
+  type EngineMount,
 } from './spec.js';
 
 type TaskWithLogDriver = Task & { LogDriver?: Driver };
@@ -117,6 +121,8 @@ export interface DockerControllerContext {
   forgetImage(image: string): void;
   /** Bind mount sources can be checked on this host (the engine runs here, behind a unix socket). */
   localEngine: boolean;
+  /** Where tasks' secret and config files are kept on the host (a tmpfs per task, host-files.ts). */
+  taskFiles?: TaskFileStore;
   /**
    * The engine runs no health checks by itself, and the executor must (Podman without systemd: it
    * schedules them with systemd timers).
@@ -161,10 +167,13 @@ export class DockerController implements Controller {
   private healthInterval = DEFAULT_HEALTH_INTERVAL_MS;
   private disposed = false;
   private healthAgain = false;
+  /** The task's files on the host are being (or have been) unmounted. */
+  private filesReleased: Promise<void> | undefined;
 
   constructor(
     private readonly task: Task,
     private readonly context: DockerControllerContext,
+    private readonly dependencies?: TaskDependencies,
   ) {
     this.taskId = task.ID;
     this.containerId = context.knownContainer(task.ID);
@@ -221,6 +230,7 @@ export class DockerController implements Controller {
         throw err;
       }
     }
+    if (hasFiles(this.task)) await this.releaseFiles(true);
     await this.removeSandbox();
     this.context.onRemoved(this.taskId);
   }
@@ -333,7 +343,7 @@ export class DockerController implements Controller {
       return;
     }
     const node = await this.context.templateNode();
-    let body = containerCreateBody(task, node);
+    let body = containerCreateBody(task, node, await this.putFiles(node));
     // On overlay networks: the sandbox first, its namespace attached; the container joins it.
     if (task.NetworksAttachments?.length) {
       const networks = this.context.networks;
@@ -390,6 +400,22 @@ export class DockerController implements Controller {
     this.containerId = id;
     this.context.registerContainer(this.taskId, id);
     this.observe({ phase: 'created', pid: 0 });
+  }
+
+  /**
+   * The task's secrets and configs (task-files.ts), put in a tmpfs of the task's on the host: the mounts
+   * that bind them into its container. The engine must be on this host to see them.
+   */
+  private async putFiles(node: TemplateNode): Promise<EngineMount[]> {
+    const files = await taskFilesWhenReady(this.task, this.dependencies, node);
+    if (files.length === 0) return [];
+    const { taskFiles, localEngine, client } = this.context;
+    if (!localEngine || !taskFiles) {
+      throw new Error(
+        `cannot give the task its secrets and configs: the engine at ${client.address.display} is not on this host, and secrets are bind-mounted from this host's memory`,
+      );
+    }
+    return taskFiles.put(this.taskId, files);
   }
 
   /**
@@ -702,7 +728,27 @@ export class DockerController implements Controller {
           : {}),
       };
     }
+    // As moby unmounts a container's secrets when it stops: nothing needs them any more.
+    if (this.finished() && hasFiles(this.task)) void this.releaseFiles();
     this.notify();
+  }
+
+  /**
+   * Unmounts and deletes the task's secret and config files on the host (once; `again` makes sure, for a
+   * removal, after any release under way). A failure is logged: the next removal of the task retries.
+   */
+  private releaseFiles(again = false): Promise<void> {
+    const release = async (): Promise<void> => {
+      await this.context.taskFiles?.remove(this.taskId).catch((err: unknown) =>
+        this.context.log.warn("docker executor: removing the task's secret and config files failed", {
+          taskId: this.taskId,
+          error: (err as Error).message,
+        }),
+      );
+    };
+    if (!this.filesReleased) this.filesReleased = release();
+    else if (again) this.filesReleased = this.filesReleased.then(release);
+    return this.filesReleased;
   }
 
   /** Re-reads the container's health (one inspection at a time; a request meanwhile makes one more). */
@@ -836,4 +882,10 @@ async function pullOutcome(response: AsyncIterable<Buffer | string>): Promise<st
   }
   consider(pending);
   return failure;
+}
+
+/** Whether the task's spec references secrets or configs. */
+function hasFiles(task: Task): boolean {
+  const container = task.Spec.ContainerSpec;
+  return (container?.Secrets?.length ?? 0) > 0 || (container?.Configs?.length ?? 0) > 0;
 }

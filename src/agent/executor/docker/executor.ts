@@ -21,6 +21,7 @@ import {
   type Controller,
   type Executor,
   type RecoveredTask,
+  type TaskDependencies,
   type TaskNetworks,
 } from '../executor.js';
 import type { ExecutorLog } from '../process/log.js';
@@ -29,11 +30,16 @@ import { EngineClient, isUnreachable, parseEngineHost } from './client.js';
 import { DockerController, phaseOf, type ContainerInspect } from './controller.js';
 import { describeFromInfo, describeWithoutEngine, engineInfo } from './describe.js';
 import { EngineMonitor, type EngineEvent } from './events.js';
+import { HostTaskFiles, taskFilesDir, type TaskFileStore } from './host-files.js';
 import { NODE_ID_LABEL, SANDBOX_NODE_LABEL, SANDBOX_TASK_LABEL, TASK_ID_LABEL } from './spec.js';
 
 export interface DockerExecutorOptions {
   /** `unix:///var/run/docker.sock`, or `tcp://host:port`. */
   engineHost: string;
+  /** The daemon's data dir: its tasks' secret and config files are kept in tmpfs mounts named after it. */
+  dataDir?: string;
+  /** Where tasks' secret and config files are kept (default: tmpfs mounts on the host, host-files.ts). */
+  taskFiles?: TaskFileStore;
   /** This node's ID: its containers are those labelled with it. */
   nodeId: string;
   /** shoald's `--label`s, added to the engine's in the node description. */
@@ -66,9 +72,12 @@ export class DockerExecutor implements Executor {
   /** The engine was down since the stream last opened: the tasks waiting on it failed. */
   private outage = false;
   private systemd: boolean | undefined;
+  private readonly taskFiles: TaskFileStore | undefined;
 
   constructor(private readonly options: DockerExecutorOptions) {
     if (!options.nodeId) throw new Error('the docker executor needs the node ID');
+    this.taskFiles =
+      options.taskFiles ?? (options.dataDir ? new HostTaskFiles(taskFilesDir(options.dataDir)) : undefined);
     this.client = new EngineClient(parseEngineHost(options.engineHost));
     this.monitor = new EngineMonitor({
       client: this.client,
@@ -112,30 +121,35 @@ export class DockerExecutor implements Executor {
     this.descriptionListeners.add(listener);
   }
 
-  controller(task: Task): Controller {
+  controller(task: Task, dependencies?: TaskDependencies): Controller {
     let controller = this.controllers.get(task.ID);
     if (!controller) {
-      controller = new DockerController(task, {
-        client: this.client,
-        nodeId: this.options.nodeId,
-        log: this.options.log,
-        ready: () => this.monitor.ready(),
-        templateNode: () => this.templateNode(),
-        knownContainer: (taskId) => this.containers.get(taskId),
-        registerContainer: (taskId, containerId) => this.containers.set(taskId, containerId),
-        findContainer: (taskId) => this.findContainer(taskId),
-        imageKnown: (image) => this.images.has(image),
-        rememberImage: (image) => this.images.add(image),
-        forgetImage: (image) => this.images.delete(image),
-        localEngine: this.client.address.socketPath !== undefined,
-        drivesHealthchecks: () => this.drivesHealthchecks(),
-        deferRemoval: (taskId, containerId) => this.deferredRemovals.set(containerId, taskId),
-        onRemoved: (taskId) => {
-          this.controllers.delete(taskId);
-          this.containers.delete(taskId);
+      controller = new DockerController(
+        task,
+        {
+          client: this.client,
+          nodeId: this.options.nodeId,
+          log: this.options.log,
+          ready: () => this.monitor.ready(),
+          templateNode: () => this.templateNode(),
+          knownContainer: (taskId) => this.containers.get(taskId),
+          registerContainer: (taskId, containerId) => this.containers.set(taskId, containerId),
+          findContainer: (taskId) => this.findContainer(taskId),
+          imageKnown: (image) => this.images.has(image),
+          rememberImage: (image) => this.images.add(image),
+          forgetImage: (image) => this.images.delete(image),
+          localEngine: this.client.address.socketPath !== undefined,
+          ...(this.taskFiles ? { taskFiles: this.taskFiles } : {}),
+          drivesHealthchecks: () => this.drivesHealthchecks(),
+          deferRemoval: (taskId, containerId) => this.deferredRemovals.set(containerId, taskId),
+          onRemoved: (taskId) => {
+            this.controllers.delete(taskId);
+            this.containers.delete(taskId);
+          },
+          ...(this.options.networks ? { networks: this.options.networks } : {}),
         },
-        ...(this.options.networks ? { networks: this.options.networks } : {}),
-      });
+        dependencies,
+      );
       this.controllers.set(task.ID, controller);
     }
     return controller;
@@ -192,6 +206,7 @@ export class DockerExecutor implements Executor {
     );
     this.containers.clear();
     this.deferredRemovals.clear();
+    await this.taskFiles?.purge();
   }
 
   // ------------------------------------------------------------------------------------------- internals

@@ -9,8 +9,10 @@
 // sandboxName()), whose network namespace the node's networking attaches; the task's container then joins
 // it (joinSandbox()).
 
+import { posix } from 'node:path';
 import { ownString, setOwn } from '../../../api/own.js';
 import type { ContainerSpec, GenericResource, Labels, Mount, Task } from '../../../api/types.js';
+import type { TaskFile } from '../task-files.js';
 import { expandContainerSpec, type TemplateNode } from '../templates.js';
 import { containerImage } from './image.js';
 
@@ -316,18 +318,42 @@ export function extraHosts(hosts: readonly string[] | undefined): string[] {
 }
 
 /**
- * The container for the task on this node: the spec with its templates expanded, mapped field by field as
- * moby's containerConfig.config() and hostConfig() do. The engine's default network is used (shoal has
- * no overlay networks yet) and no port is published (the control API refuses published ports).
+ * The mounts of a task's secret and config files (task-files.ts), kept in the task's tmpfs `dir` on the
+ * host (host-files.ts) as `<kind>.<n>` in the order of the files: each bound read-only at its target, as
+ * moby's container.SecretMounts binds them from its secrets directory.
  */
-export function containerCreateBody(task: Task, node: TemplateNode): ContainerCreateBody {
+export function taskFileMounts(
+  files: readonly Pick<TaskFile, 'kind' | 'target'>[],
+  dir: string,
+): EngineMount[] {
+  return files.map((file, i) => ({
+    Type: 'bind',
+    Source: posix.join(dir, `${file.kind}.${i}`),
+    Target: file.target,
+    ReadOnly: true,
+  }));
+}
+
+/**
+ * The container for the task on this node: the spec with its templates expanded, mapped field by field as
+ * moby's containerConfig.config() and hostConfig() do, plus the mounts of its secret and config files
+ * (`fileMounts`, after the spec's mounts). The engine's default network is used (shoal has no overlay
+ * networks yet) and no port is published (the control API refuses published ports).
+ */
+export function containerCreateBody(
+  task: Task,
+  node: TemplateNode,
+  fileMounts: readonly EngineMount[] = [],
+): ContainerCreateBody {
   const spec = expandContainerSpec(task.Spec.ContainerSpec ?? {}, task, node);
   const env = [...(spec.Env ?? []), ...genericResourceEnv(task.AssignedGenericResources)];
+  const host = hostConfig(task, spec);
+  if (fileMounts.length > 0) host.Mounts = [...(host.Mounts ?? []), ...fileMounts];
   const body: ContainerCreateBody = {
     Image: containerImage(spec.Image ?? ''),
     Labels: containerLabels(task, spec),
     ExposedPorts: {},
-    HostConfig: hostConfig(task, spec),
+    HostConfig: host,
     NetworkingConfig: { EndpointsConfig: {} },
   };
   if (spec.Hostname) body.Hostname = spec.Hostname;

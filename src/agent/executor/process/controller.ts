@@ -18,6 +18,7 @@ import {
   type TaskNetworks,
   type LogLine,
   type LogOptions,
+  type TaskDependencies,
 } from '../executor.js';
 import type { Cgroups, TaskLimits } from './cgroups.js';
 import type { RunnerClient } from './client.js';
@@ -27,10 +28,18 @@ import { HealthMonitor, healthSettings, type HealthSettings } from './health.js'
 import type { ExecutorLog } from './log.js';
 import { readTaskLog } from './logreader.js';
 import { containerIdFor, taskDir, taskLogFile, type ExecutorPaths } from './paths.js';
-import { isNoSuchTaskError, type LaunchSpec, type StartResult, type TaskInfo } from './protocol.js';
+import { checkTargets, hostStat } from './mounts.js';
+import {
+  isNoSuchTaskError,
+  type LaunchFile,
+  type LaunchSpec,
+  type StartResult,
+  type TaskInfo,
+} from './protocol.js';
 import { DEFAULT_STOP_SIGNAL, parseSignal } from './signals.js';
 import { parseTimestampMillis } from './timestamps.js';
-import { expandContainerSpec } from '../templates.js';
+import { taskFilesWhenReady } from '../task-files.js';
+import { expandContainerSpec, type TemplateNode } from '../templates.js';
 import { loadExecUser } from './users.js';
 
 /** The manager resolves each task's log driver (the service's, else the swarm's default) onto the task. */
@@ -49,6 +58,8 @@ export interface ControllerContext {
   nodeHostname: string;
   /** Whether a task can get its own hostname (needs root for the UTS namespace). */
   canSetHostname: boolean;
+  /** Whether a task can get a mount namespace of its own for its secrets and configs (needs root too). */
+  canMountFiles?: boolean;
   log: ExecutorLog;
   clock?: Clock;
   /** Called once the task is removed, so the executor forgets this controller. */
@@ -64,6 +75,8 @@ export class ProcessController implements Controller {
   readonly taskId: string;
   private expandedSpec?: ContainerSpec;
   private launch?: LaunchSpec;
+  /** The task's secrets and configs, once prepared: in memory only, until the runner has mounted them. */
+  private files?: LaunchFile[];
   /** What the runner last told us about the process; undefined until known to have started. */
   private info?: TaskInfo;
   private exitInfo?: Promise<TaskInfo>;
@@ -89,18 +102,24 @@ export class ProcessController implements Controller {
   constructor(
     private readonly task: Task,
     private readonly context: ControllerContext,
+    private readonly dependencies?: TaskDependencies,
   ) {
     this.taskId = task.ID;
     this.healthCheck = healthSettings(task.Spec.ContainerSpec?.Healthcheck);
   }
 
+  /** The node as swarmkit's templates see it. */
+  private get templateNode(): TemplateNode {
+    return { hostname: this.context.nodeHostname, os: 'linux', architecture: machine() };
+  }
+
   /** The task's ContainerSpec, with swarmkit's templates expanded (see templates.ts). */
   private get spec(): ContainerSpec {
-    this.expandedSpec ??= expandContainerSpec(this.task.Spec.ContainerSpec ?? {}, this.task, {
-      hostname: this.context.nodeHostname,
-      os: 'linux',
-      architecture: machine(),
-    });
+    this.expandedSpec ??= expandContainerSpec(
+      this.task.Spec.ContainerSpec ?? {},
+      this.task,
+      this.templateNode,
+    );
     return this.expandedSpec;
   }
 
@@ -134,6 +153,7 @@ export class ProcessController implements Controller {
     // The task's network is ready before its process can start: made here, entered by the launch.
     const network = await this.prepareNetwork();
     const hostname = network?.hostname ?? this.ownHostname();
+    this.files = await this.prepareFiles();
     this.launch = {
       argv,
       env: buildEnv(spec.Env, { hostname: hostname ?? this.context.nodeHostname, home: user.home }),
@@ -155,6 +175,30 @@ export class ProcessController implements Controller {
     };
     await mkdir(taskDir(paths, this.taskId), { recursive: true, mode: 0o700 });
     await cgroups.create(this.taskId, this.limits());
+  }
+
+  /**
+   * The task's secrets and configs (task-files.ts), checked against the host: a target no mount can serve
+   * is refused now, so that the task is rejected with the reason (mounts.ts). Nothing is written.
+   */
+  private async prepareFiles(): Promise<LaunchFile[] | undefined> {
+    const files = await taskFilesWhenReady(this.task, this.dependencies, this.templateNode);
+    if (files.length === 0) return undefined;
+    if (!this.context.canMountFiles) {
+      throw new Error(
+        'cannot give the task its secrets and configs: a mount namespace of its own needs root',
+      );
+    }
+    checkTargets(files, hostStat);
+    return files.map(({ kind, name, target, uid, gid, mode, data }) => ({
+      kind,
+      name,
+      target,
+      uid,
+      gid,
+      mode,
+      data: data.toString('base64'),
+    }));
   }
 
   start(): Promise<void> {
@@ -252,15 +296,24 @@ export class ProcessController implements Controller {
       const [name = '', ...args] = launch.argv;
       const exe = await resolveExecutable(name, launch.env, launch.cwd);
       const client = await this.runner();
+      const files = this.files;
+      if (files && !(await client.hello()).features?.includes('task-files')) {
+        throw new Error(
+          `the task runner (pid ${(await client.hello()).pid}) predates secrets and configs: stop it (its tasks stop too) so that this daemon starts a new one`,
+        );
+      }
       // No await between this check and sending the request: a stop either sees `launched` (and waits
       // for the answer before it looks for the process) or has been requested before this point.
       if (this.stopRequested) throw new Error(STOPPED_BEFORE_START);
       this.launched = client.request('start', {
         taskId: this.taskId,
         launch: { ...launch, argv: [exe, ...args] },
+        ...(files ? { files } : {}),
       });
       const started = await this.launched;
       this.info = started;
+      // The runner has them in the task's tmpfs now: this daemon forgets them.
+      this.files = undefined;
       return started;
     } catch (err) {
       throw new Error(`starting container failed: ${(err as Error).message}`);

@@ -14,7 +14,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Labels, NodeDescription, Task, TaskStatus } from '../../../api/types.js';
-import type { Controller, Executor, RecoveredTask, TaskNetworks } from '../executor.js';
+import type { Controller, Executor, RecoveredTask, TaskDependencies, TaskNetworks } from '../executor.js';
 import { Cgroups } from './cgroups.js';
 import { RunnerClient } from './client.js';
 import { ProcessController } from './controller.js';
@@ -64,18 +64,24 @@ export class ProcessExecutor implements Executor {
     return describeNode({ hostname: this.options.hostname, engineLabels: this.options.engineLabels });
   }
 
-  controller(task: Task): Controller {
+  controller(task: Task, dependencies?: TaskDependencies): Controller {
     let controller = this.controllers.get(task.ID);
     if (!controller) {
-      controller = new ProcessController(task, {
-        ready: () => this.state,
-        nodeHostname: this.options.hostname ?? osHostname(),
-        canSetHostname: process.getuid?.() === 0,
-        log: this.options.log,
-        clock: this.options.clock,
-        onRemoved: (taskId) => this.controllers.delete(taskId),
-        ...(this.options.networks ? { networks: this.options.networks } : {}),
-      });
+      const root = process.getuid?.() === 0;
+      controller = new ProcessController(
+        task,
+        {
+          ready: () => this.state,
+          nodeHostname: this.options.hostname ?? osHostname(),
+          canSetHostname: root,
+          canMountFiles: root,
+          log: this.options.log,
+          clock: this.options.clock,
+          onRemoved: (taskId) => this.controllers.delete(taskId),
+          ...(this.options.networks ? { networks: this.options.networks } : {}),
+        },
+        dependencies,
+      );
       this.controllers.set(task.ID, controller);
     }
     return controller;

@@ -2,23 +2,33 @@
 // so the steps a container runtime would do there are done by small programs that exec each other, all in
 // the same process (same pid, so the recorded pid is the task's):
 //
-//   [unshare --uts --] /bin/sh -c JOIN_SCRIPT … [setpriv --reuid … --] /path/to/exe args…
+//   [unshare --uts --mount … --] /bin/sh -c JOIN_SCRIPT … [setpriv --reuid … --] /path/to/exe args…
 //
 // The shell joins the task's cgroups *before* anything can fork, so no descendant escapes them, and sets
 // the hostname inside the new UTS namespace; setpriv then drops to the task's user (after the cgroup join,
 // which needs root). A task with none of these needs is spawned directly.
+//
+// Steps, in order, each with its own words after the script's name:
+//   1. cgroups: the count of cgroup.procs files, then the files
+//   2. hostname: one word ('' for none)
+//   3. files (mounts.ts, only for a task with secrets or configs): a mount namespace of its own
+//      (`unshare --mount`), its files mounted there; the count of its words, then the words
+//   then the command.
+// Probes enter the task's namespaces (nsenter) instead of making new ones, and skip the steps.
 //
 // A task on overlay networks runs in the network namespace the node's networking prepared for it (entered
 // with nsenter: Node has no setns) and in UTS, IPC, PID and mount namespaces of its own — a container
 // without an image:
 //
 //   nsenter --net=<netns> -- unshare --uts --ipc --mount --propagation slave --pid --fork --kill-child
-//     --mount-proc -- /bin/sh -c JOIN_SCRIPT … (binds its hosts, resolv.conf, hostname over /etc's) …
+//     --mount-proc -- /bin/sh -c NETWORK_JOIN_SCRIPT … (binds its hosts, resolv.conf, hostname over /etc's,
+//     then the files step if it has one) …
 //
 // A PID namespace needs a fork: the recorded pid is unshare's, which waits for the task (pid 1 of its
 // namespace) and exits as it does; the runner signals the task itself (`namespaceInit`). Slave propagation
 // lets the host's later unmounts (a released network namespace under /run/netns) reach the task's copy.
 
+import { MOUNT_STEP_SCRIPT } from './mounts.js';
 import type { LaunchSpec, TaskNetworkLaunch } from './protocol.js';
 
 /**
@@ -45,7 +55,7 @@ export function withTaskUmask<T>(spawnProcess: () => T): T {
 export const LAUNCH_FAILURE_EXIT_CODE = 125;
 
 // $1: number of cgroup.procs files, then the files, then the hostname ('' for none), then the command.
-const JOIN_SCRIPT = [
+const JOIN_LINES = [
   'n=$1; shift',
   'while [ "$n" -gt 0 ]; do',
   `  echo 0 > "$1" || exit ${LAUNCH_FAILURE_EXIT_CODE}`,
@@ -53,39 +63,48 @@ const JOIN_SCRIPT = [
   'done',
   `if [ -n "$1" ]; then printf %s "$1" > /proc/sys/kernel/hostname || exit ${LAUNCH_FAILURE_EXIT_CODE}; fi`,
   'shift',
-  'exec "$@"',
-].join('\n');
+];
+const JOIN_SCRIPT = [...JOIN_LINES, 'exec "$@"'].join('\n');
+/** With the files step (mounts.ts) between the hostname and the command. */
+const JOIN_SCRIPT_WITH_FILES = [...JOIN_LINES, ...MOUNT_STEP_SCRIPT, 'exec "$@"'].join('\n');
 
-// A task on networks: as JOIN_SCRIPT, then the number of binds, the mount program and each bind's source
-// and target (its files over /etc's; a target the host lacks is skipped), then the command.
-const NETWORK_JOIN_SCRIPT = [
-  ...JOIN_SCRIPT.split('\n').slice(0, -1),
+// A task on networks: JOIN_LINES, then the number of binds, the mount program and each bind's source and
+// target (its files over /etc's; a target the host lacks is skipped), then the files step's words (its
+// count first, 0 for none), then the command.
+const NETWORK_BIND_LINES = [
   'n=$1; shift',
   'if [ "$n" -gt 0 ]; then m=$1; shift; fi',
   'while [ "$n" -gt 0 ]; do',
   `  [ ! -e "$2" ] || "$m" --bind "$1" "$2" || exit ${LAUNCH_FAILURE_EXIT_CODE}`,
   '  shift 2; n=$((n - 1))',
   'done',
-  'exec "$@"',
-].join('\n');
+];
+const NETWORK_JOIN_SCRIPT = [...JOIN_LINES, ...NETWORK_BIND_LINES, ...MOUNT_STEP_SCRIPT, 'exec "$@"'].join(
+  '\n',
+);
 
 /** Absolute paths of the helper programs, found once when the runner starts. */
 export interface LaunchTools {
   sh: string;
   unshare?: string;
   nsenter?: string;
-  setpriv?: string;
   mount?: string;
+  setpriv?: string;
 }
 
 export interface LaunchContext {
   /** cgroup.procs files of the task's cgroups (empty without cgroups). */
   joinFiles: readonly string[];
   /**
-   * For a probe: the task's process (for a task on networks, the init of its PID namespace), whose
-   * namespaces the probe enters.
+   * For a probe: the task's process (for a task on networks, the init of its PID namespace), whose UTS
+   * (and mount, and for a task on networks every) namespace the probe enters.
    */
   enterNamespaceOf?: number;
+  /**
+   * The files step's words (mounts.ts: the tmpfs's path, the working directory, the operations), for a
+   * task whose spec has `mountNamespace`; the spawned process then has the runner's socket as fd 3.
+   */
+  fileMounts?: readonly string[];
 }
 
 export interface SpawnCommand {
@@ -103,21 +122,45 @@ export function buildSpawnCommand(
   const command = spec.user ? [...setprivPrefix(spec.user, tools), ...spec.argv] : [...spec.argv];
 
   if (spec.network) return networkSpawnCommand(spec, spec.network, command, context, tools);
-  const namespacePrefix: string[] = [];
+  const probing = context.enterNamespaceOf !== undefined;
+  /** Namespaces the task gets (unshare flags), or the probe enters (nsenter flags). */
+  const newNamespaces: string[] = [];
+  const enteredNamespaces: string[] = [];
   let hostnameToSet = '';
   if (spec.hostname !== undefined) {
-    if (context.enterNamespaceOf !== undefined) {
+    if (probing) {
       if (!tools.nsenter)
         throw new Error('nsenter not found: needed to probe a task that has its own hostname');
-      namespacePrefix.push(tools.nsenter, `--target=${context.enterNamespaceOf}`, '--uts', '--');
+      enteredNamespaces.push('--uts');
     } else {
       if (!tools.unshare) throw new Error('unshare not found: needed to give a task its own hostname');
-      namespacePrefix.push(tools.unshare, '--uts', '--');
+      newNamespaces.push('--uts');
       hostnameToSet = spec.hostname;
     }
   }
+  // The files step (mounts.ts): its own mount namespace, where the task's secrets and configs are.
+  let fileMounts: readonly string[] = [];
+  if (spec.mountNamespace) {
+    if (probing) {
+      if (!tools.nsenter)
+        throw new Error('nsenter not found: needed to probe a task that has secrets or configs');
+      // Its root too: a task whose stand-in replaced `/` runs chrooted into it.
+      enteredNamespaces.push('--mount', '--root', `--wd=${spec.cwd}`);
+    } else {
+      if (!tools.unshare) throw new Error('unshare not found: needed to give a task its secrets and configs');
+      if (!context.fileMounts) throw new Error("the mounts of the task's secrets and configs are missing");
+      newNamespaces.push('--mount', '--propagation', 'private');
+      fileMounts = context.fileMounts;
+    }
+  }
+  const namespacePrefix =
+    newNamespaces.length > 0
+      ? [tools.unshare!, ...newNamespaces, '--']
+      : enteredNamespaces.length > 0
+        ? [tools.nsenter!, `--target=${context.enterNamespaceOf}`, ...enteredNamespaces, '--']
+        : [];
 
-  if (context.joinFiles.length === 0 && hostnameToSet === '') {
+  if (context.joinFiles.length === 0 && hostnameToSet === '' && fileMounts.length === 0) {
     const argv = [...namespacePrefix, ...command];
     return { file: argv[0]!, args: argv.slice(1) };
   }
@@ -125,11 +168,12 @@ export function buildSpawnCommand(
     ...namespacePrefix,
     tools.sh,
     '-c',
-    JOIN_SCRIPT,
+    fileMounts.length > 0 ? JOIN_SCRIPT_WITH_FILES : JOIN_SCRIPT,
     'shoal-launch',
     String(context.joinFiles.length),
     ...context.joinFiles,
     hostnameToSet,
+    ...(fileMounts.length > 0 ? [String(fileMounts.length), ...fileMounts] : []),
     ...command,
   ];
   return { file: argv[0]!, args: argv.slice(1) };
@@ -155,12 +199,17 @@ function networkSpawnCommand(
       '--ipc',
       '--mount',
       '--pid',
+      // Its root too, with secrets or configs: a task whose stand-in replaced `/` runs chrooted into it.
+      ...(spec.mountNamespace ? ['--root', `--wd=${spec.cwd}`] : []),
       '--',
       ...command,
     ];
     return { file: argv[0]!, args: argv.slice(1) };
   }
   if (!tools.mount) throw new Error('mount (util-linux) is needed to run a task on networks');
+  if (spec.mountNamespace && !context.fileMounts)
+    throw new Error("the mounts of the task's secrets and configs are missing");
+  const fileMounts = spec.mountNamespace ? (context.fileMounts ?? []) : [];
   const binds = [
     [network.hostsFile, '/etc/hosts'],
     [network.resolvConf, '/etc/resolv.conf'],
@@ -191,6 +240,8 @@ function networkSpawnCommand(
     String(binds.length),
     tools.mount,
     ...binds.flat(),
+    String(fileMounts.length),
+    ...fileMounts,
     ...command,
   ];
   return { file: argv[0]!, args: argv.slice(1) };

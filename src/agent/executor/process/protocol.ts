@@ -26,6 +26,11 @@ export interface LaunchSpec {
    * over /etc/hosts, /etc/resolv.conf and /etc/hostname. Its probes enter all of them.
    */
   network?: TaskNetworkLaunch;
+  /**
+   * Set: the task runs in a mount namespace of its own, holding its secrets and configs (mounts.ts); the
+   * `start` request carries the files. Its probes enter that namespace.
+   */
+  mountNamespace?: boolean;
   /** Recorded for humans only: the process executor never pulls images. */
   image?: string;
 }
@@ -36,6 +41,26 @@ export interface TaskNetworkLaunch {
   resolvConf: string;
   hostnameFile: string;
 }
+
+/**
+ * One of a task's secret or config files (task-files.ts), as the `start` request carries it to the runner.
+ * The runner keeps it only until the task's tmpfs holds it: it is never in the task's state file, a log
+ * line or an error.
+ */
+export interface LaunchFile {
+  kind: 'secret' | 'config';
+  name: string;
+  /** Where the task sees it: absolute and clean. */
+  target: string;
+  uid: number;
+  gid: number;
+  mode: number;
+  /** base64 */
+  data: string;
+}
+
+/** What a runner can do beyond protocol 1, in `hello`; a runner without `task-files` runs no task that has files. */
+export const RUNNER_FEATURES = ['task-files'] as const;
 
 export type TaskRunState = 'running' | 'exited';
 
@@ -82,6 +107,8 @@ export interface HelloResult {
   pid: number;
   scope: string;
   cgroups: CgroupDriver;
+  /** RUNNER_FEATURES of the runner (absent from runners before secrets and configs). */
+  features?: string[];
 }
 
 type NoParams = Record<string, never>;
@@ -95,7 +122,7 @@ export interface RunnerOps {
    * Starts the task, or returns the existing record: a task ID is never started twice. Refused for a task
    * ID that was stopped, killed or removed before it started (see Runner's tombstones).
    */
-  start: { params: { taskId: string; launch: LaunchSpec }; result: StartResult };
+  start: { params: { taskId: string; launch: LaunchSpec; files?: LaunchFile[] }; result: StartResult };
   /** Answers when the task's process has exited. */
   wait: { params: { taskId: string }; result: TaskInfo };
   /**

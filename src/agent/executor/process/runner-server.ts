@@ -7,6 +7,7 @@ import {
   encodeMessage,
   MessageDecoder,
   PROTOCOL_VERSION,
+  RUNNER_FEATURES,
   WriteBatcher,
   type RequestMessage,
   type ResponseMessage,
@@ -39,10 +40,15 @@ export class RunnerServer {
   constructor(private readonly options: RunnerServerOptions) {
     const { runner } = options;
     this.handlers = {
-      hello: () => ({ version: PROTOCOL_VERSION, pid: process.pid, ...options.hello }),
+      hello: () => ({
+        version: PROTOCOL_VERSION,
+        pid: process.pid,
+        features: [...RUNNER_FEATURES],
+        ...options.hello,
+      }),
       list: () => runner.list(),
       inspect: ({ taskId }) => runner.inspect(taskId),
-      start: ({ taskId, launch }) => runner.start(taskId, launch),
+      start: ({ taskId, launch, files }) => runner.start(taskId, launch, files),
       wait: ({ taskId }) => runner.wait(taskId),
       stop: ({ taskId, signal, graceMs }) => runner.stop(taskId, signal, graceMs),
       kill: ({ taskId }) => runner.kill(taskId),

@@ -5,20 +5,23 @@
 // Per-task work on the start path is kept to a directory, a file open, one spawn and one small state write:
 // starting hundreds of tasks is bounded by fork/exec, not by the runner.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { setOwn } from '../../../api/own.js';
 import type { Cgroups } from './cgroups.js';
 import { resolveExecutable } from './command.js';
 import { buildSpawnCommand, withTaskUmask, type LaunchTools } from './launch.js';
 import { TaskLogWriter } from './logwriter.js';
+import { hostStat, planMounts, writeTaskFiles, type MountPlan } from './mounts.js';
 import { containerIdFor, taskDir, taskLogFile, type ExecutorPaths, assertValidTaskId } from './paths.js';
 import { runProbeProcess } from './probe.js';
 import { namespaceInit, processStartTime, isSameProcess, sendSignal } from './procfs.js';
 import {
   NO_SUCH_TASK_PREFIX,
+  type LaunchFile,
   type LaunchSpec,
   type ProbeResult,
   type ProbeSpec,
@@ -48,6 +51,8 @@ export interface RunnerOptions {
   tools: LaunchTools;
   log: (message: string) => void;
 }
+
+type SpawnedChild = ChildProcess & { pid: number };
 
 interface RunnerTask {
   record: TaskRecord;
@@ -144,7 +149,12 @@ export class Runner {
     return task ? infoOf(task.record) : null;
   }
 
-  async start(taskId: string, launch: LaunchSpec): Promise<StartResult> {
+  /**
+   * Starts the task's process. With `files` (its secrets and configs), the process gets a mount namespace
+   * of its own where they are mounted (mounts.ts) before its command runs; the start fails, and nothing
+   * is left running, if that cannot be done. The files are never written anywhere but the task's tmpfs.
+   */
+  async start(taskId: string, spec: LaunchSpec, files?: readonly LaunchFile[]): Promise<StartResult> {
     assertValidTaskId(taskId);
     const existing = this.tasks.get(taskId);
     if (existing) {
@@ -156,10 +166,26 @@ export class Runner {
     }
     const { paths, cgroups, tools } = this.options;
     mkdirSync(taskDir(paths, taskId), { recursive: true, mode: 0o700 });
-    const command = buildSpawnCommand(launch, { joinFiles: cgroups.joinFiles(taskId) }, tools);
+    let launch = spec;
+    let mounts: { plan: MountPlan<LaunchFile>; stage: string; words: string[] } | undefined;
+    if (files && files.length > 0) {
+      // The tmpfs's mount point: an empty directory on the host; the tmpfs is in the task's namespace only.
+      const stage = join(taskDir(paths, taskId), 'files');
+      mkdirSync(stage, { recursive: true, mode: 0o700 });
+      const plan = planMounts(files, stage, hostStat);
+      mounts = { plan, stage, words: [stage, launch.cwd, ...plan.ops] };
+      launch = { ...launch, mountNamespace: true };
+    }
+    const command = buildSpawnCommand(
+      launch,
+      { joinFiles: cgroups.joinFiles(taskId), ...(mounts ? { fileMounts: mounts.words } : {}) },
+      tools,
+    );
     const logWriter = new TaskLogWriter(taskLogFile(paths, taskId), (err) =>
       this.options.log(`task ${taskId}: writing log failed: ${err.message}`),
     );
+    // With files, fd 3 is the files step's line to the runner (a socket pair).
+    const stdio: StdioOptions = mounts ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'];
     let child: ChildProcess;
     try {
       child = withTaskUmask(() =>
@@ -167,7 +193,7 @@ export class Runner {
           cwd: launch.cwd,
           env: envObject(launch.env),
           detached: true, // own session and process group: the daemon's and runner's signals do not reach it
-          stdio: ['ignore', 'pipe', 'pipe'],
+          stdio,
         }),
       );
     } catch (err) {
@@ -180,6 +206,42 @@ export class Runner {
       await logWriter.close();
       throw new Error(error.message);
     }
+    if (mounts) {
+      const capturing = Promise.all([
+        logWriter.capture(child.stdout!, 'stdout'),
+        logWriter.capture(child.stderr!, 'stderr'),
+      ]);
+      try {
+        await writeTaskFiles(child.pid, child.stdio[3] as Socket, mounts.stage, mounts.plan, () =>
+          child.exitCode !== null || child.signalCode !== null ? 'the task exited' : undefined,
+        );
+      } catch (err) {
+        // Nothing of the task may run on without its files: it is killed, and never recorded as started.
+        const exited = new Promise<void>((resolve) =>
+          child.exitCode !== null || child.signalCode !== null
+            ? resolve()
+            : child.once('exit', () => resolve()),
+        );
+        killProcessGroup(child.pid);
+        if (cgroups.enabled) cgroups.killAll(taskId);
+        await exited;
+        await Promise.race([capturing, new Promise((resolve) => setTimeout(resolve, PIPE_DRAIN_TIMEOUT_MS))]);
+        await logWriter.close();
+        throw err;
+      }
+      return this.started(taskId, child as SpawnedChild, launch, logWriter, capturing);
+    }
+    return this.started(taskId, child as SpawnedChild, launch, logWriter);
+  }
+
+  /** Records a spawned task's process and follows its output and exit. */
+  private async started(
+    taskId: string,
+    child: SpawnedChild,
+    launch: LaunchSpec,
+    logWriter: TaskLogWriter,
+    capturing?: Promise<unknown>,
+  ): Promise<StartResult> {
     const record: TaskRecord = {
       taskId,
       pid: child.pid,
@@ -190,11 +252,15 @@ export class Runner {
     };
     const task = this.track(record);
     task.child = child;
-    const captured = Promise.all([
-      logWriter.capture(child.stdout!, 'stdout'),
-      logWriter.capture(child.stderr!, 'stderr'),
-    ]);
-    child.once('exit', (code, signal) => void this.onExit(task, code, signal, captured, logWriter));
+    const captured =
+      capturing ??
+      Promise.all([logWriter.capture(child.stdout!, 'stdout'), logWriter.capture(child.stderr!, 'stderr')]);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      // Exited while its files were being mounted (the exit event has been and gone).
+      void this.onExit(task, child.exitCode, child.signalCode, captured, logWriter);
+    } else {
+      child.once('exit', (code, signal) => void this.onExit(task, code, signal, captured, logWriter));
+    }
     await this.persist(task);
     return { ...infoOf(record), alreadyStarted: false };
   }

@@ -1,7 +1,7 @@
 // The parser (Go's text/template/parse/parse.go): items to parse trees, one per template the text
 // defines, with Go's parse errors.
 
-import { goUnquote, parseFloat, parseIntBig } from '../../../api/strconv.js';
+import { goUnquote, parseFloat, parseIntBig } from '../strconv.js';
 import { TemplateError } from './errors.js';
 import { goStrQuote, type Item, itemString, Lexer, T } from './lexer.js';
 import {

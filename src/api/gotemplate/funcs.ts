@@ -1,8 +1,8 @@
 // The functions a template can call: Go's builtins (text/template/funcs.go) and those Docker's CLI adds
 // (docker/cli templates), with Go-like typed parameters.
 
-import { formatValue, sprint, sprintf, sprintln } from '../gofmt.js';
-import { goJSON, GoJSONError } from '../gojson.js';
+import { formatValue, sprint, sprintf, sprintln } from './gofmt.js';
+import { goJSON, GoJSONError } from './gojson.js';
 import {
   compareBytes,
   goLen,
@@ -12,7 +12,7 @@ import {
   kindOf,
   mapEntriesInOrder,
   mapGet,
-} from '../govalue.js';
+} from './govalue.js';
 
 /** The Go parameter types a template function can declare. */
 export type ParamType = 'any' | 'value' | 'string' | 'int' | 'bool' | 'strings';

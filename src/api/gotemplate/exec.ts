@@ -1,8 +1,8 @@
 // The executor (Go's text/template/exec.go): walks a parse tree over JavaScript data, writing the output
 // as it goes, with Go's execution errors.
 
-import { formatValue } from '../gofmt.js';
-import { goTypeName, isNil, isTrue, kindOf, mapEntries } from '../govalue.js';
+import { formatValue } from './gofmt.js';
+import { goTypeName, isNil, isTrue, kindOf, mapEntries } from './govalue.js';
 import {
   BUILTIN_FUNCS,
   EXEC_ERROR,

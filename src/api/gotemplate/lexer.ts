@@ -1,7 +1,7 @@
 // The lexer (Go's text/template/parse/lex.go): template text as items — text, the delimiters of actions,
 // and the tokens inside them — with Go's lexing errors.
 
-import { sprintf } from '../gofmt.js';
+import { sprintf } from './gofmt.js';
 
 export const enum T {
   Error,
