@@ -286,6 +286,39 @@ for (const executor of ['process', 'docker'] as const)
         );
       });
 
+      it('a task on app with a secret has both: the secret at /run/secrets, web through tasks.web', async () => {
+        const secretFile = join(www, 'token.txt');
+        writeFileSync(secretFile, 'overlay-secret\n');
+        await docker('secret', 'create', 'token', secretFile);
+        await docker(
+          'service',
+          'create',
+          '--name',
+          'holder',
+          '--network',
+          'app',
+          '--secret',
+          'token',
+          'busybox',
+          'sleep',
+          '3600',
+        );
+        const [holder] = await running('holder');
+        assert.ok(holder);
+        assert.equal((await inTask(holder, ['cat', '/run/secrets/token'])).stdout, 'overlay-secret\n');
+        const { code, stdout } = await wget(holder, 'http://tasks.web/');
+        assert.equal(code, 0);
+        assert.match(stdout, /^web\.\d\./);
+        await docker('service', 'rm', 'holder');
+        await eventually(
+          async () => {
+            const { code: removed, stderr } = await cluster.manager.docker(['secret', 'rm', 'token']);
+            assert.equal(removed, 0, stderr);
+          },
+          { timeoutMs: 30_000, description: 'the secret removed once its task is gone' },
+        );
+      });
+
       it('three replicas listening on port 80 run side by side on one host', async () => {
         await docker(
           'service',
