@@ -412,7 +412,7 @@ describe('networks with the docker CLI and shoal', { timeout: 300_000 }, () => {
   });
 
   describe('services on networks', () => {
-    it('a service on mynet (written as the control API will): its tasks get their addresses, also after a restart; rm refused while it is there', async () => {
+    it('a service on mynet (--network-add with an alias): its tasks run with their addresses, kept across a restart; rm refused while it is there', async () => {
       const mynet = await network('mynet');
       // No task yet: the two come with the network, so no rolling update has to replace running ones.
       await docker([
