@@ -17,6 +17,7 @@ import { StatusReporter } from './reporter.js';
 import { AgentSession } from './session.js';
 import { AgentStateDb } from './state-db.js';
 import { Worker } from './worker.js';
+import type { NodeNetworking } from './network/networking.js';
 
 export interface AgentOptions {
   client: DispatcherClient;
@@ -37,6 +38,13 @@ export interface AgentOptions {
    * `/info`.
    */
   onRemoved?: (message: string) => void;
+  /**
+   * The node's networking (src/agent/network): fed the managers' network views, started with the tasks
+   * the agent still has, purged when the node leaves.
+   */
+  networking?: NodeNetworking;
+  /** The node's `--data-path-addr`, sent with each session. */
+  dataPathAddr?: string;
 }
 
 /** `removed`: the managers removed this node from the swarm; the agent has let go of everything. */
@@ -51,6 +59,8 @@ export class Agent {
   private readonly random: () => number;
   private readonly onSessionMessage: ((message: SessionMessage) => void) | undefined;
   private readonly onRemoved: ((message: string) => void) | undefined;
+  private readonly networking: NodeNetworking | undefined;
+  private readonly dataPathAddr: string | undefined;
   private readonly reporter: StatusReporter;
   private readonly publisher: LogPublisher;
   private state: AgentState = 'new';
@@ -76,6 +86,8 @@ export class Agent {
     this.random = options.random ?? Math.random;
     this.onSessionMessage = options.onSessionMessage;
     this.onRemoved = options.onRemoved;
+    this.networking = options.networking;
+    this.dataPathAddr = options.dataPathAddr;
     this.reporter = new StatusReporter(this.log);
     this.publisher = new LogPublisher({
       tasks: () => this.worker?.tasks() ?? [],
@@ -136,7 +148,17 @@ export class Agent {
       this.log.error('agent: the executor cannot recover its tasks', { err: err.message });
     }
     if (this.state !== 'running') return;
-    worker.resume(db.loadTasks(), recovered, unavailable);
+    const remembered = db.loadTasks();
+    if (this.networking) {
+      // Before any task is driven: what the remembered tasks use stays, the rest goes.
+      try {
+        await this.networking.start(remembered);
+      } catch (err) {
+        this.log.error('agent: reading back the node networking failed', { err });
+      }
+    }
+    if (this.state !== 'running') return;
+    worker.resume(remembered, recovered, unavailable);
     this.executor.watchDescription?.(() => void this.descriptionMayHaveChanged());
     this.sessionLoop = this.runSessions();
   }
@@ -170,8 +192,12 @@ export class Agent {
     if (removeTasks) {
       await this.worker?.removeAll();
       await this.purgeExecutor();
+      await this.networking
+        ?.purge()
+        .catch((err: unknown) => this.log.error('agent: removing the node networking failed', { err }));
     } else {
       await this.worker?.close();
+      await this.networking?.close().catch(() => {});
     }
     this.db?.close();
   }
@@ -235,7 +261,11 @@ export class Agent {
     const session: AgentSession = new AgentSession(
       this.client,
       this.clock,
-      { ...(sessionId !== undefined ? { sessionId } : {}), description },
+      {
+        ...(sessionId !== undefined ? { sessionId } : {}),
+        description,
+        ...(this.dataPathAddr ? { dataPathAddr: this.dataPathAddr } : {}),
+      },
       {
         registered: (message) => {
           onRegistered();
@@ -246,7 +276,20 @@ export class Agent {
           for (const update of this.worker?.statuses() ?? []) this.reporter.report(update);
         },
         sessionMessage: (message) => this.sessionMessage(message),
-        assignments: (message) => this.worker?.apply(message),
+        assignments: (message) => {
+          this.worker?.apply(message);
+          if (!this.networking) return;
+          if (message.network) this.networking.applyUpdate(message.network, message.type === 'complete');
+          else if (message.type === 'complete') {
+            this.networking.applyUpdate({ version: 0, dataPathPort: 0, changes: [] }, true);
+          }
+          if (message.type === 'complete' && this.worker) {
+            const assigned = new Set([...this.worker.tasks()].map((t) => t.id));
+            void this.networking
+              .retainOnly(assigned)
+              .catch((err: unknown) => this.log.warn('agent: releasing task networks failed', { err }));
+          }
+        },
         logSubscription: (message: LogSubscriptionMessage) => this.publisher.handle(message),
       },
     );

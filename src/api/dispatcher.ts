@@ -7,6 +7,7 @@
 
 import type { ErrorCode } from './errors.js';
 import { jsonEqual } from './json-equal.js';
+import type { NetworkViewUpdate } from './network-view.js';
 import { ownValue } from './own.js';
 import type {
   Driver,
@@ -24,6 +25,11 @@ export interface SessionRequest {
   /** Empty on first registration; the previous session's ID on reconnect. */
   sessionId?: string;
   description: NodeDescription;
+  /**
+   * The node's `--data-path-addr` (an IP), when it has one: other nodes send this node's VXLAN traffic
+   * there instead of to the address the manager sees it at.
+   */
+  dataPathAddr?: string;
 }
 
 /** Sent when a session starts and whenever the node object or the manager set changes. */
@@ -93,6 +99,11 @@ export interface AssignmentsMessage {
   appliesTo: string;
   resultsIn: string;
   changes: AssignmentChange[];
+  /**
+   * The node's view of its overlay networks (src/api/network-view.ts): the whole view in a COMPLETE
+   * message (absent: none), what changed in an INCREMENTAL one (absent: nothing).
+   */
+  network?: NetworkViewUpdate;
 }
 
 // ---------------------------------------------------------------- logs

@@ -27,6 +27,8 @@ const PROCESS_FEATURES: ReadonlySet<string> = new Set([
   // Output is captured with timestamps in a JSON-lines file of the executor's own, which is what
   // json-file keeps; `docker service logs` reads it.
   'log-driver:json-file',
+  // The task runs in the network namespace the node's networking prepared, with namespaces of its own.
+  'networks',
   // Delivered into the task's own mount namespace: a tmpfs at /run/secrets, configs bound at their
   // targets (src/agent/executor/process/mounts.ts).
   'secrets',
@@ -57,6 +59,8 @@ const DOCKER_FEATURES: ReadonlySet<string> = new Set([
   'capabilities',
   'ulimits',
   'oom-score-adj',
+  // The container joins the namespace the node's networking prepared, held by a sandbox container.
+  'networks',
 ]);
 /** Feature families the engine decides on: any log driver with its options, any isolation. */
 const DOCKER_FEATURE_PREFIXES: readonly string[] = ['log-driver:', 'log-opt:', 'isolation:'];
@@ -70,7 +74,7 @@ const FEATURES: Record<ExecutorKind, (feature: string) => boolean> = {
 /** Why an executor cannot do what it refuses: said once, in every refusal. */
 export const EXECUTOR_NATURE: Record<ExecutorKind, string> = {
   process:
-    'the process executor runs the task as a process on the host, from the host filesystem (the image is not used), without a root filesystem, mounts or network of its own',
+    'the process executor runs the task as a process on the host, from the host filesystem (the image is not used), without a root filesystem or mounts of its own',
   docker:
     "the docker executor runs the task as a container on the node's container engine, without CSI volumes",
 };

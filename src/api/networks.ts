@@ -3,7 +3,8 @@
 // labels swarm networks carry, and the view of the overlay networks one node takes part in — what the data
 // path (bridges, VXLAN devices, forwarding entries) and the embedded DNS are built from.
 
-import type { IPAMConfig, Labels, Network, TaskState } from './types.js';
+import { formatIPv4, parseIPv4Address, parseIpv4Prefix } from './ip.js';
+import type { IPAMConfig, Labels, Network } from './types.js';
 
 export const OVERLAY_DRIVER = 'overlay';
 /** The IPAM driver of swarm networks, the only one shoal has. */
@@ -42,6 +43,26 @@ export function vxlanIds(network: Pick<Network, 'DriverState'>): number[] {
   const list = network.DriverState?.Options?.[VXLAN_ID_LIST_OPTION];
   if (!list) return [];
   return list.split(',').map(Number);
+}
+
+/**
+ * The subnets of an allocated network with their gateways and VXLAN IDs, in the order of its IPAM configs;
+ * a config without a subnet, gateway or VXLAN ID (not allocated yet) is left out.
+ */
+export function overlaySubnetsOf(network: Pick<Network, 'IPAMOptions' | 'DriverState'>): OverlaySubnet[] {
+  const ids = vxlanIds(network);
+  return (network.IPAMOptions?.Configs ?? []).flatMap((config, i) => {
+    const subnet = config.Subnet ? parseIpv4Prefix(config.Subnet) : undefined;
+    const gateway = config.Gateway ? parseIPv4Address(config.Gateway) : undefined;
+    if (!subnet || gateway === undefined || ids[i] === undefined || !Number.isInteger(ids[i])) return [];
+    return [{ subnet: config.Subnet!, gateway: formatIPv4(gateway), vxlanId: ids[i] }];
+  });
+}
+
+/** The MTU a network's `--opt com.docker.network.driver.mtu` asks for, if any. */
+export function mtuOf(network: Pick<Network, 'DriverState'>): number | undefined {
+  const mtu = Number(network.DriverState?.Options?.[MTU_OPTION]);
+  return Number.isInteger(mtu) && mtu > 0 ? mtu : undefined;
 }
 
 // ---------------------------------------------------------------- the Engine API's shapes
@@ -146,8 +167,12 @@ export interface OverlayTask {
   readonly serviceName: string;
   /** The node it is placed on; empty while it is not placed yet. */
   readonly nodeId: string;
-  /** Its observed state (RUNNING or earlier): DNS answers with running tasks, forwarding needs all. */
-  readonly state: TaskState;
+  /**
+   * Whether DNS answers with it: observed RUNNING and meant to keep running. Forwarding entries need every
+   * task of the view (observed RUNNING or earlier); a task being stopped leaves DNS before it stops, as
+   * Docker's agent takes it out of service discovery first.
+   */
+  readonly serving: boolean;
   /** Its addresses on this network (`10.0.1.3/24`). */
   readonly addresses: readonly string[];
   /** Its aliases on this network (`--network name=app,alias=db`). */
@@ -179,5 +204,10 @@ export interface OverlayNetwork {
  */
 export interface NodeNetworkView {
   readonly nodeId: string;
+  /** The swarm's VXLAN UDP port (`swarm init --data-path-port`, 4789 by default). */
+  readonly dataPathPort: number;
   readonly networks: readonly OverlayNetwork[];
 }
+
+/** Docker's default VXLAN port. */
+export const DEFAULT_DATA_PATH_PORT = 4789;

@@ -142,6 +142,11 @@ export interface Node extends Meta {
    * Node.Attachments, written by the allocator). Not in the Engine API's Node.
    */
   Attachments?: NetworkAttachment[];
+  /**
+   * The node's `--data-path-addr`, as its agent says when it registers: where other nodes send its VXLAN
+   * traffic (else `Status.Addr`). Not in the Engine API's Node.
+   */
+  DataPathAddr?: string;
 }
 
 // ---------------------------------------------------------------- services

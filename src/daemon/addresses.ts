@@ -125,13 +125,17 @@ export function resolveAdvertiseAddr(advertise: string | undefined, listen: Host
   return { host: ip, port: listen.port };
 }
 
-/** `--data-path-addr`: an IP or interface, without a port. Recorded for the overlay networks to come. */
-export function validateDataPathAddr(addr: string | undefined): void {
-  if (!addr) return;
+/**
+ * `--data-path-addr`: an IP or interface, without a port — the address the node's VXLAN traffic leaves
+ * from and other nodes send it to. Returns the IP it stands for (an interface's, when it names one).
+ */
+export function validateDataPathAddr(addr: string | undefined): string | undefined {
+  if (!addr) return undefined;
   const parts = splitHostPort(addr);
   if (!parts || parts.port !== undefined) throw invalidArgument(DATA_PATH_ADDR_ERROR);
   const host = resolveHost(parts.host);
   if (host === undefined || isUnspecified(host)) throw invalidArgument(DATA_PATH_ADDR_ERROR);
+  return host;
 }
 
 /** A manager address given to `swarm join` (`host` or `host:port`, 2377 by default). */

@@ -10,6 +10,7 @@ import { Agent } from '../agent/agent.js';
 import type { Executor } from '../agent/executor/executor.js';
 import { executorFactory, type ExecutorConfig } from '../agent/executor/factory.js';
 import { AgentStateDb } from '../agent/state-db.js';
+import { NodeNetworking } from '../agent/network/networking.js';
 import type { Logger } from './logger.js';
 
 export interface NodeRuntimeOptions {
@@ -23,25 +24,46 @@ export interface NodeRuntimeOptions {
   dispatcher: DispatcherClient | undefined;
   /** Called once if the managers removed this node from the swarm (its tasks are being stopped). */
   onRemoved?: (message: string) => void;
+  /** The node's `--data-path-addr`, told to the managers: where other nodes send its VXLAN traffic. */
+  dataPathAddr?: string;
+  /** The source address of the node's VXLAN traffic: its data path address, else its own address. */
+  underlayAddr?: string;
 }
+
+/**
+ * The host's resolv.conf, whose nameservers the embedded DNS forwards to. Tests point it elsewhere
+ * (SHOAL_DNS_RESOLV_CONF), so that nothing is sent to the machine's own resolvers.
+ */
+export const hostResolvConf = (): string => process.env.SHOAL_DNS_RESOLV_CONF || '/etc/resolv.conf';
 
 export class NodeRuntime {
   private readonly executor: Executor;
   private readonly agent: Agent | undefined;
+  readonly networking: NodeNetworking;
   private registered = false;
   private readonly sessionWaiters = new Set<() => void>();
 
   constructor(options: NodeRuntimeOptions) {
+    this.networking = new NodeNetworking({
+      dataDir: options.dataDir,
+      nodeId: options.nodeId,
+      log: options.log.with({ component: 'network' }),
+      underlayAddr: () => options.underlayAddr,
+      hostResolvConf: hostResolvConf(),
+    });
     this.executor = executorFactory(options.executor).create({
       dataDir: options.dataDir,
       nodeId: options.nodeId,
       engineLabels: options.engineLabels,
       log: options.log.with({ component: 'executor' }),
+      networks: this.networking,
     });
     this.agent = options.dispatcher
       ? new Agent({
           client: options.dispatcher,
           executor: this.executor,
+          networking: this.networking,
+          ...(options.dataPathAddr ? { dataPathAddr: options.dataPathAddr } : {}),
           stateDir: NodeRuntime.stateDir(options.dataDir),
           log: options.log,
           onRemoved: options.onRemoved,
@@ -99,6 +121,15 @@ export class NodeRuntime {
       options.log.error('cannot remove the tasks of this node; some may be left behind', { error: err });
     } finally {
       await executor.close().catch(() => undefined);
+    }
+  }
+
+  /** Removes what the node's networking left in the kernel (leaving without an agent). */
+  static async purgeNetworking(dataDir: string, log: Logger): Promise<void> {
+    try {
+      await new NodeNetworking({ dataDir, nodeId: '', log }).purge();
+    } catch (err) {
+      log.error('cannot remove the networks of this node; some may be left behind', { error: err });
     }
   }
 

@@ -27,6 +27,8 @@ export interface SwarmMembership {
   /** Manager addresses to connect to (workers; managers list themselves). */
   remoteManagers: string[];
   datastore: 'embedded' | 'etcd';
+  /** `--data-path-addr` as an IP: the source and destination of this node's VXLAN traffic. */
+  dataPathAddr?: string;
 }
 
 export class SwarmStateFile {
@@ -75,6 +77,9 @@ export class SwarmStateFile {
       ...(state as SwarmMembership),
       remoteManagers: remotes as string[],
       datastore: state.datastore === 'etcd' ? 'etcd' : 'embedded',
+      ...(typeof state.dataPathAddr === 'string' && state.dataPathAddr !== ''
+        ? { dataPathAddr: state.dataPathAddr }
+        : {}),
     };
   }
 

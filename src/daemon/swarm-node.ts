@@ -262,6 +262,9 @@ export class SwarmNode implements EngineBackend {
       engineLabels: this.options.engineLabels,
       serverVersion: this.options.serverVersion,
       dispatcher,
+      ...(membership.dataPathAddr ? { dataPathAddr: membership.dataPathAddr } : {}),
+      underlayAddr:
+        membership.dataPathAddr ?? membership.advertiseAddr.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''),
       onRemoved: (message) => {
         // Removed by the managers (`node rm`): the agent stops this node's tasks; the node stays in
         // error until it leaves, as Docker's does.
@@ -395,7 +398,7 @@ export class SwarmNode implements EngineBackend {
       // those only while creating the swarm — unlike Docker, nothing is left behind when they fail).
       const listen = resolveListenAddr(request.ListenAddr);
       const advertise = resolveAdvertiseAddr(request.AdvertiseAddr, listen);
-      validateDataPathAddr(request.DataPathAddr);
+      const dataPathAddr = validateDataPathAddr(request.DataPathAddr);
       if (request.Spec?.Name && request.Spec.Name !== 'default') {
         throw invalidArgument('swarm spec must be named "default"');
       }
@@ -434,6 +437,7 @@ export class SwarmNode implements EngineBackend {
         listenAddr: formatHostPort(listen),
         remoteManagers: [],
         datastore: 'embedded',
+        ...(dataPathAddr ? { dataPathAddr } : {}),
       };
       // Not in a swarm, so anything under the swarm directory is a leftover of a crash mid-init.
       this.stateFile.clear();
@@ -493,7 +497,7 @@ export class SwarmNode implements EngineBackend {
     return this.serialize(async () => {
       if (this.membership || this.nodeError) throw unavailable(ALREADY_IN_SWARM);
       const listen = resolveListenAddr(request.ListenAddr);
-      validateDataPathAddr(request.DataPathAddr);
+      const dataPathAddr = validateDataPathAddr(request.DataPathAddr);
       const remoteAddrs = (request.RemoteAddrs ?? []).map((addr) => parseRemoteAddr(addr));
       if (remoteAddrs.length === 0) throw invalidArgument('at least 1 RemoteAddr is required to join');
       const remotes = remoteAddrs.map(formatHostPort);
@@ -520,6 +524,7 @@ export class SwarmNode implements EngineBackend {
         listenAddr: formatHostPort(listen),
         remoteManagers: remotes,
         datastore: 'embedded',
+        ...(dataPathAddr ? { dataPathAddr } : {}),
       };
       // Not in a swarm, so anything under the swarm directory is a leftover of a crash mid-join.
       this.stateFile.clear();
@@ -557,6 +562,10 @@ export class SwarmNode implements EngineBackend {
       await this.stopComponents(true);
       // A node in error runs no agent, but its tasks may still run under the task runner.
       if (!running) {
+        await NodeRuntime.purgeNetworking(
+          this.options.dataDir,
+          this.options.log.with({ component: 'agent' }),
+        );
         await NodeRuntime.purgeTasks({
           nodeId: m?.nodeId,
           dataDir: this.options.dataDir,

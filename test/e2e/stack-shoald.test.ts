@@ -1,23 +1,19 @@
 // Stacks on a real shoald, as a user would try them with `shoal stack` and the unmodified `docker stack`.
 //
-// Every service of a stack is on a network, and no executor attaches tasks to networks yet: shoald
-// refuses such services (the `networks` need of src/api/executor-features.ts). So:
-//   - the example stacks are deployed as they are, and are expected to be refused today, cleanly and as
-//     Docker fails (networks, secrets and configs created first, then the first service refused; `stack rm`
-//     removes them). EXAMPLES lists what each one needs that shoal cannot do yet; when the refusal does not
+// Every service of a stack is on a network, so shoald runs in a host of the netns harness: its tasks
+// get network namespaces, bridges and rules, which must not be the machine's. Then:
+//   - the example stacks are deployed as they are; those that need what shoal cannot do yet are refused
+//     cleanly and as Docker fails (networks, secrets and configs created first, then the first service
+//     refused; `stack rm` removes them). EXAMPLES lists what each one still needs; when the refusal does not
 //     come (the features landed), the test checks the deployed objects instead;
 //   - the scenarios (both CLIs giving the same services, a redeploy restarting nothing but what changed,
-//     --prune, diff, ls/services/ps, rm, depends_on) run through the networks stand-in
-//     (support/networks-stand-in.ts), which keeps the networks out of the service specs shoald stores, until
-//     shoald accepts services on networks — then they run against it directly.
+//     --prune, diff, ls/services/ps, rm, depends_on) run against shoald with their networks.
 
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { dockerCli, eventually, ShoalDaemon } from '../harness/index.js';
-import { freePort } from '../harness/ports.js';
-import { NetworksStandIn } from './support/networks-stand-in.js';
+import { dockerCli, eventually, Network, ShoalDaemon } from '../harness/index.js';
 import { STACKS } from '../unit/compose/support.js';
 import { comparable } from './support/relative-times.js';
 
@@ -38,10 +34,10 @@ interface ServiceRow {
 }
 
 /**
- * The examples and what each needs that shoal does not do yet (the refusal names one of them): networks
- * wait for the overlay data path, published ports for the routing mesh, mounts, ulimits, capabilities and
- * the like for the Docker Engine executor (secrets and configs are delivered on both executors, so no
- * longer among them).
+ * The examples and what each needs that shoal does not do yet (the refusal names one of them): published
+ * ports wait for the routing mesh, mounts, ulimits, capabilities and the like for the Docker Engine
+ * executor. Networks are attached and secrets and configs delivered on both executors, so no longer among
+ * them.
  */
 const EXAMPLES: {
   file: string[];
@@ -54,28 +50,23 @@ const EXAMPLES: {
   {
     file: ['web-worker-cache.yml'],
     stack: 'shop',
-    needs: [/\(networks\)/, /publish ports/, /\(mount:volume\)/, /\(ulimits\)/],
+    needs: [/publish ports/, /\(mount:volume\)/, /\(ulimits\)/],
     services: ['shop_cache', 'shop_web', 'shop_worker'],
   },
   {
     file: ['secrets-configs.yml'],
     stack: 'billing',
     externals: true,
-    // Its secrets and configs are delivered on both executors: the refusal is for its network.
-    needs: [/\(networks\)/, /publish ports/],
+    // Its secrets and configs are delivered and its networks attached on both executors: the refusal is for
+    // its published ports.
+    needs: [/publish ports/],
     services: ['billing_api', 'billing_proxy'],
   },
   {
     file: ['global-placement.yml'],
     stack: 'ops',
     // The encrypted overlay (`driver_opts: {encrypted: "true"}`) is refused when the network is created.
-    needs: [
-      /option "encrypted" is not supported/,
-      /\(networks\)/,
-      /publish ports/,
-      /\(mount:bind\)/,
-      /\(oom-score-adj\)/,
-    ],
+    needs: [/option "encrypted" is not supported/, /publish ports/, /\(mount:bind\)/, /\(oom-score-adj\)/],
     services: ['ops_api', 'ops_db-migrate', 'ops_log-shipper', 'ops_node-exporter'],
   },
   {
@@ -90,21 +81,21 @@ const EXAMPLES: {
       BUILD_ID: '20240611.3',
       LOG_LEVEL: '',
     },
-    needs: [/\(networks\)/, /publish ports/],
+    needs: [/publish ports/],
     services: ['interp_app'],
   },
   {
     file: ['merge-base.yml', 'merge-override.yml'],
     stack: 'shopm',
-    needs: [/\(networks\)/, /publish ports/, /\(read-only\)/, /\(dns-config\)/, /\(capabilities\)/],
+    needs: [/publish ports/, /\(read-only\)/, /\(dns-config\)/, /\(capabilities\)/],
     services: ['shopm_cache', 'shopm_metrics', 'shopm_web'],
   },
 ];
 
 describe('stacks on shoald', { timeout: 600_000 }, () => {
+  let net: Network;
   let daemon: ShoalDaemon;
-  let standIn: NetworksStandIn | undefined;
-  /** Where the scenarios send their requests: the stand-in, or shoald itself once it takes networks. */
+  /** Where the scenarios send their requests. */
   let scenarioHost: string;
   let dir: string;
 
@@ -137,7 +128,13 @@ describe('stacks on shoald', { timeout: 600_000 }, () => {
   }
 
   const services = (stack: string) => api<ServiceRow[]>('GET', `/v1.44/services?filters=${byStack(stack)}`);
-  const tasksOf = (stack: string) => api<TaskRow[]>('GET', `/v1.44/tasks?filters=${byStack(stack)}`);
+  /** The tasks of the stack's services (those of services already removed are not the stack's any more). */
+  const tasksOf = async (stack: string): Promise<TaskRow[]> => {
+    const ids = new Set((await services(stack)).map((s) => s.ID));
+    return (await api<TaskRow[]>('GET', `/v1.44/tasks?filters=${byStack(stack)}`)).filter((t) =>
+      ids.has(t.ServiceID),
+    );
+  };
   const leftovers = async (stack: string) => ({
     services: (await services(stack)).length,
     networks: (await api<unknown[]>('GET', `/v1.44/networks?filters=${byStack(stack)}`)).length,
@@ -178,7 +175,9 @@ describe('stacks on shoald', { timeout: 600_000 }, () => {
       'services:',
       '  web:',
       '    image: busybox',
-      '    command: ["sleep", "3600"]',
+      // Each the init of its PID namespace, which ignores SIGTERM unless it handles it (as in a container):
+      // they handle it, so that stopping them does not take the grace period.
+      '    command: ["sh", "-c", "trap exit TERM; sleep 3600 & wait"]',
       '    environment:',
       `      GREETING: "\${GREETING:-${opts.greeting ?? 'hello'}}"`,
       '    deploy:',
@@ -193,7 +192,7 @@ describe('stacks on shoald', { timeout: 600_000 }, () => {
         : [
             '  worker:',
             '    image: busybox',
-            '    command: sh -c "sleep 3600"',
+            '    command: sh -c "trap exit TERM; sleep 3600 & wait"',
             '    environment:',
             '      - MODE=${WORKER_MODE:-batch}',
             '    deploy:',
@@ -213,43 +212,23 @@ describe('stacks on shoald', { timeout: 600_000 }, () => {
 
   before(async () => {
     dockerCli();
-    daemon = ShoalDaemon.onLoopback();
+    net = await Network.create({ hosts: ['solo'] });
+    daemon = new ShoalDaemon(net.hosts[0]!);
     await daemon.start();
     await daemon.apiOk('POST', '/v1.41/swarm/init', {
-      ListenAddr: `127.0.0.1:${await freePort()}`,
-      AdvertiseAddr: '127.0.0.1',
+      ListenAddr: `${daemon.address}:2377`,
+      AdvertiseAddr: daemon.address,
     });
     dir = join(daemon.workDir, 'stacks');
     mkdirSync(dir);
     writeFileSync(join(dir, 'app_secret.txt'), 'stack-secret-value\n');
     writeFileSync(join(dir, 'app.conf'), 'key=value\n');
-    // Does shoald take a service on a network? If not, the scenarios go through the stand-in.
-    const net = await api<{ Id: string }>('POST', '/v1.44/networks/create', {
-      Name: 'probe-net',
-      Driver: 'overlay',
-    });
-    const probe = await daemon.api('POST', '/v1.44/services/create', {
-      Name: 'probe',
-      TaskTemplate: {
-        ContainerSpec: { Image: 'busybox', Command: ['true'] },
-        Networks: [{ Target: 'probe-net' }],
-      },
-    });
-    if (probe.status === 201) {
-      await api('DELETE', `/v1.44/services/probe`);
-      scenarioHost = daemon.apiHost;
-    } else {
-      assert.match(JSON.stringify(probe.body), /Networks \(networks\) cannot be honoured/);
-      standIn = new NetworksStandIn(daemon.socketPath, join(daemon.workDir, 'stand-in.sock'));
-      await standIn.start();
-      scenarioHost = standIn.host;
-    }
-    await api('DELETE', `/v1.44/networks/${net.Id}`);
+    scenarioHost = daemon.apiHost;
   });
   afterEach((t) => daemon.reportOnFailure(t));
   after(async () => {
-    await standIn?.stop();
     await daemon?.destroy();
+    await net?.destroy();
   });
 
   describe('the example stacks, deployed as they are', () => {
@@ -280,20 +259,23 @@ describe('stacks on shoald', { timeout: 600_000 }, () => {
           const names = (await services(example.stack)).map((s) => s.Spec.Name).sort();
           assert.deepEqual(names, example.services);
         } else {
-          // Refused as Docker fails: networks (and secrets, configs) first, then the first service — or a
-          // network, when shoal refuses the network itself.
-          assert.match(
-            deployed.stderr,
-            new RegExp(
-              `failed to create (service ${example.services[0]}|network ${example.stack}_\\S+): Error response from daemon: `,
-            ),
-          );
+          // Refused as Docker fails: networks (and secrets, configs) first, then the services in order until
+          // the first one refused (those before it stay) — or a network, when shoal refuses the network itself.
+          const refused = new RegExp(
+            `failed to create (service (${example.services.join('|')})|network ${example.stack}_\\S+): Error response from daemon: `,
+          ).exec(deployed.stderr);
+          assert.ok(refused, `refused as Docker fails: ${deployed.stderr}`);
           assert.ok(
             example.needs.some((need) => need.test(deployed.stderr)),
             `the refusal names one of the known needs: ${deployed.stderr}`,
           );
           assert.match(deployed.stdout, /^Creating network /m);
-          assert.equal((await services(example.stack)).length, 0, 'no service half-created');
+          const before = refused[2] ? example.services.slice(0, example.services.indexOf(refused[2])) : [];
+          assert.deepEqual(
+            (await services(example.stack)).map((s) => s.Spec.Name).sort(),
+            before,
+            'the services before the refused one created, no other',
+          );
         }
         const rm = await cli('shoal', ['stack', 'rm', example.stack], { direct: true });
         assert.match(rm.stdout, /^Removing network /m);
@@ -311,7 +293,8 @@ describe('stacks on shoald', { timeout: 600_000 }, () => {
     it('the docker CLI is refused the same way, and creates what shoal creates first', async () => {
       const one = file(
         'one.yml',
-        'version: "3.8"\nservices:\n  one:\n    image: busybox\n    command: [sleep, "1"]\n',
+        // A published port: what no node can honour yet.
+        'version: "3.8"\nservices:\n  one:\n    image: busybox\n    command: [sleep, "1"]\n    ports: ["8080:80"]\n',
       );
       const viaShoal = await cli(
         'shoal',
@@ -333,7 +316,7 @@ describe('stacks on shoald', { timeout: 600_000 }, () => {
       assert.equal(viaShoal.stdout, 'Creating network ref1_default\nCreating service ref1_one\n');
       assert.match(
         viaShoal.stderr,
-        /failed to create service ref1_one: Error response from daemon: .*Networks \(networks\) cannot be honoured/,
+        /failed to create service ref1_one: Error response from daemon: .*shoal cannot publish ports yet/,
       );
       const why = (t: string): string => t.slice(t.indexOf('failed to create service'));
       assert.equal(why(viaShoal.stderr), why(viaDocker.stderr));

@@ -24,6 +24,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
+import { Names, scopeOf } from '../../src/agent/network/plan.js';
 import { taskFilesDir } from '../../src/agent/executor/docker/host-files.js';
 import {
   executorScope,
@@ -248,6 +249,7 @@ export function cleanDataDirs(dataDirs: readonly TrackedDir[]): void {
     ];
     for (const parent of parents) killUntilGone(() => pidsInCgroupTree(parent));
     unmountBelow(dir.removeDir ?? dir.dataDir);
+    removeNodeNamespaces(dir.dataDir);
     // A docker executor's tmpfs mounts of its tasks' secrets and configs, outside the data dir.
     const taskFiles = taskFilesDir(dir.dataDir);
     unmountBelow(taskFiles);
@@ -257,6 +259,23 @@ export function cleanDataDirs(dataDirs: readonly TrackedDir[]): void {
     if (scope) removeScope(scope);
     if (dir.removeDir && !keepFiles()) rmSync(dir.removeDir, { recursive: true, force: true, maxRetries: 3 });
   }
+}
+
+/**
+ * What a daemon's node networking made (its scope hashed from the data dir) and a dead daemon cannot purge:
+ * its namespaces (`sh-<scope>-…` in /run/netns, bind mounts that outlive the test host whose daemon made
+ * them; a network's VXLAN and bridges and a task's veths go with them) and, for a daemon in this process's
+ * own namespace (a loopback daemon), its gateway bridge and nftables table (a harness host's go with it).
+ */
+function removeNodeNamespaces(dataDir: string): void {
+  const names = new Names(scopeOf(dataDir));
+  const namespaces = readdirSafe(NETNS_DIR).filter((name) => name.startsWith(names.prefix));
+  const commands = [...namespaces.map((name) => `netns del ${name}`), `link del ${names.gatewayBridge}`];
+  runSync('ip', ['-force', '-batch', '-'], {
+    input: commands.map((c) => `${c}\n`).join(''),
+    allowFailure: true,
+  });
+  runSync('nft', ['delete', 'table', 'ip', names.nftTable], { allowFailure: true });
 }
 
 /** The cgroups of a Podman's containers (cgroupfs manager), from the containers its storage holds. */

@@ -51,6 +51,36 @@ export interface Executor {
   close(): Promise<void>;
 }
 
+/**
+ * The node's networking as executors use it (src/agent/network, architecture §7): a task's network namespace
+ * with one interface per overlay network, made before its process starts, and released when it is removed.
+ */
+export interface TaskNetworks {
+  /**
+   * Attaches the task to its overlay networks; undefined for a task on none (it runs on the host's network).
+   * `adoptPid`: attach that process's network namespace (a sandbox container's) instead of a new one;
+   * `hostname`: the task's, its spec's templates expanded (default: the spec's, else the task ID's first 12).
+   */
+  prepareTaskNetwork(
+    task: Task,
+    options?: { adoptPid?: number; hostname?: string },
+  ): Promise<TaskNetworkConfig | undefined>;
+  /** Removes the task's namespace and interfaces (nothing when it has none). */
+  releaseTaskNetwork(taskId: string): Promise<void>;
+}
+
+/** What a task runs with on its networks. */
+export interface TaskNetworkConfig {
+  /** The task's network namespace (`/run/netns/sh-<scope>-t-<task ID>`). */
+  netnsPath: string;
+  /** Its /etc/hosts, /etc/resolv.conf and /etc/hostname, to be bound over the task's own. */
+  hostsFile: string;
+  resolvConf: string;
+  hostnameFile: string;
+  /** The spec's hostname, else the first 12 characters of the task ID. */
+  hostname: string;
+}
+
 export interface RecoveredTask {
   taskId: string;
   /** Still running: the controller re-attaches. Exited: the status says how it ended. */

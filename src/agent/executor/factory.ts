@@ -9,7 +9,7 @@ import type { Labels, NodeDescription } from '../../api/types.js';
 import { EngineClient, parseEngineHost } from './docker/client.js';
 import { describeFromInfo, describeWithoutEngine, engineInfo } from './docker/describe.js';
 import { DockerExecutor } from './docker/executor.js';
-import type { Executor } from './executor.js';
+import type { Executor, TaskNetworks } from './executor.js';
 import { describeNode } from './process/describe.js';
 import { ProcessExecutor } from './process/executor.js';
 import type { ExecutorLog } from './process/log.js';
@@ -38,6 +38,8 @@ export interface ExecutorContext {
   /** The user's engine labels (`shoald --label`). */
   engineLabels: Labels;
   log: ExecutorLog;
+  /** The node's networking: tasks on overlay networks run in the namespaces it prepares. */
+  networks?: TaskNetworks;
 }
 
 /** An executor kind, as the daemon uses it. */
@@ -71,6 +73,7 @@ export function executorFactory(config: ExecutorConfig): ExecutorFactory {
             nodeId: context.nodeId,
             engineLabels: context.engineLabels,
             log: context.log,
+            ...(context.networks ? { networks: context.networks } : {}),
           }),
       };
   }

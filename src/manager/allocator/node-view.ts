@@ -4,11 +4,11 @@
 // and VXLAN IDs, the other nodes that have it (where to tunnel to) and the tasks with an address on it
 // (forwarding entries, DNS). The manager pushes this to the nodes; one scan of the tasks serves every node.
 
-import { formatIPv4, parseIPv4Address, parseIpv4Prefix } from '../../api/ip.js';
 import {
+  DEFAULT_DATA_PATH_PORT,
   isIngressNetwork,
-  MTU_OPTION,
-  vxlanIds,
+  mtuOf,
+  overlaySubnetsOf,
   type NodeNetworkView,
   type OverlayNetwork,
   type OverlayPeer,
@@ -22,6 +22,8 @@ export interface NodeViewSource {
   network(id: string): Network | undefined;
   nodes(): readonly Node[];
   tasks(): readonly Task[];
+  /** The swarm's VXLAN port (the cluster's `DataPathPort`); Docker's 4789 when not given. */
+  dataPathPort?: number;
 }
 
 const byKey =
@@ -29,39 +31,36 @@ const byKey =
   (a: T, b: T): number =>
     key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
-function overlaySubnets(network: Network): OverlayNetwork['subnets'] {
-  const ids = vxlanIds(network);
-  return (network.IPAMOptions?.Configs ?? []).flatMap((config, i) => {
-    const subnet = config.Subnet ? parseIpv4Prefix(config.Subnet) : undefined;
-    const gateway = config.Gateway ? parseIPv4Address(config.Gateway) : undefined;
-    if (!subnet || gateway === undefined || ids[i] === undefined) return [];
-    return [{ subnet: config.Subnet!, gateway: formatIPv4(gateway), vxlanId: ids[i]! }];
-  });
-}
-
 /**
  * The views of the given nodes (every node when none is named). A network appears in a node's view when
  * the node has an attachment to it; its tasks are those whose state is RUNNING or earlier, with an address
- * on it.
+ * on it. A node that is down is nobody's peer and its tasks are in no view (they keep their addresses
+ * until they are replaced, but nothing reaches them): forwarding entries and DNS drop them within a
+ * heartbeat expiry, and take them back when the node is up again.
  */
 export function nodeNetworkViews(
   source: NodeViewSource,
   nodeIds?: readonly string[],
 ): Map<string, NodeNetworkView> {
   const nodes = source.nodes();
+  const down = new Set(nodes.filter((node) => node.Status?.State === 'down').map((node) => node.ID));
   const peers = new Map<string, OverlayPeer[]>();
   for (const node of nodes) {
+    if (down.has(node.ID)) continue;
     for (const attachment of node.Attachments ?? []) {
       const address = attachment.Addresses?.[0];
       if (!address) continue;
       const list = peers.get(attachment.Network.ID) ?? [];
-      list.push({ nodeId: node.ID, underlayAddr: node.Status?.Addr ?? '', address });
+      const underlayAddr = node.DataPathAddr || node.Status?.Addr || '';
+      list.push({ nodeId: node.ID, underlayAddr, address });
       peers.set(attachment.Network.ID, list);
     }
   }
   const tasks = new Map<string, OverlayTask[]>();
   for (const task of source.tasks()) {
     if (rank(task.Status.State) > rank('running')) continue;
+    if (task.NodeID && down.has(task.NodeID)) continue;
+    const serving = task.Status.State === 'running' && rank(task.DesiredState) <= rank('running');
     for (const attachment of task.NetworksAttachments ?? []) {
       if (!attachment.Addresses?.length) continue;
       const list = tasks.get(attachment.Network.ID) ?? [];
@@ -71,7 +70,7 @@ export function nodeNetworkViews(
         serviceId: task.ServiceID,
         serviceName: task.ServiceAnnotations?.Name ?? '',
         nodeId: task.NodeID ?? '',
-        state: task.Status.State,
+        serving,
         addresses: [...attachment.Addresses],
         aliases: [...(attachment.Aliases ?? [])],
       });
@@ -86,22 +85,26 @@ export function nodeNetworkViews(
     for (const attachment of node.Attachments ?? []) {
       const network = source.network(attachment.Network.ID);
       if (!network) continue;
-      const mtu = Number(network.DriverState?.Options?.[MTU_OPTION]);
+      const mtu = mtuOf(network);
       networks.push({
         id: network.ID,
         name: network.Spec.Name,
         internal: network.Spec.Internal ?? false,
         attachable: network.Spec.Attachable ?? false,
         ingress: isIngressNetwork(network),
-        ...(Number.isInteger(mtu) && mtu > 0 ? { mtu } : {}),
-        subnets: overlaySubnets(network),
+        ...(mtu !== undefined ? { mtu } : {}),
+        subnets: overlaySubnetsOf(network),
         ...(attachment.Addresses?.[0] ? { address: attachment.Addresses[0] } : {}),
         peers: [...(peers.get(network.ID) ?? [])].sort(byKey((p: OverlayPeer) => p.nodeId)),
         tasks: [...(tasks.get(network.ID) ?? [])].sort(byKey((t: OverlayTask) => t.taskId)),
       });
     }
     networks.sort(byKey((n: OverlayNetwork) => n.id));
-    views.set(node.ID, { nodeId: node.ID, networks });
+    views.set(node.ID, {
+      nodeId: node.ID,
+      dataPathPort: source.dataPathPort || DEFAULT_DATA_PATH_PORT,
+      networks,
+    });
   }
   return views;
 }

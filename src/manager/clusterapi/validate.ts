@@ -21,6 +21,7 @@ import type {
   UpdateTaskStatusRequest,
 } from '../../api/dispatcher.js';
 import { invalidArgument } from '../../api/errors.js';
+import { parseIPv4 } from '../../api/ip.js';
 import { ownRecord } from '../../api/own.js';
 import { malformedRequest as malformed, PEER_LIMITS } from '../../api/peer-limits.js';
 import { TASK_STATE_RANK } from '../../api/taskstate.js';
@@ -262,9 +263,16 @@ export function parseSessionRequest(body: unknown): SessionRequest {
   const sessionId = given(field(request, 'sessionId'))
     ? string(field(request, 'sessionId'), 'sessionId', L.idChars)
     : undefined;
+  const dataPathAddr = given(field(request, 'dataPathAddr'))
+    ? string(field(request, 'dataPathAddr'), 'dataPathAddr', L.addrChars)
+    : undefined;
+  if (dataPathAddr !== undefined && dataPathAddr !== '' && parseIPv4(dataPathAddr) === undefined) {
+    throw malformed('dataPathAddr is not an IPv4 address');
+  }
   return {
     ...(sessionId !== undefined && sessionId !== '' ? { sessionId } : {}),
     description: parseNodeDescription(field(request, 'description')),
+    ...(dataPathAddr ? { dataPathAddr } : {}),
   };
 }
 

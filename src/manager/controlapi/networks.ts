@@ -385,7 +385,11 @@ export function specNetworkIds(service: Pick<Service, 'Spec'>): string[] {
   );
 }
 
-/** Why the network cannot be removed now, or undefined when it can (swarmkit's removeNetwork checks). */
+/**
+ * Why the network cannot be removed now, or undefined when it can (swarmkit's removeNetwork checks). A task
+ * whose service is gone does not hold it: it is being removed (swarmkit refuses until the orchestrator has
+ * marked it, which makes `docker stack rm`, removing the networks right after the services, fail at random).
+ */
 function inUse(tx: ReadTx, network: Network): ShoalError | undefined {
   if (isIngressNetwork(network)) {
     const dependent = tx
@@ -408,6 +412,7 @@ function inUse(tx: ReadTx, network: Network): ShoalError | undefined {
       (t) =>
         rank(t.DesiredState) <= rank('running') &&
         rank(t.Status.State) <= rank('running') &&
+        (!t.ServiceID || tx.get('service', t.ServiceID) !== undefined) &&
         (t.NetworksAttachments ?? []).some((a) => a.Network.ID === network.ID),
     );
   if (task) return failedPrecondition(`network ${network.ID} is in use by task ${task.ID}`);

@@ -21,6 +21,8 @@ import {
   type SecretAssignment,
 } from '../../api/dispatcher.js';
 import type { Clock, Timer } from '../../api/clock.js';
+import { diffNetworkViews, type NetworkChange } from '../../api/network-view.js';
+import type { NodeNetworkView } from '../../api/networks.js';
 import { isAfter, isBefore } from '../../api/taskstate.js';
 import type { Task } from '../../api/types.js';
 import type { ObjectEvent } from '../../store/objects.js';
@@ -58,6 +60,10 @@ export class AssignmentStream {
   /** For each secret and config sent to the node: the tasks (up to RUNNING) that use it. */
   private readonly users = new Map<DependencyKey, Set<string>>();
   private pending = new Map<ChangeKey, AssignmentChange>();
+  /** The network view the node has once what is pending is sent. */
+  private sentView: NodeNetworkView | undefined;
+  private networkVersion = 0;
+  private pendingNetwork: NetworkChange[] = [];
   private sequence = 0;
   private batchTimer: Timer | undefined;
 
@@ -70,8 +76,11 @@ export class AssignmentStream {
     stream.onClose(() => this.batchTimer?.cancel());
   }
 
-  /** Sends the node's whole set; `tasks` are all tasks with `NodeID` = this node. */
-  sendComplete(tasks: Iterable<Task>): void {
+  /**
+   * Sends the node's whole set; `tasks` are all tasks with `NodeID` = this node, `view` its network view
+   * as of store revision `version`.
+   */
+  sendComplete(tasks: Iterable<Task>, view?: NodeNetworkView, version = 0): void {
     const taskChanges: AssignmentChange[] = [];
     const dependencyChanges = new Map<ChangeKey, AssignmentChange>();
     for (const task of tasks) {
@@ -80,7 +89,26 @@ export class AssignmentStream {
       if (!isAfter(task.Status.State, 'running')) this.use(task, dependencyChanges);
       taskChanges.push({ action: 'update', task });
     }
-    this.send('complete', [...dependencyChanges.values(), ...taskChanges]);
+    if (view) {
+      this.sentView = view;
+      this.networkVersion = version;
+    }
+    this.send(
+      'complete',
+      [...dependencyChanges.values(), ...taskChanges],
+      view ? diffNetworkViews(undefined, view) : undefined,
+    );
+  }
+
+  /** The node's network view as of store revision `version`: what changed goes out with the next batch. */
+  networkView(view: NodeNetworkView, version: number): void {
+    if (!this.stream.isOpen) return;
+    const changes = diffNetworkViews(this.sentView, view);
+    this.sentView = view;
+    this.networkVersion = Math.max(this.networkVersion, version);
+    if (changes.length === 0) return;
+    this.pendingNetwork.push(...changes);
+    this.batchTimer ??= this.clock.setTimer(ASSIGNMENT_BATCH_WINDOW_MS, () => this.flush());
   }
 
   /** A task event for a task that is, or was, on this node. */
@@ -176,7 +204,7 @@ export class AssignmentStream {
   private flush(): void {
     this.batchTimer?.cancel();
     this.batchTimer = undefined;
-    if (this.pending.size === 0) return;
+    if (this.pending.size === 0 && this.pendingNetwork.length === 0) return;
     const changes = [...this.pending.values()];
     this.pending = new Map();
     // What tasks need first, then the tasks, then what they no longer need (the agent applies them in
@@ -188,13 +216,33 @@ export class AssignmentStream {
           ? 1
           : 2;
     changes.sort((a, b) => rank(a) - rank(b));
-    this.send('incremental', changes);
+    const network = this.pendingNetwork;
+    this.pendingNetwork = [];
+    this.send('incremental', changes, network.length > 0 ? network : undefined);
   }
 
-  private send(type: AssignmentsMessage['type'], changes: AssignmentChange[]): void {
+  private send(
+    type: AssignmentsMessage['type'],
+    changes: AssignmentChange[],
+    network: NetworkChange[] | undefined,
+  ): void {
     const appliesTo = this.sequence === 0 ? '' : String(this.sequence);
     this.sequence++;
-    this.stream.send({ type, appliesTo, resultsIn: String(this.sequence), changes });
+    this.stream.send({
+      type,
+      appliesTo,
+      resultsIn: String(this.sequence),
+      changes,
+      ...(network && this.sentView
+        ? {
+            network: {
+              version: this.networkVersion,
+              dataPathPort: this.sentView.dataPathPort,
+              changes: network,
+            },
+          }
+        : {}),
+    });
   }
 }
 

@@ -20,6 +20,7 @@ import { notFound, unavailable } from '../../api/errors.js';
 import type { Cluster, Node } from '../../api/types.js';
 import type { ObjectEvent, ObjectEventBatch, ObjectStore } from '../../store/objects.js';
 import { AssignmentStream, type DependencyLookup } from './assignments.js';
+import { NetworkViewFeed, networkViewOf } from './network-views.js';
 import { NodeIntake } from './intake-limits.js';
 import { NodeLiveness } from './liveness.js';
 import { LocalDispatcherClient } from './local-client.js';
@@ -81,6 +82,7 @@ export class Dispatcher implements DispatcherServer {
   private readonly liveness: NodeLiveness;
   private readonly writes: DispatcherWrites;
   private readonly assignmentStreams = new Map<string, Set<AssignmentStream>>();
+  private readonly networkViews: NetworkViewFeed;
 
   constructor(options: DispatcherOptions) {
     this.store = options.store;
@@ -94,6 +96,9 @@ export class Dispatcher implements DispatcherServer {
     this.rateLimiter = new RegistrationRateLimiter(this.clock);
     this.intake = new NodeIntake(this.clock);
     this.writes = new DispatcherWrites(this.store, this.clock, this.log);
+    this.networkViews = new NetworkViewFeed(this.store, this.clock, () =>
+      [...this.assignmentStreams.values()].flatMap((streams) => [...streams]),
+    );
     this.liveness = new NodeLiveness({
       store: this.store,
       clock: this.clock,
@@ -129,6 +134,7 @@ export class Dispatcher implements DispatcherServer {
     this.running = false;
     this.unwatch?.();
     this.unwatch = undefined;
+    this.networkViews.stop();
     this.liveness.stop();
     this.registrations.clear(unavailable('dispatcher is stopped'));
     await this.writes.flush();
@@ -177,7 +183,12 @@ export class Dispatcher implements DispatcherServer {
     const assignments = new AssignmentStream(peer.nodeId, stream, this.clock, this.dependencyLookup);
     // Reading the set and subscribing to changes happen in one synchronous step, so no commit falls
     // between them.
-    assignments.sendComplete(this.store.view((tx) => tx.tasksByNode(peer.nodeId)));
+    const { tasks, view, version } = this.store.view((tx) => ({
+      tasks: tx.tasksByNode(peer.nodeId),
+      view: networkViewOf(tx, peer.nodeId),
+      version: this.store.revision,
+    }));
+    assignments.sendComplete(tasks, view, version);
     let streams = this.assignmentStreams.get(peer.nodeId);
     if (!streams) this.assignmentStreams.set(peer.nodeId, (streams = new Set()));
     streams.add(assignments);
@@ -240,7 +251,12 @@ export class Dispatcher implements DispatcherServer {
     let registered = request.sessionId ? this.registrations.get(nodeId) : undefined;
     if (registered?.sessionId !== request.sessionId) registered = undefined;
 
-    const ready = { state: 'ready' as const, addr: peer.addr, description: request.description };
+    const ready = {
+      state: 'ready' as const,
+      addr: peer.addr,
+      description: request.description,
+      dataPathAddr: request.dataPathAddr ?? null,
+    };
     if (registered) {
       // The same session reconnecting its stream: refresh what the node says about itself.
       await this.writes.nodeStatus(nodeId, ready);
@@ -311,6 +327,7 @@ export class Dispatcher implements DispatcherServer {
   // ---------------------------------------------------------------- store events
 
   private onStoreEvents(batch: ObjectEventBatch): void {
+    this.networkViews.onStoreEvents(batch);
     for (const event of batch.events) {
       switch (event.kind) {
         case 'task':

@@ -22,6 +22,8 @@ export interface NodeStatusChange {
   /** Observed address; kept as stored when absent. */
   addr?: string;
   description?: NodeDescription;
+  /** The node's `--data-path-addr` as it registered (null: it has none); kept as stored when absent. */
+  dataPathAddr?: string | null;
 }
 
 interface QueuedNodeChange {
@@ -53,7 +55,13 @@ export class DispatcherWrites {
       // A later change wins, but keeps a description queued by an earlier one (swarmkit does the
       // same, so a node marked ready then down in one batch still gets its description written).
       const merged = queued
-        ? { ...change, description: change.description ?? queued.change.description }
+        ? {
+            ...change,
+            description: change.description ?? queued.change.description,
+            ...(change.dataPathAddr === undefined && queued.change.dataPathAddr !== undefined
+              ? { dataPathAddr: queued.change.dataPathAddr }
+              : {}),
+          }
         : change;
       const waiters = queued?.waiters ?? [];
       waiters.push({ resolve, reject });
@@ -145,5 +153,7 @@ function withNodeStatus(node: Node, change: NodeStatusChange): Node {
     const tlsInfo = change.description.TLSInfo ?? node.Description?.TLSInfo;
     next.Description = { ...structuredClone(change.description), ...(tlsInfo ? { TLSInfo: tlsInfo } : {}) };
   }
+  if (change.dataPathAddr === null) delete next.DataPathAddr;
+  else if (change.dataPathAddr !== undefined) next.DataPathAddr = change.dataPathAddr;
   return next;
 }

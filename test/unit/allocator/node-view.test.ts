@@ -45,6 +45,7 @@ describe('node network view', () => {
     });
     assert.deepEqual(views.get('n1'), {
       nodeId: 'n1',
+      dataPathPort: 4789,
       networks: [
         {
           id: app!.ID,
@@ -66,7 +67,7 @@ describe('node network view', () => {
               serviceId: 'web',
               serviceName: 'web',
               nodeId: 'n1',
-              state: 'running',
+              serving: true,
               addresses: ['10.0.0.2/24'],
               aliases: ['www'],
             },

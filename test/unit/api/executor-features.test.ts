@@ -20,6 +20,9 @@ const spec = (container: Record<string, unknown>, extra: Partial<ServiceSpec> = 
 const processNode = {
   Description: { Engine: { Labels: { 'shoal.executor': 'process' } } },
 } as unknown as Node;
+const dockerNode = {
+  Description: { Engine: { Labels: { 'shoal.executor': 'docker' } } },
+} as unknown as Node;
 
 describe('executor features', () => {
   it('a plain command with env, user, dir, hostname, limits and health asks for nothing special', () => {
@@ -140,7 +143,7 @@ describe('the control API refuses what no node can honour', () => {
     assert.doesNotThrow(() => checkHonoured(spec({ Env: ['A=1'] }), [processNode], undefined));
   });
 
-  it('published ports and networks, which shoal does not build yet', () => {
+  it('networks, honoured by both executors; published ports, which shoal does not build yet', () => {
     const app: Network = {
       ID: 'n1appappappappappappappapp',
       Version: { Index: 1 },
@@ -158,12 +161,10 @@ describe('the control API refuses what no node can honour', () => {
       { TaskTemplate: { ContainerSpec: { Image: 'x' }, Networks: [{ Target: 'app' }] } },
     );
     checkNetworks(tx, onApp);
-    // Stored by ID, as Docker's daemon resolves it; then refused: no executor attaches tasks to networks yet.
+    // Stored by ID, as Docker's daemon resolves it; both executors attach tasks to networks.
     assert.deepEqual(onApp.TaskTemplate?.Networks, [{ Target: app.ID }]);
-    assert.throws(
-      () => checkHonoured(onApp, [processNode], undefined),
-      /Networks \(networks\) cannot be honoured by any node of this swarm: the process executor/,
-    );
+    assert.doesNotThrow(() => checkHonoured(onApp, [processNode], undefined));
+    assert.doesNotThrow(() => checkHonoured(onApp, [dockerNode], undefined));
     assert.deepEqual(
       specNeeds({ Networks: [{ Target: app.ID }] }).map((n) => n.feature),
       ['networks'],

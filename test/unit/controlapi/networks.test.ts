@@ -527,6 +527,37 @@ describe('control API: networks', () => {
       await rejects(api.getNetwork('mynet', {}), 404, 'network mynet not found');
     });
 
+    it('refused while a running task of a live service is on it; not for a task whose service is gone', async () => {
+      const { Id } = await api.createNetwork(request('mynet'));
+      const network = store.view((tx) => tx.get('network', Id))!;
+      const service = await serviceOn(Id);
+      await store.update((tx) => {
+        const current = tx.get('service', service.ID)!;
+        const spec = structuredClone(current.Spec);
+        spec.TaskTemplate!.Networks = [];
+        tx.update('service', { ...current, Spec: spec });
+        tx.create('task', {
+          ID: 'ttask0000000000000000000a',
+          Version: { Index: 0 },
+          CreatedAt: '',
+          UpdatedAt: '',
+          ServiceID: service.ID,
+          Spec: { ContainerSpec: { Image: 'busybox' } },
+          Status: { Timestamp: '', State: 'running', Message: 'started' },
+          DesiredState: 'running',
+          NetworksAttachments: [{ Network: network, Addresses: ['10.0.1.3/24'] }],
+        });
+      });
+      await rejects(
+        api.removeNetwork('mynet'),
+        400,
+        `rpc error: code = FailedPrecondition desc = network ${Id} is in use by task ttask0000000000000000000a`,
+      );
+      // `docker stack rm` removes the services, then at once the networks: the task is on its way out.
+      await store.update((tx) => tx.delete('service', service.ID));
+      await api.removeNetwork('mynet');
+    });
+
     it('the ingress network can be removed while no service publishes through it, and made again', async () => {
       await api.removeNetwork('ingress');
       const again = await api.createNetwork(request('ingress', { Ingress: true }));
@@ -568,19 +599,18 @@ describe('control API: networks', () => {
       TaskTemplate: { ContainerSpec: { Image: 'busybox', Args: ['sleep', '1'] }, Networks: networks },
     });
 
-    it('an unknown network: Docker’s 404; ingress: swarmkit’s refusal; a known one: refused until nodes attach', async () => {
+    it('an unknown network: Docker’s 404; ingress: swarmkit’s refusal; a known one: stored by ID', async () => {
       await rejects(api.createService(spec([{ Target: 'nosuch' }])), 404, 'network nosuch not found');
       await rejects(
         api.createService(spec([{ Target: 'ingress' }])),
         400,
         'rpc error: code = InvalidArgument desc = Service cannot be explicitly attached to the ingress network "ingress"',
       );
-      await api.createNetwork(request('app'));
-      await assert.rejects(
-        api.createService(spec([{ Target: 'app' }])),
-        /Networks \(networks\) cannot be honoured by any node of this swarm/,
-      );
       assert.equal(store.view((tx) => tx.list('service')).length, 0);
+      const app = await api.createNetwork(request('app'));
+      await api.createService(spec([{ Target: 'app' }]));
+      const [service] = store.view((tx) => tx.list('service'));
+      assert.deepEqual(service?.Spec.TaskTemplate?.Networks, [{ Target: app.Id }]);
     });
   });
 });

@@ -12,6 +12,9 @@ import {
   engineMount,
   extraHosts,
   genericResourceEnv,
+  joinSandbox,
+  sandboxCreateBody,
+  sandboxName,
   securityOptions,
   validateMounts,
   validateTask,
@@ -397,5 +400,63 @@ describe('docker executor: image references', () => {
   it('never pulls an image named by its ID', () => {
     assert.equal(isImageId(`sha256:${'c'.repeat(64)}`), true);
     assert.equal(isImageId('busybox'), false);
+  });
+});
+
+describe('docker executor: a task on overlay networks', () => {
+  const files = {
+    hostsFile: '/data/network/tasks/taskid1/hosts',
+    resolvConf: '/data/network/tasks/taskid1/resolv.conf',
+    hostnameFile: '/data/network/tasks/taskid1/hostname',
+  };
+
+  it('gets a sandbox: busybox sleeping, no network of the engine, the task’s hostname, labels of its own', () => {
+    const t = task({ ContainerSpec: { Image: 'nginx' } });
+    assert.equal(sandboxName(t), 'web.2.taskid1.sandbox');
+    assert.deepEqual(sandboxCreateBody(t, 'nodeid1', 'taskid1'), {
+      Hostname: 'taskid1',
+      Image: 'busybox:latest',
+      Entrypoint: ['sleep'],
+      Cmd: ['2147483647'],
+      // Not the task labels: nothing that looks for the task's container takes the sandbox for it.
+      Labels: { 'shoal.sandbox.task.id': 'taskid1', 'shoal.sandbox.node.id': 'nodeid1' },
+      ExposedPorts: {},
+      HostConfig: {
+        Ulimits: [],
+        PortBindings: {},
+        Isolation: 'default',
+        NetworkMode: 'none',
+        RestartPolicy: { Name: 'no' },
+      },
+      NetworkingConfig: { EndpointsConfig: {} },
+    });
+  });
+
+  it('joins the sandbox’s namespace, without what the engine refuses with it, its files bound over /etc’s', () => {
+    const t = task({
+      ContainerSpec: {
+        Image: 'busybox',
+        Hostname: 'web-{{.Task.Slot}}',
+        DNSConfig: { Nameservers: ['198.18.0.53'], Search: ['example.test'], Options: ['ndots:2'] },
+        Hosts: ['198.18.0.7 db'],
+        Mounts: [{ Type: 'tmpfs', Target: '/cache' }],
+      },
+    });
+    const body = containerCreateBody(t, node);
+    assert.equal(body.Hostname, 'web-2');
+    const joined = joinSandbox(body, 'sandboxid', files);
+    assert.equal(joined.Hostname, undefined);
+    assert.equal(joined.HostConfig.NetworkMode, 'container:sandboxid');
+    for (const key of ['Dns', 'DnsSearch', 'DnsOptions', 'ExtraHosts'] as const)
+      assert.equal(joined.HostConfig[key], undefined, key);
+    assert.deepEqual(joined.HostConfig.Mounts, [
+      body.HostConfig.Mounts![0],
+      { Type: 'bind', Source: files.hostsFile, Target: '/etc/hosts' },
+      { Type: 'bind', Source: files.resolvConf, Target: '/etc/resolv.conf' },
+      { Type: 'bind', Source: files.hostnameFile, Target: '/etc/hostname' },
+    ]);
+    // Everything else as it was.
+    const { Hostname: _hostname, ...others } = body;
+    assert.deepEqual({ ...joined, HostConfig: {} }, { ...others, HostConfig: {} });
   });
 });

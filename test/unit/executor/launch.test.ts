@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { buildSpawnCommand, type LaunchTools } from '../../../src/agent/executor/process/launch.js';
 import type { LaunchSpec } from '../../../src/agent/executor/process/protocol.js';
@@ -83,6 +84,140 @@ describe('buildSpawnCommand', () => {
     assert.deepEqual(command, {
       file: '/usr/bin/nsenter',
       args: ['--target=42', '--uts', '--', '/usr/bin/sleep', '10'],
+    });
+  });
+
+  describe('a task on networks', () => {
+    const network = {
+      netnsPath: '/run/netns/sh-abcdef-t-task1',
+      hostsFile: '/data/network/tasks/task1/hosts',
+      resolvConf: '/data/network/tasks/task1/resolv.conf',
+      hostnameFile: '/data/network/tasks/task1/hostname',
+    };
+    const withMount = { ...tools, mount: '/usr/bin/mount' };
+
+    it('enters its prepared network namespace, then gets UTS, IPC, mount (slave) and PID namespaces of its own', () => {
+      const command = buildSpawnCommand(
+        spec({ hostname: 'task1hostnam', network }),
+        { joinFiles: ['/cg/cgroup.procs'] },
+        withMount,
+      );
+      assert.equal(command.file, '/usr/bin/nsenter');
+      const split = command.args.indexOf('/bin/sh');
+      assert.deepEqual(command.args.slice(0, split), [
+        '--net=/run/netns/sh-abcdef-t-task1',
+        '--',
+        '/usr/bin/unshare',
+        '--uts',
+        '--ipc',
+        '--mount',
+        '--propagation',
+        'slave',
+        '--pid',
+        '--fork',
+        '--kill-child',
+        '--mount-proc',
+        '--',
+      ]);
+      assert.deepEqual(command.args.slice(split + 3), [
+        'shoal-launch',
+        '1',
+        '/cg/cgroup.procs',
+        'task1hostnam',
+        '3',
+        '/usr/bin/mount',
+        network.hostsFile,
+        '/etc/hosts',
+        network.resolvConf,
+        '/etc/resolv.conf',
+        network.hostnameFile,
+        '/etc/hostname',
+        '0', // no secrets or configs: the files step has no words
+        '/usr/bin/sleep',
+        '10',
+      ]);
+    });
+
+    it('its script binds each file whose target exists, then execs the command', () => {
+      // The script for real, with echo standing in for mount and no namespaces or cgroups.
+      const command = buildSpawnCommand(
+        spec({ argv: ['/bin/echo', 'ran'], network: { ...network, hostnameFile: '/h' } }),
+        { joinFiles: [] },
+        { ...tools, mount: '/bin/echo' },
+      );
+      const script = command.args.slice(command.args.indexOf('/bin/sh') + 1);
+      // /etc/hostname may not exist here: point its bind at a target that surely does not.
+      const targets = script.map((a) => (a === '/etc/hostname' ? '/nonexistent/hostname' : a));
+      const out = execFileSync('/bin/sh', targets, { encoding: 'utf8' });
+      assert.equal(
+        out,
+        `--bind ${network.hostsFile} /etc/hosts\n--bind ${network.resolvConf} /etc/resolv.conf\nran\n`,
+      );
+    });
+
+    it('probes enter all of its namespaces, its PID namespace included', () => {
+      const command = buildSpawnCommand(
+        spec({ hostname: 'h', network }),
+        { joinFiles: [], enterNamespaceOf: 42 },
+        withMount,
+      );
+      assert.deepEqual(command, {
+        file: '/usr/bin/nsenter',
+        args: ['--target=42', '--net', '--uts', '--ipc', '--mount', '--pid', '--', '/usr/bin/sleep', '10'],
+      });
+    });
+
+    it('with secrets or configs too: the files step after the binds, in the same mount namespace; probes chroot as it does', () => {
+      const command = buildSpawnCommand(
+        spec({ network, mountNamespace: true }),
+        { joinFiles: [], fileMounts: ['/stage', '/', 'dir', '/run/secrets', ''] },
+        withMount,
+      );
+      assert.equal(command.args.filter((a) => a === '--mount').length, 1, 'one mount namespace');
+      assert.deepEqual(command.args.slice(-10), [
+        network.hostnameFile,
+        '/etc/hostname',
+        '5',
+        '/stage',
+        '/',
+        'dir',
+        '/run/secrets',
+        '',
+        '/usr/bin/sleep',
+        '10',
+      ]);
+      assert.throws(
+        () => buildSpawnCommand(spec({ network, mountNamespace: true }), { joinFiles: [] }, withMount),
+        /the mounts of the task's secrets and configs are missing/,
+      );
+      const probe = buildSpawnCommand(
+        spec({ network, mountNamespace: true, cwd: '/srv' }),
+        { joinFiles: [], enterNamespaceOf: 42 },
+        withMount,
+      );
+      assert.deepEqual(probe.args.slice(0, 10), [
+        '--target=42',
+        '--net',
+        '--uts',
+        '--ipc',
+        '--mount',
+        '--pid',
+        '--root',
+        '--wd=/srv',
+        '--',
+        '/usr/bin/sleep',
+      ]);
+    });
+
+    it('says what is missing without nsenter, unshare or mount', () => {
+      assert.throws(
+        () => buildSpawnCommand(spec({ network }), { joinFiles: [] }, { sh: '/bin/sh' }),
+        /nsenter and unshare \(util-linux\) are needed to run a task on networks/,
+      );
+      assert.throws(
+        () => buildSpawnCommand(spec({ network }), { joinFiles: [] }, tools),
+        /mount \(util-linux\) is needed/,
+      );
     });
   });
 

@@ -19,6 +19,7 @@ import {
   type LogLine,
   type LogOptions,
   type TaskDependencies,
+  type TaskNetworks,
 } from '../executor.js';
 import type { ExecutorLog } from '../process/log.js';
 import { taskFilesWhenReady } from '../task-files.js';
@@ -31,7 +32,13 @@ import { demultiplex, logsQuery, rawLines } from './logs.js';
 import {
   containerCreateBody,
   containerName,
+  joinSandbox,
   NODE_ID_LABEL,
+  SANDBOX_IMAGE,
+  SANDBOX_NODE_LABEL,
+  SANDBOX_TASK_LABEL,
+  sandboxCreateBody,
+  sandboxName,
   TASK_ID_LABEL,
   validateTask,
   volumeCreateRequests,
@@ -125,6 +132,11 @@ export interface DockerControllerContext {
   deferRemoval(taskId: string, containerId: string): void;
   /** The task is removed: the executor forgets this controller. */
   onRemoved(taskId: string): void;
+  /**
+   * The node's networking: a task on overlay networks gets a sandbox container whose namespace it attaches
+   * (architecture §6). Absent (an executor without a node, in tests), such a task is refused.
+   */
+  networks?: TaskNetworks;
 }
 
 export class DockerController implements Controller {
@@ -219,6 +231,7 @@ export class DockerController implements Controller {
       }
     }
     if (hasFiles(this.task)) await this.releaseFiles(true);
+    await this.removeSandbox();
     this.context.onRemoved(this.taskId);
   }
 
@@ -330,7 +343,23 @@ export class DockerController implements Controller {
       return;
     }
     const node = await this.context.templateNode();
-    const body = containerCreateBody(task, node, await this.putFiles(node));
+    let body = containerCreateBody(task, node, await this.putFiles(node));
+    // On overlay networks: the sandbox first, its namespace attached; the container joins it.
+    if (task.NetworksAttachments?.length) {
+      const networks = this.context.networks;
+      if (!networks)
+        throw new Error(
+          "the docker executor cannot attach the task's networks: this node runs no networking",
+        );
+      if (!this.context.localEngine)
+        throw new Error(
+          "the docker executor attaches a task's networks only with an engine on this host (a unix socket)",
+        );
+      const hostname = body.Hostname || task.ID.slice(0, 12);
+      const sandbox = await this.ensureSandbox(hostname);
+      const files = await networks.prepareTaskNetwork(task, { adoptPid: sandbox.pid, hostname });
+      if (files) body = joinSandbox(body, sandbox.id, files);
+    }
     // The mounts as the container gets them: templates in their sources expanded.
     this.mounts = expandContainerSpec(task.Spec.ContainerSpec ?? {}, task, node).Mounts ?? [];
     const { client } = this.context;
@@ -548,6 +577,90 @@ export class DockerController implements Controller {
     }
     this.learn(inspected);
     return inspected;
+  }
+
+  /**
+   * The task's sandbox, running: the one an earlier attempt made (started again if it stopped), else a new
+   * one (busybox pulled if the engine lacks it). Its process holds the network namespace being attached.
+   */
+  private async ensureSandbox(hostname: string): Promise<{ id: string; pid: number }> {
+    const { client, nodeId } = this.context;
+    const name = sandboxName(this.task);
+    const inspect = async (ref: string): Promise<ContainerInspect | undefined> => {
+      try {
+        const found = (await client.request<ContainerInspect>('GET', `/containers/${ref}/json`)).body;
+        const labels = found.Config?.Labels ?? {};
+        return labels[SANDBOX_TASK_LABEL] === this.taskId && labels[SANDBOX_NODE_LABEL] === nodeId
+          ? found
+          : undefined;
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    };
+    let sandbox = await inspect(name);
+    if (!sandbox) {
+      await this.ensureSandboxImage();
+      try {
+        await client.request('POST', '/containers/create', {
+          change: true,
+          query: { name },
+          body: sandboxCreateBody(this.task, nodeId, hostname),
+        });
+      } catch (err) {
+        if (!isConflict(err)) throw err; // else made by an earlier attempt whose answer was lost
+      }
+      sandbox = await inspect(name);
+      if (!sandbox) throw new Error(`the task's sandbox container ${name} is not this task's`);
+    }
+    if (phaseOf(sandbox.State?.Status) !== 'running') {
+      await client.request('POST', `/containers/${sandbox.Id}/start`, { accept: [304], change: true });
+      sandbox = await inspect(sandbox.Id);
+    }
+    const pid = sandbox?.State?.Pid ?? 0;
+    if (!sandbox || pid <= 0) throw new Error(`the task's sandbox container ${name} is not running`);
+    return { id: sandbox.Id, pid };
+  }
+
+  private async ensureSandboxImage(): Promise<void> {
+    const { client } = this.context;
+    try {
+      await client.request('GET', `/images/${SANDBOX_IMAGE}/json`);
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    const response = await client.stream('POST', '/images/create', {
+      query: { fromImage: 'busybox', tag: 'latest' },
+    });
+    const failure = await pullOutcome(response);
+    if (failure) throw new Error(`pulling ${SANDBOX_IMAGE} for the task's sandbox failed: ${failure}`);
+  }
+
+  /** The task's sandbox and network namespace, once its container is gone. */
+  private async removeSandbox(): Promise<void> {
+    if (!this.task.NetworksAttachments?.length) return;
+    const { client, nodeId } = this.context;
+    const filters = { label: [`${SANDBOX_TASK_LABEL}=${this.taskId}`, `${SANDBOX_NODE_LABEL}=${nodeId}`] };
+    const { body } = await client.request<{ Id: string; Labels?: Record<string, string> | null }[]>(
+      'GET',
+      '/containers/json',
+      { query: { all: true, filters: JSON.stringify(filters) } },
+    );
+    for (const sandbox of body ?? []) {
+      // Filtered by the engine, and checked again: nothing else is ever touched.
+      if (
+        sandbox.Labels?.[SANDBOX_TASK_LABEL] !== this.taskId ||
+        sandbox.Labels[SANDBOX_NODE_LABEL] !== nodeId
+      )
+        continue;
+      await client.request('DELETE', `/containers/${sandbox.Id}`, {
+        query: { force: true },
+        accept: [404],
+        change: true,
+      });
+    }
+    await this.context.networks?.releaseTaskNetwork(this.taskId);
   }
 
   /** A container named `name` that belongs to this task on this node, if there is one. */

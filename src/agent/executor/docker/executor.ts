@@ -22,6 +22,7 @@ import {
   type Executor,
   type RecoveredTask,
   type TaskDependencies,
+  type TaskNetworks,
 } from '../executor.js';
 import type { ExecutorLog } from '../process/log.js';
 import type { TemplateNode } from '../templates.js';
@@ -30,7 +31,7 @@ import { DockerController, phaseOf, type ContainerInspect } from './controller.j
 import { describeFromInfo, describeWithoutEngine, engineInfo } from './describe.js';
 import { EngineMonitor, type EngineEvent } from './events.js';
 import { HostTaskFiles, taskFilesDir, type TaskFileStore } from './host-files.js';
-import { NODE_ID_LABEL, TASK_ID_LABEL } from './spec.js';
+import { NODE_ID_LABEL, SANDBOX_NODE_LABEL, SANDBOX_TASK_LABEL, TASK_ID_LABEL } from './spec.js';
 
 export interface DockerExecutorOptions {
   /** `unix:///var/run/docker.sock`, or `tcp://host:port`. */
@@ -44,6 +45,8 @@ export interface DockerExecutorOptions {
   /** shoald's `--label`s, added to the engine's in the node description. */
   engineLabels?: Labels;
   log: ExecutorLog;
+  /** The node's networking: tasks on overlay networks join the namespaces it prepares. */
+  networks?: TaskNetworks;
 }
 
 /** A container of this node as `GET /containers/json` lists it. */
@@ -143,6 +146,7 @@ export class DockerExecutor implements Executor {
             this.controllers.delete(taskId);
             this.containers.delete(taskId);
           },
+          ...(this.options.networks ? { networks: this.options.networks } : {}),
         },
         dependencies,
       );
@@ -188,9 +192,9 @@ export class DockerExecutor implements Executor {
     this.client.close();
   }
 
-  /** For `swarm leave`: removes every container of this node's tasks, known to the agent or not. */
+  /** For `swarm leave`: removes every container of this node's tasks (and sandboxes), known to the agent or not. */
   async purge(): Promise<void> {
-    const containers = await this.listContainers();
+    const containers = [...(await this.listContainers()), ...(await this.listSandboxes())];
     await Promise.all(
       containers.map((container) =>
         this.client.request('DELETE', `/containers/${container.Id}`, {
@@ -273,6 +277,19 @@ export class DockerExecutor implements Executor {
       (container) =>
         container.Labels?.[NODE_ID_LABEL] === this.options.nodeId &&
         Boolean(container.Labels?.[TASK_ID_LABEL]),
+    );
+  }
+
+  /** This node's sandbox containers (tasks on networks), by their labels. */
+  private async listSandboxes(): Promise<ContainerSummary[]> {
+    const filters = { label: [`${SANDBOX_NODE_LABEL}=${this.options.nodeId}`, SANDBOX_TASK_LABEL] };
+    const { body } = await this.client.request<ContainerSummary[]>('GET', '/containers/json', {
+      query: { all: true, filters: JSON.stringify(filters) },
+    });
+    return (body ?? []).filter(
+      (container) =>
+        container.Labels?.[SANDBOX_NODE_LABEL] === this.options.nodeId &&
+        Boolean(container.Labels?.[SANDBOX_TASK_LABEL]),
     );
   }
 

@@ -4,6 +4,10 @@
 //
 //   POST /volumes/create      volumeCreateRequests(): named volumes with a driver config, created first
 //   POST /containers/create?name=<containerName()>   containerCreateBody()
+//
+// A task on overlay networks gets a sandbox container first (sandboxCreateBody(), named
+// sandboxName()), whose network namespace the node's networking attaches; the task's container then joins
+// it (joinSandbox()).
 
 import { posix } from 'node:path';
 import { ownString, setOwn } from '../../../api/own.js';
@@ -17,6 +21,14 @@ export const SYSTEM_LABEL_PREFIX = 'com.docker.swarm';
 /** The label every task container carries: how the executor finds its containers (and only those). */
 export const TASK_ID_LABEL = `${SYSTEM_LABEL_PREFIX}.task.id`;
 export const NODE_ID_LABEL = `${SYSTEM_LABEL_PREFIX}.node.id`;
+/**
+ * The labels of a task's sandbox container (architecture §6): not the task labels, so that nothing that
+ * looks for a task's container (its events, recovery, purge of tasks) ever takes the sandbox for it.
+ */
+export const SANDBOX_TASK_LABEL = 'shoal.sandbox.task.id';
+export const SANDBOX_NODE_LABEL = 'shoal.sandbox.node.id';
+/** The image of sandbox containers: busybox's `sleep` holds the namespace. */
+export const SANDBOX_IMAGE = 'busybox:latest';
 
 /** moby's ErrImageRequired. */
 export const IMAGE_REQUIRED = 'dockerexec: image required';
@@ -57,6 +69,10 @@ export interface HostConfigBody {
   SecurityOpt?: string[];
   ExtraHosts?: string[];
   LogConfig?: { Type: string; Config?: Record<string, string> };
+  /** `none` for a sandbox; `container:<sandbox ID>` for a task on networks (else the engine's default). */
+  NetworkMode?: string;
+  AutoRemove?: boolean;
+  RestartPolicy?: { Name: string };
 }
 
 /** The body of `POST /containers/create`: the container's Config with its HostConfig and NetworkingConfig. */
@@ -367,6 +383,75 @@ export function containerCreateBody(
     };
   }
   return body;
+}
+
+/** The task's sandbox container's name: its container's, with `.sandbox`. */
+export function sandboxName(task: Task): string {
+  return `${containerName(task)}.sandbox`;
+}
+
+/**
+ * The sandbox of a task on overlay networks: a container that only holds a network namespace (no network
+ * of the engine's, `NetworkMode: none`) with the task's hostname — the task's container shares both.
+ */
+export function sandboxCreateBody(task: Task, nodeId: string, hostname: string): ContainerCreateBody {
+  return {
+    Hostname: hostname,
+    Image: SANDBOX_IMAGE,
+    Entrypoint: ['sleep'],
+    Cmd: ['2147483647'],
+    Labels: { [SANDBOX_TASK_LABEL]: task.ID, [SANDBOX_NODE_LABEL]: nodeId },
+    ExposedPorts: {},
+    HostConfig: {
+      Ulimits: [],
+      PortBindings: {},
+      Isolation: 'default',
+      NetworkMode: 'none',
+      RestartPolicy: { Name: 'no' },
+    },
+    NetworkingConfig: { EndpointsConfig: {} },
+  };
+}
+
+/** Where the node's networking wrote a task's files, to be bound over the container's. */
+export interface SandboxFiles {
+  hostsFile: string;
+  resolvConf: string;
+  hostnameFile: string;
+}
+
+/**
+ * The task's container in its sandbox's network namespace (`NetworkMode: container:<sandbox>`): the engine
+ * then takes the hostname from the sandbox and refuses one of the container's own, and DNS options and extra
+ * hosts with it ("conflicting options") — they are in the node's files, bound over /etc's instead.
+ */
+export function joinSandbox(
+  body: ContainerCreateBody,
+  sandboxId: string,
+  files: SandboxFiles,
+): ContainerCreateBody {
+  const {
+    Dns: _dns,
+    DnsSearch: _search,
+    DnsOptions: _options,
+    ExtraHosts: _hosts,
+    ...host
+  } = body.HostConfig;
+  const { Hostname: _hostname, ...rest } = body;
+  const bind = (Source: string, Target: string): EngineMount => ({ Type: 'bind', Source, Target });
+  return {
+    ...rest,
+    HostConfig: {
+      ...host,
+      NetworkMode: `container:${sandboxId}`,
+      Mounts: [
+        ...(host.Mounts ?? []),
+        bind(files.hostsFile, '/etc/hosts'),
+        bind(files.resolvConf, '/etc/resolv.conf'),
+        bind(files.hostnameFile, '/etc/hostname'),
+      ],
+    },
+  };
 }
 
 function hostConfig(task: TaskWithLogDriver, spec: ContainerSpec): HostConfigBody {

@@ -14,6 +14,8 @@ import {
   ExitError,
   UNHEALTHY_CONTAINER,
   type Controller,
+  type TaskNetworkConfig,
+  type TaskNetworks,
   type LogLine,
   type LogOptions,
   type TaskDependencies,
@@ -62,6 +64,11 @@ export interface ControllerContext {
   clock?: Clock;
   /** Called once the task is removed, so the executor forgets this controller. */
   onRemoved: (taskId: string) => void;
+  /**
+   * The node's networking: a task on overlay networks runs in the namespace it prepares. Absent (an
+   * executor without a node, in tests), such a task is refused.
+   */
+  networks?: TaskNetworks;
 }
 
 export class ProcessController implements Controller {
@@ -143,7 +150,9 @@ export class ProcessController implements Controller {
       return;
     }
     const user = await loadExecUser(spec.User, spec.Groups);
-    const hostname = this.ownHostname();
+    // The task's network is ready before its process can start: made here, entered by the launch.
+    const network = await this.prepareNetwork();
+    const hostname = network?.hostname ?? this.ownHostname();
     this.files = await this.prepareFiles();
     this.launch = {
       argv,
@@ -152,6 +161,16 @@ export class ProcessController implements Controller {
       user:
         spec.User || spec.Groups?.length ? { uid: user.uid, gid: user.gid, groups: user.groups } : undefined,
       hostname,
+      ...(network
+        ? {
+            network: {
+              netnsPath: network.netnsPath,
+              hostsFile: network.hostsFile,
+              resolvConf: network.resolvConf,
+              hostnameFile: network.hostnameFile,
+            },
+          }
+        : {}),
       image: spec.Image,
     };
     await mkdir(taskDir(paths, this.taskId), { recursive: true, mode: 0o700 });
@@ -216,6 +235,8 @@ export class ProcessController implements Controller {
     await this.shutdown();
     await this.preparing?.catch(() => undefined);
     await (await this.runner()).request('remove', { taskId: this.taskId });
+    if (this.context.networks && this.task.NetworksAttachments?.length)
+      await this.context.networks.releaseTaskNetwork(this.taskId);
     this.context.onRemoved(this.taskId);
   }
 
@@ -385,6 +406,17 @@ export class ProcessController implements Controller {
   startedMessage(): string {
     const image = this.task.Spec.ContainerSpec?.Image;
     return `started (process executor: the command runs from the host's filesystem${image ? `, image ${image} not used` : ''})`;
+  }
+
+  /** The task's namespace on its overlay networks (undefined for a task on none). */
+  private async prepareNetwork(): Promise<TaskNetworkConfig | undefined> {
+    if (!this.task.NetworksAttachments?.length) return undefined;
+    const networks = this.context.networks;
+    if (!networks)
+      throw new Error("the process executor cannot attach the task's networks: this node runs no networking");
+    if (!this.context.canSetHostname)
+      throw new Error("cannot attach the task's networks: network namespaces need root");
+    return networks.prepareTaskNetwork(this.task, this.spec.Hostname ? { hostname: this.spec.Hostname } : {});
   }
 
   private ownHostname(): string | undefined {

@@ -14,7 +14,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Labels, NodeDescription, Task, TaskStatus } from '../../../api/types.js';
-import type { Controller, Executor, RecoveredTask, TaskDependencies } from '../executor.js';
+import type { Controller, Executor, RecoveredTask, TaskDependencies, TaskNetworks } from '../executor.js';
 import { Cgroups } from './cgroups.js';
 import { RunnerClient } from './client.js';
 import { ProcessController } from './controller.js';
@@ -40,6 +40,8 @@ export interface ProcessExecutorOptions {
   cgroups?: boolean;
   /** Clock for health checks (tests). */
   clock?: Clock;
+  /** The node's networking, which prepares the namespace of a task on overlay networks. */
+  networks?: TaskNetworks;
 }
 
 interface ExecutorState {
@@ -76,6 +78,7 @@ export class ProcessExecutor implements Executor {
           log: this.options.log,
           clock: this.options.clock,
           onRemoved: (taskId) => this.controllers.delete(taskId),
+          ...(this.options.networks ? { networks: this.options.networks } : {}),
         },
         dependencies,
       );

@@ -15,9 +15,21 @@
 //      (`unshare --mount`), its files mounted there; the count of its words, then the words
 //   then the command.
 // Probes enter the task's namespaces (nsenter) instead of making new ones, and skip the steps.
+//
+// A task on overlay networks runs in the network namespace the node's networking prepared for it (entered
+// with nsenter: Node has no setns) and in UTS, IPC, PID and mount namespaces of its own — a container
+// without an image:
+//
+//   nsenter --net=<netns> -- unshare --uts --ipc --mount --propagation slave --pid --fork --kill-child
+//     --mount-proc -- /bin/sh -c NETWORK_JOIN_SCRIPT … (binds its hosts, resolv.conf, hostname over /etc's,
+//     then the files step if it has one) …
+//
+// A PID namespace needs a fork: the recorded pid is unshare's, which waits for the task (pid 1 of its
+// namespace) and exits as it does; the runner signals the task itself (`namespaceInit`). Slave propagation
+// lets the host's later unmounts (a released network namespace under /run/netns) reach the task's copy.
 
 import { MOUNT_STEP_SCRIPT } from './mounts.js';
-import type { LaunchSpec } from './protocol.js';
+import type { LaunchSpec, TaskNetworkLaunch } from './protocol.js';
 
 /**
  * The umask task processes (and their health probes) start with: Docker's, whose containers get 022. The
@@ -56,18 +68,37 @@ const JOIN_SCRIPT = [...JOIN_LINES, 'exec "$@"'].join('\n');
 /** With the files step (mounts.ts) between the hostname and the command. */
 const JOIN_SCRIPT_WITH_FILES = [...JOIN_LINES, ...MOUNT_STEP_SCRIPT, 'exec "$@"'].join('\n');
 
+// A task on networks: JOIN_LINES, then the number of binds, the mount program and each bind's source and
+// target (its files over /etc's; a target the host lacks is skipped), then the files step's words (its
+// count first, 0 for none), then the command.
+const NETWORK_BIND_LINES = [
+  'n=$1; shift',
+  'if [ "$n" -gt 0 ]; then m=$1; shift; fi',
+  'while [ "$n" -gt 0 ]; do',
+  `  [ ! -e "$2" ] || "$m" --bind "$1" "$2" || exit ${LAUNCH_FAILURE_EXIT_CODE}`,
+  '  shift 2; n=$((n - 1))',
+  'done',
+];
+const NETWORK_JOIN_SCRIPT = [...JOIN_LINES, ...NETWORK_BIND_LINES, ...MOUNT_STEP_SCRIPT, 'exec "$@"'].join(
+  '\n',
+);
+
 /** Absolute paths of the helper programs, found once when the runner starts. */
 export interface LaunchTools {
   sh: string;
   unshare?: string;
   nsenter?: string;
+  mount?: string;
   setpriv?: string;
 }
 
 export interface LaunchContext {
   /** cgroup.procs files of the task's cgroups (empty without cgroups). */
   joinFiles: readonly string[];
-  /** For a probe: the task's main pid, whose UTS (and mount) namespace the probe enters. */
+  /**
+   * For a probe: the task's process (for a task on networks, the init of its PID namespace), whose UTS
+   * (and mount, and for a task on networks every) namespace the probe enters.
+   */
   enterNamespaceOf?: number;
   /**
    * The files step's words (mounts.ts: the tmpfs's path, the working directory, the operations), for a
@@ -90,6 +121,7 @@ export function buildSpawnCommand(
   if (exe === undefined) throw new Error('no command specified');
   const command = spec.user ? [...setprivPrefix(spec.user, tools), ...spec.argv] : [...spec.argv];
 
+  if (spec.network) return networkSpawnCommand(spec, spec.network, command, context, tools);
   const probing = context.enterNamespaceOf !== undefined;
   /** Namespaces the task gets (unshare flags), or the probe enters (nsenter flags). */
   const newNamespaces: string[] = [];
@@ -142,6 +174,74 @@ export function buildSpawnCommand(
     ...context.joinFiles,
     hostnameToSet,
     ...(fileMounts.length > 0 ? [String(fileMounts.length), ...fileMounts] : []),
+    ...command,
+  ];
+  return { file: argv[0]!, args: argv.slice(1) };
+}
+
+/** A task on overlay networks: its prepared network namespace, and UTS, IPC, PID and mount ones of its own. */
+function networkSpawnCommand(
+  spec: LaunchSpec,
+  network: TaskNetworkLaunch,
+  command: string[],
+  context: LaunchContext,
+  tools: LaunchTools,
+): SpawnCommand {
+  if (!tools.nsenter || !tools.unshare)
+    throw new Error('nsenter and unshare (util-linux) are needed to run a task on networks');
+  if (context.enterNamespaceOf !== undefined) {
+    // A probe: in every namespace of the task (nsenter forks into its PID namespace).
+    const argv = [
+      tools.nsenter,
+      `--target=${context.enterNamespaceOf}`,
+      '--net',
+      '--uts',
+      '--ipc',
+      '--mount',
+      '--pid',
+      // Its root too, with secrets or configs: a task whose stand-in replaced `/` runs chrooted into it.
+      ...(spec.mountNamespace ? ['--root', `--wd=${spec.cwd}`] : []),
+      '--',
+      ...command,
+    ];
+    return { file: argv[0]!, args: argv.slice(1) };
+  }
+  if (!tools.mount) throw new Error('mount (util-linux) is needed to run a task on networks');
+  if (spec.mountNamespace && !context.fileMounts)
+    throw new Error("the mounts of the task's secrets and configs are missing");
+  const fileMounts = spec.mountNamespace ? (context.fileMounts ?? []) : [];
+  const binds = [
+    [network.hostsFile, '/etc/hosts'],
+    [network.resolvConf, '/etc/resolv.conf'],
+    [network.hostnameFile, '/etc/hostname'],
+  ];
+  const argv = [
+    tools.nsenter,
+    `--net=${network.netnsPath}`,
+    '--',
+    tools.unshare,
+    '--uts',
+    '--ipc',
+    '--mount',
+    '--propagation',
+    'slave',
+    '--pid',
+    '--fork',
+    '--kill-child',
+    '--mount-proc',
+    '--',
+    tools.sh,
+    '-c',
+    NETWORK_JOIN_SCRIPT,
+    'shoal-launch',
+    String(context.joinFiles.length),
+    ...context.joinFiles,
+    spec.hostname ?? '',
+    String(binds.length),
+    tools.mount,
+    ...binds.flat(),
+    String(fileMounts.length),
+    ...fileMounts,
     ...command,
   ];
   return { file: argv[0]!, args: argv.slice(1) };

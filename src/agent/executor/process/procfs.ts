@@ -22,6 +22,21 @@ export function isSameProcess(pid: number, startTime: number): boolean {
   return pid > 0 && processStartTime(pid) === startTime;
 }
 
+/**
+ * The task process of a task that has a PID namespace (launch.ts): `pid` is unshare's, which forked the task
+ * into the namespace (its pid 1) and waits for it. Undefined while it has not forked yet, or once it is gone.
+ */
+export function namespaceInit(pid: number): number | undefined {
+  let children: string;
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const first = Number(children.trim().split(' ')[0]);
+  return Number.isInteger(first) && first > 0 ? first : undefined;
+}
+
 /** Sends a signal, ignoring a process (or group) that is already gone. Returns whether it was delivered. */
 export function sendSignal(pidOrNegativePgid: number, signal: NodeJS.Signals | number): boolean {
   try {

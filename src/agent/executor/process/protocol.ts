@@ -21,12 +21,25 @@ export interface LaunchSpec {
   /** Set: the task gets its own UTS namespace with this hostname. */
   hostname?: string;
   /**
+   * Set: the task runs in this network namespace (prepared by the node's networking before the start), in
+   * IPC, PID and mount namespaces of its own (its /proc that of its PID namespace), with these files bound
+   * over /etc/hosts, /etc/resolv.conf and /etc/hostname. Its probes enter all of them.
+   */
+  network?: TaskNetworkLaunch;
+  /**
    * Set: the task runs in a mount namespace of its own, holding its secrets and configs (mounts.ts); the
    * `start` request carries the files. Its probes enter that namespace.
    */
   mountNamespace?: boolean;
   /** Recorded for humans only: the process executor never pulls images. */
   image?: string;
+}
+
+export interface TaskNetworkLaunch {
+  netnsPath: string;
+  hostsFile: string;
+  resolvConf: string;
+  hostnameFile: string;
 }
 
 /**

@@ -18,7 +18,7 @@ import { TaskLogWriter } from './logwriter.js';
 import { hostStat, planMounts, writeTaskFiles, type MountPlan } from './mounts.js';
 import { containerIdFor, taskDir, taskLogFile, type ExecutorPaths, assertValidTaskId } from './paths.js';
 import { runProbeProcess } from './probe.js';
-import { processStartTime, isSameProcess, sendSignal } from './procfs.js';
+import { namespaceInit, processStartTime, isSameProcess, sendSignal } from './procfs.js';
 import {
   NO_SUCH_TASK_PREFIX,
   type LaunchFile,
@@ -273,7 +273,7 @@ export class Runner {
   stop(taskId: string, signal: string, graceMs: number): Promise<TaskInfo> {
     const task = this.getOrBury(taskId);
     if (task.record.state !== 'running' || task.mainExited) return task.exited;
-    sendSignal(task.record.pid, parseSignal(signal));
+    sendSignal(mainProcess(task.record), parseSignal(signal));
     const deadline = Date.now() + Math.max(0, graceMs);
     // A second stop never extends the first one's deadline.
     if (task.stopDeadline === undefined || deadline < task.stopDeadline) {
@@ -327,7 +327,7 @@ export class Runner {
     const launch = { ...task.record.launch, argv };
     const command = buildSpawnCommand(
       launch,
-      { joinFiles: this.options.cgroups.joinFiles(spec.taskId), enterNamespaceOf: task.record.pid },
+      { joinFiles: this.options.cgroups.joinFiles(spec.taskId), enterNamespaceOf: mainProcess(task.record) },
       this.options.tools,
     );
     const probe = runProbeProcess(command, {
@@ -466,6 +466,15 @@ export class Runner {
 
 function noSuchTask(taskId: string): Error {
   return new Error(`${NO_SUCH_TASK_PREFIX}${containerIdFor(taskId)} (task ${taskId})`);
+}
+
+/**
+ * The task's own process: the recorded pid, or for a task with a PID namespace the namespace's init that
+ * unshare forked (before it has, unshare itself: it blocks SIGTERM and SIGINT, and takes the task with it
+ * on any other signal that ends it).
+ */
+function mainProcess(record: TaskRecord): number {
+  return (record.launch.network && namespaceInit(record.pid)) || record.pid;
 }
 
 /** SIGKILL to the task's process group (its pid is the group's id: tasks are spawned detached). */

@@ -25,5 +25,6 @@ export function findLaunchTools(): LaunchTools {
     unshare: findProgram('unshare'),
     nsenter: findProgram('nsenter'),
     setpriv: findProgram('setpriv'),
+    mount: findProgram('mount'),
   };
 }

@@ -1,0 +1,489 @@
+// The node's networking (architecture §7): the overlay data path of every network with a local task, the
+// attachment of tasks to their networks, and the embedded DNS. Executors call `prepareTaskNetwork` before a
+// task's process starts (it returns the namespace to run it in and its /etc/hosts and /etc/resolv.conf)
+// and `releaseTaskNetwork` when the task is removed; the agent feeds the managers' network views in
+// (`applyUpdate`), and calls `start` (with the tasks it still has), `retainOnly` (after the managers' first
+// complete set), `purge` (swarm leave) and `close` (daemon stop: everything stays for the next run).
+//
+// The kernel is the record: a restarted agent reads back the namespaces, ports, gateway addresses and
+// forwarding entries of its scope (kernel.ts scanKernel), keeps what its tasks use — running tasks never
+// lose connectivity across a restart — and removes the rest.
+
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatIPv4 } from '../../api/ip.js';
+import {
+  applyNetworkUpdate,
+  emptyViewState,
+  type NetworkViewState,
+  type NetworkViewUpdate,
+  type OverlayNetworkInfo,
+} from '../../api/network-view.js';
+import { DEFAULT_DATA_PATH_PORT } from '../../api/networks.js';
+import type { Task } from '../../api/types.js';
+import type { TaskNetworkConfig, TaskNetworks } from '../executor/executor.js';
+import type { AgentLog } from '../log.js';
+import { buildRecords, type NetworkRecords } from './dns/records.js';
+import { DnsServer } from './dns/server.js';
+import {
+  attachScript,
+  gatewayScript,
+  listNamespaces,
+  networkScript,
+  nftScript,
+  purgeKernel,
+  releaseTaskScript,
+  removeNetworkScript,
+  runScript,
+  runScriptWithArgs,
+  scanKernel,
+  forwardingScripts,
+  type GatewayParams,
+} from './kernel.js';
+import {
+  chooseGatewaySubnet,
+  diffForwarding,
+  forwardingEntries,
+  hostsFile,
+  NETNS_DIR,
+  Names,
+  networkInfoOf,
+  nextGatewayAddress,
+  overlayAttachments,
+  parseResolvConf,
+  planTaskNetwork,
+  resolvConfFile,
+  scopeOf,
+  type ForwardingEntry,
+} from './plan.js';
+
+export type { TaskNetworkConfig };
+
+export interface NodeNetworkingOptions {
+  dataDir: string;
+  nodeId: string;
+  log: AgentLog;
+  /** The source address of this node's VXLAN packets (its --data-path-addr, else its own address). */
+  underlayAddr?: () => string | undefined;
+  /** The host's resolv.conf (default /etc/resolv.conf): where queries the DNS does not answer go. */
+  hostResolvConf?: string;
+}
+
+interface Attached {
+  networks: string[];
+  gatewayLegAddress: string;
+  internalOnly: boolean;
+  nameservers?: string[];
+}
+
+interface LocalNetwork {
+  info: OverlayNetworkInfo;
+  /** The forwarding entries in the kernel. */
+  entries: ForwardingEntry[];
+}
+
+export class NodeNetworking implements TaskNetworks {
+  readonly names: Names;
+  private readonly filesDir: string;
+  private readonly view: NetworkViewState = emptyViewState(DEFAULT_DATA_PATH_PORT);
+  private readonly records = new Map<string, NetworkRecords>();
+  private readonly attached = new Map<string, Attached>();
+  /** Tasks being attached: their networks may not be removed meanwhile. */
+  private readonly attaching = new Map<string, string[]>();
+  private readonly local = new Map<string, LocalNetwork>();
+  private gateway: GatewayParams | undefined;
+  private lastLegAddress: string | undefined;
+  private readonly dns: DnsServer;
+  private readonly locks = new Map<string, Promise<void>>();
+  private readonly dirty = new Set<string>();
+  private upstreamCache: { mtimeMs: number; servers: string[] } | undefined;
+  private upstreamsCheckedAt = 0;
+  private closed = false;
+
+  constructor(private readonly options: NodeNetworkingOptions) {
+    this.names = new Names(scopeOf(options.dataDir));
+    this.filesDir = join(options.dataDir, 'network', 'tasks');
+    this.dns = new DnsServer({
+      asker: (address) => this.asker(address),
+      upstreams: () => this.upstreams(),
+      log: (message, fields) => this.options.log.warn(message, fields),
+    });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /**
+   * Reads back what this scope has in the kernel, keeps what `tasks` (those the agent still has) use and
+   * removes the rest. Forwarding entries stay as they are until the managers' view says otherwise.
+   */
+  async start(tasks: Iterable<Task>): Promise<void> {
+    const keep = new Map([...tasks].map((task) => [task.ID, task]));
+    await this.refreshUpstreams();
+    const scan = await scanKernel(this.names);
+    this.gateway = scan.gateway;
+    const portsOf = new Map<string, string[]>();
+    for (const network of scan.networks) {
+      for (const port of network.ports) {
+        const list = portsOf.get(port) ?? [];
+        list.push(network.networkId);
+        portsOf.set(port, list);
+      }
+      this.local.set(network.networkId, {
+        info: {
+          id: network.networkId,
+          name: '',
+          internal: false,
+          attachable: false,
+          ingress: false,
+          subnets: [],
+        },
+        entries: network.entries,
+      });
+    }
+    const drop: { taskId: string; networks: string[] }[] = [];
+    for (const task of scan.tasks) {
+      const networks = portsOf.get(task.taskId.slice(0, 12)) ?? [];
+      const known = keep.get(task.taskId);
+      if (known && task.gatewayLegAddress) {
+        const attachments = overlayAttachments(known);
+        const dns = known.Spec.ContainerSpec?.DNSConfig?.Nameservers;
+        this.attached.set(task.taskId, {
+          // The task's order (the DNS looks names up in it); networks found only in the kernel after.
+          networks: [
+            ...attachments.map((a) => a.Network.ID).filter((id) => networks.includes(id)),
+            ...networks.filter((id) => !attachments.some((a) => a.Network.ID === id)),
+          ],
+          gatewayLegAddress: task.gatewayLegAddress,
+          internalOnly: attachments.length > 0 && attachments.every((a) => a.Network.Spec.Internal === true),
+          ...(dns?.length ? { nameservers: [...dns] } : {}),
+        });
+        for (const attachment of attachments) {
+          const local = this.local.get(attachment.Network.ID);
+          if (local && local.info.subnets.length === 0) local.info = networkInfoOf(attachment);
+        }
+      } else {
+        drop.push({ taskId: task.taskId, networks });
+      }
+    }
+    for (const { taskId, networks } of drop) {
+      this.options.log.info('network: removing the namespace of a task this node no longer has', { taskId });
+      await runScript(releaseTaskScript(this.names, taskId, networks)).catch((err: unknown) =>
+        this.options.log.warn('network: removing a task namespace failed', { taskId, err }),
+      );
+      await rm(join(this.filesDir, taskId), { recursive: true, force: true });
+    }
+    // Legs whose task namespace is gone.
+    const legs = new Set([...this.attached.keys()].map((id) => this.names.gatewayLeg(id)));
+    const stale = scan.legs.filter((leg) => !legs.has(leg));
+    if (stale.length > 0) {
+      await runScript(stale.map((leg) => `ip link del ${leg} 2>/dev/null || true`).join('\n')).catch(
+        () => {},
+      );
+    }
+    for (const networkId of [...this.local.keys()]) await this.removeNetworkIfUnused(networkId);
+    if (this.gateway) await this.startDns();
+  }
+
+  /** Stops the DNS; everything in the kernel stays for the next run. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.dns.close();
+  }
+
+  /** Removes everything this node made (swarm leave). */
+  async purge(): Promise<void> {
+    this.closed = true;
+    await this.dns.close();
+    await purgeKernel(this.names);
+    await rm(join(this.options.dataDir, 'network'), { recursive: true, force: true });
+    this.attached.clear();
+    this.local.clear();
+    this.gateway = undefined;
+  }
+
+  /** Releases the namespaces of tasks not in `taskIds` (after the managers' complete set). */
+  async retainOnly(taskIds: ReadonlySet<string>): Promise<void> {
+    const names = await listNamespaces(this.names.prefix);
+    const known = new Set([...this.attached.keys()]);
+    for (const ns of names) {
+      const parsed = this.names.parseNs(ns);
+      if (parsed?.kind === 'task') known.add(parsed.id);
+    }
+    for (const taskId of known) {
+      if (!taskIds.has(taskId) && !this.attaching.has(taskId)) await this.releaseTaskNetwork(taskId);
+    }
+  }
+
+  // ---------------------------------------------------------------- the managers' view
+
+  applyUpdate(update: NetworkViewUpdate, complete: boolean): void {
+    const touched = applyNetworkUpdate(this.view, update, complete);
+    for (const networkId of touched) {
+      const network = this.view.networks.get(networkId);
+      if (network)
+        this.records.set(networkId, buildRecords(networkId, network.info.name, network.endpoints.values()));
+      else this.records.delete(networkId);
+      if (this.local.has(networkId)) this.scheduleForwarding(networkId);
+    }
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  /**
+   * Attaches the task to its overlay networks: its namespace, interfaces, addresses and routes, the data
+   * path of each network, its files. Undefined for a task on no overlay network (it runs on the host's).
+   * `adoptPid`: attach the network namespace of that process (a sandbox container) instead of a new one;
+   * `hostname`: the task's (its spec's with templates expanded), else the first 12 characters of its ID.
+   */
+  async prepareTaskNetwork(
+    task: Task,
+    options: { adoptPid?: number; hostname?: string } = {},
+  ): Promise<TaskNetworkConfig | undefined> {
+    const attachments = overlayAttachments(task);
+    if (attachments.length === 0) return undefined;
+    if (this.closed) throw new Error('the node is leaving its swarm');
+    const plan = planTaskNetwork(task, options.hostname || undefined);
+    const networks = attachments.map((a) => a.Network.ID);
+    this.attaching.set(task.ID, networks);
+    try {
+      await this.ensureGateway();
+      for (const attachment of attachments) {
+        const info = this.view.networks.get(attachment.Network.ID)?.info;
+        await this.ensureNetwork(info && info.subnets.length > 0 ? info : networkInfoOf(attachment));
+      }
+      const previous = this.attached.get(task.ID);
+      const legAddress = await this.withLock(['gateway'], async () => {
+        if (previous) return previous.gatewayLegAddress;
+        const used = new Set([...this.attached.values()].map((a) => a.gatewayLegAddress));
+        const gateway = this.gateway!;
+        used.add(gateway.address);
+        const address = nextGatewayAddress(gateway.subnet, used, this.lastLegAddress);
+        if (!address) throw new Error('no address left on the gateway bridge');
+        this.lastLegAddress = address;
+        const dns = task.Spec.ContainerSpec?.DNSConfig?.Nameservers;
+        this.attached.set(task.ID, {
+          networks,
+          gatewayLegAddress: address,
+          internalOnly: plan.internalOnly,
+          ...(dns?.length ? { nameservers: [...dns] } : {}),
+        });
+        return address;
+      });
+      const { script, nft } = attachScript(this.names, {
+        plan,
+        gateway: this.gateway!,
+        gatewayLegAddress: legAddress,
+        ...(options.adoptPid !== undefined ? { adoptPid: options.adoptPid } : {}),
+      });
+      await this.withLock(['task:' + task.ID], () => runScript(script, nft).then(() => undefined));
+      if (plan.internalOnly) await this.writeNft();
+      const dir = join(this.filesDir, task.ID);
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      const hostsPath = join(dir, 'hosts');
+      const resolvPath = join(dir, 'resolv.conf');
+      const hostnamePath = join(dir, 'hostname');
+      const host = parseResolvConf(await this.hostResolvConf());
+      await writeFile(hostsPath, hostsFile(plan, task.Spec.ContainerSpec?.Hosts ?? []), { mode: 0o644 });
+      await writeFile(resolvPath, resolvConfFile(host, task.Spec.ContainerSpec?.DNSConfig), { mode: 0o644 });
+      await writeFile(hostnamePath, `${plan.hostname}\n`, { mode: 0o644 });
+      return {
+        netnsPath: `${NETNS_DIR}/${this.names.taskNs(task.ID)}`,
+        hostsFile: hostsPath,
+        resolvConf: resolvPath,
+        hostnameFile: hostnamePath,
+        hostname: plan.hostname,
+      };
+    } catch (err) {
+      this.attaching.delete(task.ID);
+      await this.releaseTaskNetwork(task.ID).catch(() => {});
+      throw err;
+    } finally {
+      this.attaching.delete(task.ID);
+    }
+  }
+
+  /** Removes the task's namespace and interfaces, and the data path of networks no local task is on. */
+  async releaseTaskNetwork(taskId: string): Promise<void> {
+    const attached = this.attached.get(taskId);
+    const networks = attached?.networks ?? [...this.local.keys()];
+    await this.withLock(['task:' + taskId], () =>
+      runScript(releaseTaskScript(this.names, taskId, networks)).then(() => undefined),
+    );
+    this.attached.delete(taskId);
+    await rm(join(this.filesDir, taskId), { recursive: true, force: true });
+    if (attached?.internalOnly) await this.writeNft();
+    for (const networkId of networks) await this.removeNetworkIfUnused(networkId);
+  }
+
+  /** The tasks attached on this node (for tests and /info). */
+  attachedTasks(): string[] {
+    return [...this.attached.keys()];
+  }
+
+  // ---------------------------------------------------------------- the data path
+
+  private async ensureGateway(): Promise<void> {
+    await this.withLock(['gateway'], async () => {
+      if (!this.gateway) {
+        const { stdout } = await runScript('ip -j route show');
+        const routes = (JSON.parse(stdout || '[]') as { dst: string }[])
+          .map((r) => r.dst)
+          .filter((d) => d !== 'default');
+        const overlay = [...this.view.networks.values()].flatMap((n) => n.info.subnets.map((s) => s.subnet));
+        const subnet = chooseGatewaySubnet([...routes, ...overlay]);
+        if (!subnet) throw new Error('no free subnet for the gateway bridge');
+        this.gateway = { subnet, address: formatIPv4(subnet.base + 1) };
+      }
+      await runScript(gatewayScript(this.names, this.gateway));
+      await runScript('nft -f -', nftScript(this.names, this.gateway, this.noEgress()));
+      if (!this.dns.address) await this.startDns();
+    });
+  }
+
+  private async startDns(): Promise<void> {
+    if (!this.gateway || this.closed) return;
+    try {
+      await this.dns.listen(this.gateway.address);
+    } catch (err) {
+      this.options.log.error('network: the embedded DNS cannot listen', {
+        address: this.gateway.address,
+        err,
+      });
+    }
+  }
+
+  private noEgress(): string[] {
+    return [...this.attached.values()]
+      .filter((a) => a.internalOnly)
+      .map((a) => a.gatewayLegAddress)
+      .sort();
+  }
+
+  private async writeNft(): Promise<void> {
+    await this.withLock(['gateway'], async () => {
+      if (this.gateway) await runScript('nft -f -', nftScript(this.names, this.gateway, this.noEgress()));
+    });
+  }
+
+  private async ensureNetwork(info: OverlayNetworkInfo): Promise<void> {
+    await this.withLock(['net:' + info.id], async () => {
+      if (info.subnets.length === 0)
+        throw new Error(`network ${info.name || info.id} has no subnet allocated`);
+      await runScript(
+        networkScript(
+          this.names,
+          info,
+          this.view.dataPathPort || DEFAULT_DATA_PATH_PORT,
+          this.options.underlayAddr?.(),
+        ),
+      );
+      const known = this.local.get(info.id);
+      this.local.set(info.id, { info, entries: known?.entries ?? [] });
+    });
+    this.scheduleForwarding(info.id);
+  }
+
+  private async removeNetworkIfUnused(networkId: string): Promise<void> {
+    await this.withLock(['net:' + networkId], async () => {
+      const used =
+        [...this.attached.values()].some((a) => a.networks.includes(networkId)) ||
+        [...this.attaching.values()].some((n) => n.includes(networkId));
+      if (used || !this.local.has(networkId)) return;
+      await runScript(removeNetworkScript(this.names, networkId));
+      this.local.delete(networkId);
+      this.options.log.info('network: removed the data path of a network no local task is on', { networkId });
+    });
+  }
+
+  /** Brings the network's forwarding entries to what the view asks for (coalescing requests). */
+  private scheduleForwarding(networkId: string): void {
+    if (this.dirty.has(networkId)) return;
+    this.dirty.add(networkId);
+    void this.withLock(['net:' + networkId], async () => {
+      this.dirty.delete(networkId);
+      const local = this.local.get(networkId);
+      const network = this.view.networks.get(networkId);
+      if (!local || this.closed) return;
+      const info = network?.info.subnets.length ? network.info : local.info;
+      const desired = network
+        ? forwardingEntries(this.options.nodeId, info, network.peers.values(), network.endpoints.values())
+        : [];
+      const { add, remove } = diffForwarding(local.entries, desired);
+      if (add.length === 0 && remove.length === 0) return;
+      const scripts = forwardingScripts(this.names, networkId, add, remove);
+      try {
+        await runScriptWithArgs(scripts.script, [
+          scripts.bridgeDeletes,
+          scripts.ipDeletes,
+          scripts.bridgeBatch,
+          scripts.ipBatch,
+        ]);
+        local.entries = desired;
+      } catch (err) {
+        this.options.log.error('network: writing forwarding entries failed', { networkId, err });
+      }
+    }).catch(() => {});
+  }
+
+  // ---------------------------------------------------------------- DNS
+
+  private asker(address: string): { networks: NetworkRecords[]; nameservers?: string[] } | undefined {
+    for (const attached of this.attached.values()) {
+      if (attached.gatewayLegAddress !== address) continue;
+      const networks = attached.networks.flatMap((id) => {
+        const records = this.records.get(id);
+        return records ? [records] : [];
+      });
+      return { networks, ...(attached.nameservers ? { nameservers: attached.nameservers } : {}) };
+    }
+    return undefined;
+  }
+
+  private hostResolvConf(): Promise<string> {
+    return readFile(this.options.hostResolvConf ?? '/etc/resolv.conf', 'utf8').catch(() => '');
+  }
+
+  private upstreams(): string[] {
+    if (Date.now() - this.upstreamsCheckedAt > 1_000) {
+      this.upstreamsCheckedAt = Date.now();
+      void this.refreshUpstreams().catch(() => {});
+    }
+    return this.upstreamCache?.servers ?? [];
+  }
+
+  /** Re-reads the host's resolvers when the file changed (checked at most once a second). */
+  async refreshUpstreams(): Promise<void> {
+    const path = this.options.hostResolvConf ?? '/etc/resolv.conf';
+    const mtimeMs = await stat(path).then(
+      (s) => s.mtimeMs,
+      () => -1,
+    );
+    if (this.upstreamCache?.mtimeMs === mtimeMs) return;
+    this.upstreamCache = { mtimeMs, servers: parseResolvConf(await this.hostResolvConf()).nameservers };
+  }
+
+  // ---------------------------------------------------------------- locks
+
+  /** Runs `fn` holding every lock in `keys` (taken in sorted order, so two holders cannot deadlock). */
+  private async withLock<T>(keys: string[], fn: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const release: (() => void)[] = [];
+    for (const key of sorted) {
+      const previous = this.locks.get(key) ?? Promise.resolve();
+      let done!: () => void;
+      const mine = new Promise<void>((resolve) => (done = resolve));
+      const chained = previous.then(() => mine);
+      this.locks.set(key, chained);
+      await previous;
+      release.push(() => {
+        done();
+        if (this.locks.get(key) === chained) this.locks.delete(key);
+      });
+    }
+    try {
+      return await fn();
+    } finally {
+      for (const r of release.reverse()) r();
+    }
+  }
+}
