@@ -17,6 +17,7 @@ import { observability } from './observability.js';
 import { DataDirInUseError, lockDataDir } from './pidfile.js';
 import { SwarmNode } from './swarm-node.js';
 import { hostFacts } from './sysinfo.js';
+import { disableCoreDumps } from './core-dumps.js';
 
 const DEFAULT_DATA_DIR = '/var/lib/shoal';
 const DEFAULT_HOST = 'unix:///run/shoal/shoal.sock';
@@ -83,6 +84,8 @@ async function main(): Promise<void> {
   }>();
 
   const log = createLogger({ debug: opts.debug });
+  // Before any secret is in memory: no core file may hold one.
+  disableCoreDumps(log);
   let seeing: ReturnType<typeof observability>;
   try {
     seeing = observability({

@@ -90,6 +90,8 @@ export interface LaunchTools {
   nsenter?: string;
   mount?: string;
   setpriv?: string;
+  /** util-linux's prlimit: gives tasks back the core limit shoald lowered for itself (core-limit.ts). */
+  prlimit?: string;
 }
 
 export interface LaunchContext {

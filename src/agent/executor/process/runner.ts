@@ -31,6 +31,7 @@ import {
 import { exitCodeOf, parseSignal } from './signals.js';
 import { infoOf, loadTaskStates, writeTaskState, type TaskRecord } from './statefile.js';
 import { nowTimestampNanos } from './timestamps.js';
+import { TASK_CORE_LIMIT_ENV, withTaskCoreLimit } from './core-limit.js';
 
 /** How long to wait for a task's pipes to close after its main process exited (see onExit). */
 const PIPE_DRAIN_TIMEOUT_MS = 2000;
@@ -176,10 +177,14 @@ export class Runner {
       mounts = { plan, stage, words: [stage, launch.cwd, ...plan.ops] };
       launch = { ...launch, mountNamespace: true };
     }
-    const command = buildSpawnCommand(
-      launch,
-      { joinFiles: cgroups.joinFiles(taskId), ...(mounts ? { fileMounts: mounts.words } : {}) },
-      tools,
+    const command = withTaskCoreLimit(
+      buildSpawnCommand(
+        launch,
+        { joinFiles: cgroups.joinFiles(taskId), ...(mounts ? { fileMounts: mounts.words } : {}) },
+        tools,
+      ),
+      process.env[TASK_CORE_LIMIT_ENV],
+      tools.prlimit,
     );
     const logWriter = new TaskLogWriter(taskLogFile(paths, taskId), (err) =>
       this.options.log(`task ${taskId}: writing log failed: ${err.message}`),

@@ -26,5 +26,6 @@ export function findLaunchTools(): LaunchTools {
     nsenter: findProgram('nsenter'),
     setpriv: findProgram('setpriv'),
     mount: findProgram('mount'),
+    prlimit: findProgram('prlimit'),
   };
 }
