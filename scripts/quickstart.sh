@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets everything up on a fresh machine (as root), starts shoald, makes this machine a one-node swarm
-# and runs an example service on it. Safe to run again: it reuses what is already there.
+# and deploys the example stack examples/demo-stack.yml on it. Safe to run again: it reuses what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -25,22 +25,30 @@ if [ "$(shoal info --format '{{.Swarm.LocalNodeState}}')" != "active" ]; then
   shoal swarm init --advertise-addr 127.0.0.1
 fi
 
-if ! shoal service inspect hello >/dev/null 2>&1; then
-  shoal service create --quiet --name hello --replicas 3 busybox \
-    sh -c 'while true; do echo "hello from $HOSTNAME at $(date +%T)"; sleep 5; done'
+if ! shoal service inspect demo_web >/dev/null 2>&1; then
+  shoal stack deploy --resolve-image never -c examples/demo-stack.yml demo
 fi
+# The client's first answers: it asks web by name every 5 seconds.
+for _ in $(seq 1 100); do
+  shoal service logs --raw demo_client 2>/dev/null | grep -q 'hello from' && break
+  sleep 0.2
+done
 
 echo
 shoal node ls
 echo
-shoal service ls
+shoal stack services demo
 echo
-shoal service ps hello
+shoal stack ps demo
+echo
+shoal service logs demo_client | tail -n 4
 cat <<'MSG'
 
-A one-node swarm is running the example service "hello" (3 replicas). Try:
-  shoal service logs -f hello          # its output, from every replica
-  shoal service scale hello=5
-  shoal service update --env-add GREETING=hi hello
-  DOCKER_HOST=unix:///run/shoal/shoal.sock docker service ls    # the real docker CLI works too
+A one-node swarm is running the example stack "demo" (examples/demo-stack.yml): two replicas of "web", and
+"client", which asks http://web/ for a page every 5 seconds over the stack's overlay network. Try:
+  shoal service logs -f demo_client    # the pages it gets from web, found by name
+  shoal service scale demo_web=4
+  shoal stack diff -c examples/demo-stack.yml demo     # what a deploy of the file would change
+  DOCKER_HOST=unix:///run/shoal/shoal.sock docker stack services demo    # the real docker CLI works too
+  shoal stack rm demo
 MSG
