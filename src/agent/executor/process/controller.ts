@@ -97,6 +97,8 @@ export class ProcessController implements Controller {
    */
   private stopRequested = false;
   private startAttempted!: () => void;
+  /** The release of the task's network, once asked for (releaseNetwork). */
+  private networkReleased: Promise<void> | undefined;
   private readonly startAttemptedPromise = new Promise<void>((resolve) => (this.startAttempted = resolve));
 
   constructor(
@@ -142,7 +144,7 @@ export class ProcessController implements Controller {
     }
     const spec = this.spec;
     const argv = commandLine(spec);
-    const { paths, cgroups, client } = await this.context.ready();
+    const { client } = await this.context.ready();
     const existing = await client.request('inspect', { taskId: this.taskId });
     if (existing) {
       // Started by an earlier run of the daemon: already prepared (Docker: the container exists).
@@ -152,6 +154,22 @@ export class ProcessController implements Controller {
     const user = await loadExecUser(spec.User, spec.Groups);
     // The task's network is ready before its process can start: made here, entered by the launch.
     const network = await this.prepareNetwork();
+    try {
+      await this.prepareLaunch(spec, argv, user, network);
+    } catch (err) {
+      // A task that cannot be prepared never runs: its address goes back at once.
+      await this.releaseNetwork();
+      throw err;
+    }
+  }
+
+  private async prepareLaunch(
+    spec: ContainerSpec,
+    argv: string[],
+    user: Awaited<ReturnType<typeof loadExecUser>>,
+    network: TaskNetworkConfig | undefined,
+  ): Promise<void> {
+    const { paths, cgroups } = await this.context.ready();
     const hostname = network?.hostname ?? this.ownHostname();
     this.files = await this.prepareFiles();
     this.launch = {
@@ -202,16 +220,40 @@ export class ProcessController implements Controller {
   }
 
   start(): Promise<void> {
-    this.starting ??= this.startProcess().finally(() => {
-      this.starting = undefined;
-      this.startAttempted();
-    });
+    this.starting ??= this.startProcess()
+      .catch(async (err: unknown) => {
+        // It did not start, or ended while starting: the task is over, and its address goes back.
+        await this.releaseNetwork();
+        throw err;
+      })
+      .finally(() => {
+        this.starting = undefined;
+        this.startAttempted();
+      });
     return this.starting;
   }
 
   async wait(): Promise<void> {
     await this.watchHealthOfAdoptedProcess();
-    this.failIfUnsuccessful(await this.exited());
+    const ended = await this.exited();
+    await this.releaseNetwork();
+    this.failIfUnsuccessful(ended);
+  }
+
+  /**
+   * Gives back the task's network namespace, its interfaces and addresses once its process has ended or
+   * could not start, as Docker releases a sandbox when its container stops: the managers hand the task's
+   * addresses out again as soon as it is past RUNNING, and a dead task's namespace on this node must not
+   * answer for a new one. Once per controller; remove() makes sure (after a daemon restart too).
+   */
+  private releaseNetwork(): Promise<void> {
+    const networks = this.context.networks;
+    if (!networks || !this.task.NetworksAttachments?.length) return Promise.resolve();
+    this.networkReleased ??= networks.releaseTaskNetwork(this.taskId).catch((err: unknown) => {
+      this.networkReleased = undefined; // remove() tries again
+      this.context.log.warn(`task ${this.taskId}: releasing its network failed: ${(err as Error).message}`);
+    });
+    return this.networkReleased;
   }
 
   shutdown(): Promise<void> {
@@ -235,8 +277,7 @@ export class ProcessController implements Controller {
     await this.shutdown();
     await this.preparing?.catch(() => undefined);
     await (await this.runner()).request('remove', { taskId: this.taskId });
-    if (this.context.networks && this.task.NetworksAttachments?.length)
-      await this.context.networks.releaseTaskNetwork(this.taskId);
+    await this.releaseNetwork();
     this.context.onRemoved(this.taskId);
   }
 
@@ -297,10 +338,19 @@ export class ProcessController implements Controller {
       const exe = await resolveExecutable(name, launch.env, launch.cwd);
       const client = await this.runner();
       const files = this.files;
-      if (files && !(await client.hello()).features?.includes('task-files')) {
-        throw new Error(
-          `the task runner (pid ${(await client.hello()).pid}) predates secrets and configs: stop it (its tasks stop too) so that this daemon starts a new one`,
-        );
+      // A runner outlives daemon upgrades: one older than what this task needs would start it without.
+      const needed = [
+        ...(files ? [['task-files', 'secrets and configs'] as const] : []),
+        ...(launch.network ? [['task-networks', 'networks'] as const] : []),
+      ];
+      if (needed.length > 0) {
+        const hello = await client.hello();
+        const missing = needed.filter(([feature]) => !hello.features?.includes(feature));
+        if (missing.length > 0) {
+          throw new Error(
+            `the task runner (pid ${hello.pid}) predates ${missing.map(([, what]) => what).join(' and ')}: stop it (its tasks stop too) so that this daemon starts a new one`,
+          );
+        }
       }
       // No await between this check and sending the request: a stop either sees `launched` (and waits
       // for the answer before it looks for the process) or has been requested before this point.

@@ -59,8 +59,11 @@ export interface LaunchFile {
   data: string;
 }
 
-/** What a runner can do beyond protocol 1, in `hello`; a runner without `task-files` runs no task that has files. */
-export const RUNNER_FEATURES = ['task-files'] as const;
+/**
+ * What a runner can do beyond protocol 1, in `hello`: a runner without `task-files` runs no task that has
+ * files, one without `task-networks` no task on networks.
+ */
+export const RUNNER_FEATURES = ['task-files', 'task-networks'] as const;
 
 export type TaskRunState = 'running' | 'exited';
 
