@@ -169,6 +169,8 @@ export class DockerController implements Controller {
   private healthAgain = false;
   /** The task's files on the host are being (or have been) unmounted. */
   private filesReleased: Promise<void> | undefined;
+  /** The release of the sandbox and network once the container stopped or could not be made. */
+  private sandboxReleased: Promise<void> | undefined;
 
   constructor(
     private readonly task: Task,
@@ -343,6 +345,18 @@ export class DockerController implements Controller {
       return;
     }
     const node = await this.context.templateNode();
+    try {
+      await this.createContainer(task, node);
+    } catch (err) {
+      // A task that cannot be created never runs: its secrets leave the host and its address goes back
+      // now, not when the task is removed from the store.
+      if (hasFiles(task)) await this.releaseFiles(true);
+      await this.releaseSandbox();
+      throw err;
+    }
+  }
+
+  private async createContainer(task: TaskWithLogDriver, node: TemplateNode): Promise<void> {
     let body = containerCreateBody(task, node, await this.putFiles(node));
     // On overlay networks: the sandbox first, its namespace attached; the container joins it.
     if (task.NetworksAttachments?.length) {
@@ -637,7 +651,24 @@ export class DockerController implements Controller {
     if (failure) throw new Error(`pulling ${SANDBOX_IMAGE} for the task's sandbox failed: ${failure}`);
   }
 
-  /** The task's sandbox and network namespace, once its container is gone. */
+  /**
+   * The task's sandbox and network namespace, once its container has stopped or could not be made: the
+   * managers hand its addresses out again as soon as it is past RUNNING. Once; a failure is logged and
+   * the task's removal (removeSandbox) makes sure.
+   */
+  private releaseSandbox(): Promise<void> {
+    if (!this.task.NetworksAttachments?.length) return Promise.resolve();
+    this.sandboxReleased ??= this.removeSandbox().catch((err: unknown) => {
+      this.sandboxReleased = undefined;
+      this.context.log.warn("docker executor: releasing the task's sandbox and network failed", {
+        taskId: this.taskId,
+        error: (err as Error).message,
+      });
+    });
+    return this.sandboxReleased;
+  }
+
+  /** Removes the task's sandbox containers and releases its network namespace. */
   private async removeSandbox(): Promise<void> {
     if (!this.task.NetworksAttachments?.length) return;
     const { client, nodeId } = this.context;
@@ -728,8 +759,11 @@ export class DockerController implements Controller {
           : {}),
       };
     }
-    // As moby unmounts a container's secrets when it stops: nothing needs them any more.
-    if (this.finished() && hasFiles(this.task)) void this.releaseFiles();
+    // As moby unmounts a container's secrets and releases its sandbox when it stops: nothing needs them.
+    if (this.finished()) {
+      if (hasFiles(this.task)) void this.releaseFiles();
+      void this.releaseSandbox();
+    }
     this.notify();
   }
 
