@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildSpawnCommand, type LaunchTools } from '../../../src/agent/executor/process/launch.js';
 import type { LaunchSpec } from '../../../src/agent/executor/process/protocol.js';
@@ -165,6 +168,36 @@ describe('buildSpawnCommand', () => {
         file: '/usr/bin/nsenter',
         args: ['--target=42', '--net', '--uts', '--ipc', '--mount', '--pid', '--', '/usr/bin/sleep', '10'],
       });
+    });
+
+    it("probes are counted in the task's cgroups, joined on the host's side before nsenter", () => {
+      const command = buildSpawnCommand(
+        spec({ network }),
+        { joinFiles: ['/sys/fs/cgroup/t/cgroup.procs'], enterNamespaceOf: 42 },
+        withMount,
+      );
+      assert.equal(command.file, '/bin/sh');
+      const [flag, script, name, count, file, hostname, ...rest] = command.args;
+      assert.deepEqual(
+        [flag, name, count, file, hostname],
+        ['-c', 'shoal-launch', '1', '/sys/fs/cgroup/t/cgroup.procs', ''],
+      );
+      assert.match(script!, /echo 0 > "\$1"/);
+      assert.deepEqual(rest.slice(0, 2), ['/usr/bin/nsenter', '--target=42']);
+      // The script run for real, with a file standing in for cgroup.procs: the pid goes in, then nsenter runs.
+      const dir = mkdtempSync(join(tmpdir(), 'probe-'));
+      try {
+        const procs = join(dir, 'cgroup.procs');
+        const out = execFileSync(
+          '/bin/sh',
+          ['-c', script!, 'shoal-launch', '1', procs, '', '/bin/echo', 'then', 'nsenter'],
+          { encoding: 'utf8' },
+        );
+        assert.equal(out, 'then nsenter\n');
+        assert.equal(readFileSync(procs, 'utf8'), '0\n');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('with secrets or configs too: the files step after the binds, in the same mount namespace; probes chroot as it does', () => {

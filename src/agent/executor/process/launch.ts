@@ -206,6 +206,19 @@ function networkSpawnCommand(
       '--',
       ...command,
     ];
+    // Counted with the task, as any probe is: the task's cgroups are joined on the host's side, before
+    // nsenter (whose fork inherits them).
+    if (context.joinFiles.length > 0) {
+      argv.unshift(
+        tools.sh,
+        '-c',
+        JOIN_SCRIPT,
+        'shoal-launch',
+        String(context.joinFiles.length),
+        ...context.joinFiles,
+        '',
+      );
+    }
     return { file: argv[0]!, args: argv.slice(1) };
   }
   if (!tools.mount) throw new Error('mount (util-linux) is needed to run a task on networks');
