@@ -24,7 +24,7 @@ import type { Task } from '../../api/types.js';
 import type { TaskNetworkConfig, TaskNetworks } from '../executor/executor.js';
 import type { AgentLog } from '../log.js';
 import { buildRecords, type NetworkRecords } from './dns/records.js';
-import { DnsServer } from './dns/server.js';
+import { DnsServer, type Asker } from './dns/server.js';
 import {
   attachScript,
   gatewayScript,
@@ -427,14 +427,18 @@ export class NodeNetworking implements TaskNetworks {
 
   // ---------------------------------------------------------------- DNS
 
-  private asker(address: string): { networks: NetworkRecords[]; nameservers?: string[] } | undefined {
+  private asker(address: string): Asker | undefined {
     for (const attached of this.attached.values()) {
       if (attached.gatewayLegAddress !== address) continue;
       const networks = attached.networks.flatMap((id) => {
         const records = this.records.get(id);
         return records ? [records] : [];
       });
-      return { networks, ...(attached.nameservers ? { nameservers: attached.nameservers } : {}) };
+      return {
+        networks,
+        internalOnly: attached.internalOnly,
+        ...(attached.nameservers ? { nameservers: attached.nameservers } : {}),
+      };
     }
     return undefined;
   }

@@ -128,9 +128,34 @@ describe('embedded DNS', () => {
     assert.equal(reply.rcode, 'SERVFAIL');
     assert.equal(reply.id, 42);
     // 127.0.0.9:53 refuses (nothing listens there): the next server, then SERVFAIL, without waiting.
-    const refused = new DnsServer({ asker: () => undefined, upstreams: () => ['127.0.0.9', 'not-an-ip'] });
+    const refused = new DnsServer({
+      asker: () => ({ networks: [app] }),
+      upstreams: () => ['127.0.0.9', 'not-an-ip'],
+    });
     const failed = decode((await refused.handle(query('example.org'), '172.18.0.2', 'udp'))!);
     assert.equal(failed.rcode, 'SERVFAIL');
     assert.ok(Date.now() - started < 1_000, `took ${Date.now() - started} ms`);
+  });
+
+  it('forwards only for tasks of this node, and never for a task whose networks are all internal', async () => {
+    let asked = 0;
+    const upstreams = (): string[] => {
+      asked++;
+      return ['127.0.0.9'];
+    };
+    const stranger = new DnsServer({ asker: () => undefined, upstreams });
+    const notForYou = decode((await stranger.handle(query('example.org', 'A', 7), '192.0.2.50', 'udp'))!);
+    assert.equal(notForYou.rcode, 'REFUSED');
+    assert.equal(notForYou.id, 7);
+    // Nor does a stranger learn the swarm's names.
+    assert.equal(decode((await stranger.handle(query('web'), '192.0.2.50', 'udp'))!).rcode, 'REFUSED');
+    const internal = new DnsServer({ asker: () => ({ networks: [app], internalOnly: true }), upstreams });
+    assert.equal(
+      decode((await internal.handle(query('example.org'), '172.18.0.2', 'udp'))!).rcode,
+      'SERVFAIL',
+    );
+    // Its own networks' names it still gets.
+    assert.equal(decode((await internal.handle(query('web'), '172.18.0.2', 'udp'))!).rcode, 'NOERROR');
+    assert.equal(asked, 0, 'no resolver was asked');
   });
 });

@@ -24,6 +24,8 @@ export interface Asker {
   networks: readonly NetworkRecords[];
   /** The task's own `--dns` servers, which replace the host's for what is forwarded. */
   nameservers?: readonly string[];
+  /** Every network of the task is `--internal`: nothing it asks is forwarded (it reaches nothing outside). */
+  internalOnly?: boolean;
 }
 
 export interface DnsServerOptions {
@@ -93,6 +95,10 @@ export class DnsServer {
     const outcome: QueryOutcome = answerQuery(query, { networks: asker?.networks ?? [], transport });
     if (outcome.kind === 'answer') return outcome.response;
     if (outcome.kind === 'drop') return undefined;
+    // Only this node's tasks are forwarded for: the server is nobody's open resolver. A task whose
+    // networks are all internal gets no answer from outside either (a query is a way out).
+    if (!asker) return refused(outcome.query);
+    if (asker.internalOnly) return servfail(outcome.query);
     const servers = asker?.nameservers?.length ? asker.nameservers : this.options.upstreams();
     return (await this.forward(query, outcome.query, servers, transport)) ?? servfail(outcome.query);
   }
@@ -172,6 +178,10 @@ export class DnsServer {
       this.inFlight--;
     }
   }
+}
+
+function refused(query: DecodedPacket): Buffer {
+  return errorResponse(query.id ?? 0, query.questions ?? [], query.flags ?? 0, 'REFUSED');
 }
 
 function servfail(query: DecodedPacket): Buffer {
