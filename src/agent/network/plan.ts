@@ -16,6 +16,7 @@
 // (tests) never touch each other's objects.
 
 import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import {
   formatIPv4,
   parseIPv4Address,
@@ -47,9 +48,18 @@ export function checkId(id: string, what: string): string {
   return id;
 }
 
-/** 6 hex digits naming one data dir's objects. */
+/**
+ * 6 hex digits naming one data dir's objects: of its real path, so that a symlinked or relative data dir
+ * finds the namespaces it made on its next run (as the executors' scopes do).
+ */
 export function scopeOf(dataDir: string): string {
-  return createHash('sha256').update(dataDir).digest('hex').slice(0, 6);
+  let real = dataDir;
+  try {
+    real = realpathSync(dataDir);
+  } catch {
+    // not there (yet): its path as given
+  }
+  return createHash('sha256').update(real).digest('hex').slice(0, 6);
 }
 
 export class Names {

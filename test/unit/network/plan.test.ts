@@ -2,6 +2,9 @@
 // files.
 
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { parseIpv4Prefix } from '../../../src/api/ip.js';
@@ -53,6 +56,15 @@ describe('data path plan', () => {
     const names = new Names(scopeOf('/var/lib/shoal'));
     assert.match(names.scope, /^[0-9a-f]{6}$/);
     assert.notEqual(scopeOf('/var/lib/shoal'), scopeOf('/var/lib/shoal2'));
+    // A symlinked data dir is the same data dir: its next run finds what it made.
+    const dir = mkdtempSync(join(tmpdir(), 'scope-'));
+    try {
+      mkdirSync(join(dir, 'data'));
+      symlinkSync(join(dir, 'data'), join(dir, 'link'));
+      assert.equal(scopeOf(join(dir, 'link')), scopeOf(join(dir, 'data')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     assert.equal(names.networkNs('net1'), `sh-${names.scope}-n-net1`);
     assert.deepEqual(names.parseNs(names.taskNs('abc')), { kind: 'task', id: 'abc' });
     assert.equal(names.parseNs('sh-000000-t-abc'), undefined);
