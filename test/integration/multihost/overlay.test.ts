@@ -362,6 +362,53 @@ for (const executor of ['process', 'docker'] as const)
         );
       });
 
+      it('a task that ends lets go of its namespace (and sandbox) at once, while it is still in the history', async () => {
+        await docker(
+          'service',
+          'create',
+          '--detach',
+          '--name',
+          'once',
+          '--network',
+          'app',
+          '--restart-condition',
+          'none',
+          '--constraint',
+          'node.hostname==worker1',
+          'busybox',
+          'sh',
+          '-c',
+          'sleep 1; exit 3',
+        );
+        const [ended] = await eventually(
+          async () => {
+            const found = (await tasks('once')).filter((t) => t.Status.State === 'failed');
+            assert.equal(found.length, 1);
+            return found;
+          },
+          { timeoutMs: 60_000, description: 'once’s task failed' },
+        );
+        // Its address is free for the next task at once: nothing of the task may still answer for it.
+        await eventually(
+          () => {
+            assert.deepEqual(
+              readdirSync('/run/netns').filter(
+                (name) => name.startsWith('sh-') && name.endsWith(`-t-${ended!.ID}`),
+              ),
+              [],
+            );
+          },
+          { timeoutMs: 10_000, description: 'the ended task’s namespace gone' },
+        );
+        if (executor === 'docker') {
+          const sandboxes = await cluster
+            .engine('worker1')
+            .docker(['ps', '-aq', '--filter', `label=shoal.sandbox.task.id=${ended!.ID}`]);
+          assert.equal(sandboxes.stdout.trim(), '', 'no sandbox left');
+        }
+        await docker('service', 'rm', 'once');
+      });
+
       /** The web tasks' names as tasks.web answers them to the client, over repeated calls. */
       const reachedThroughTasksWeb = async (expected: Set<string>): Promise<void> => {
         const [client] = await running('client');
