@@ -82,6 +82,8 @@ export class Runner {
    * A backstop, kept in memory only: the controller itself never sends a start after a stop.
    */
   private readonly tombstones = new Set<string>();
+  /** Starts under way (a task with files is recorded only once they are written). */
+  private readonly starting = new Map<string, Promise<StartResult>>();
 
   constructor(private readonly options: RunnerOptions) {}
 
@@ -162,6 +164,24 @@ export class Runner {
       await existing.persisted;
       return { ...infoOf(existing.record), alreadyStarted: true };
     }
+    // The same start again (a client resending after a lost connection) while the first is still writing
+    // the task's files: one process, whose answer both get.
+    const starting = this.starting.get(taskId);
+    if (starting) return { ...(await starting), alreadyStarted: true };
+    const started = this.startNew(taskId, spec, files);
+    this.starting.set(taskId, started);
+    try {
+      return await started;
+    } finally {
+      this.starting.delete(taskId);
+    }
+  }
+
+  private async startNew(
+    taskId: string,
+    spec: LaunchSpec,
+    files?: readonly LaunchFile[],
+  ): Promise<StartResult> {
     if (this.tombstones.has(taskId)) {
       throw new Error(`task ${taskId} was stopped or removed before it started; it will not be started`);
     }
@@ -220,6 +240,11 @@ export class Runner {
         await writeTaskFiles(child.pid, child.stdio[3] as Socket, mounts.stage, mounts.plan, () =>
           child.exitCode !== null || child.signalCode !== null ? 'the task exited' : undefined,
         );
+        // A stop or removal that came while the files were written found no task and buried it: the task
+        // must not go on running unrecorded.
+        if (this.tombstones.has(taskId)) {
+          throw new Error(`task ${taskId} was stopped or removed while it was starting; it will not run`);
+        }
       } catch (err) {
         // Nothing of the task may run on without its files: it is killed, and never recorded as started.
         const exited = new Promise<void>((resolve) =>
