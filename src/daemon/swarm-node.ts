@@ -2,9 +2,14 @@
 // resuming after a restart from what the data directory remembers. It answers the Engine API's
 // questions (it is the API's backend), so a worker, a manager and a lone node differ only here.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateNodeKeyAndCsr, parseJoinToken, type NodeTlsCredentials } from '../api/certs.js';
+import {
+  generateNodeKeyAndCsr,
+  parseJoinToken,
+  parseNodeCertificate,
+  type NodeTlsCredentials,
+} from '../api/certs.js';
 import type { DispatcherClient } from '../api/dispatcher.js';
 import { executorFactory, type ExecutorConfig } from '../agent/executor/factory.js';
 import { ClusterClient } from '../agent/transport/cluster-client.js';
@@ -20,7 +25,6 @@ import {
   ShoalError,
   unavailable,
   WORKER_NOT_MANAGER,
-  unimplemented,
 } from '../api/errors.js';
 import { newId } from '../api/ids.js';
 import type { NodeAvailability, SwarmSpec } from '../api/types.js';
@@ -32,7 +36,9 @@ import type {
   SwarmInfo,
   SystemInfo,
 } from '../engineapi/backend.js';
-import { bootstrapCluster } from '../manager/bootstrap.js';
+import { bootstrapCluster, splitHostPort } from '../manager/bootstrap.js';
+import { createRootCA, loadRootCASigner, type RootCAKeyMaterial } from '../manager/ca/rootca.js';
+import { signNodeCertificate } from '../manager/ca/signer.js';
 import { defaultSwarmSpec, mergeInitSpec, validateSwarmSpec } from '../manager/controlapi/cluster.js';
 import { checkDefaultLogDriver } from '../manager/controlapi/honoured.js';
 import { Manager } from '../manager/manager.js';
@@ -49,12 +55,11 @@ import {
   validateDataPathAddr,
 } from './addresses.js';
 import { readCertificates, selfSignedRenewal, startRenewal, writeCertificates } from './certificates.js';
+import { EtcdMember, writeEtcdMemberFiles } from './etcd/member.js';
 import type { Logger } from './logger.js';
 import { NodeRuntime } from './node-runtime.js';
 import { SwarmStateFile, type SwarmMembership } from './state.js';
 import type { HostFacts } from './sysinfo.js';
-
-const ETCD_NOT_SUPPORTED = 'the etcd datastore is not supported yet: use --datastore embedded';
 
 /** How often a node whose swarm components failed to start (a full disk, say) tries again. */
 const RESUME_RETRY_MS = 5_000;
@@ -73,6 +78,8 @@ export interface SwarmNodeOptions {
   executor: ExecutorConfig;
   /** The node's metrics (`--metrics-addr`), which its manager reports to while it runs. */
   metrics?: SwarmMetrics;
+  /** The ports of a manager's etcd member (`--etcd-client-port`, `--etcd-peer-port`; 2379 and 2380). */
+  etcdPorts?: { clientPort: number; peerPort: number };
 }
 
 export class SwarmNode implements EngineBackend {
@@ -87,6 +94,8 @@ export class SwarmNode implements EngineBackend {
   /** The next attempt to start the swarm components after a failure that may pass. */
   private resumeRetry: NodeJS.Timeout | undefined;
   private manager: Manager | undefined;
+  /** A manager's etcd member (with the etcd datastore). */
+  private etcd: EtcdMember | undefined;
   private runtime: NodeRuntime | undefined;
   /** A worker's connection to its manager. */
   private clusterClient: ClusterClient | undefined;
@@ -189,6 +198,9 @@ export class SwarmNode implements EngineBackend {
     const hadManager = this.manager !== undefined;
     await this.manager?.stop();
     this.manager = undefined;
+    // The store's member goes last: the manager may write until it has stopped.
+    await this.etcd?.stop();
+    this.etcd = undefined;
     if (hadManager) this.managerChanged();
   }
 
@@ -209,7 +221,7 @@ export class SwarmNode implements EngineBackend {
     if (membership.role === 'manager') {
       const manager = await Manager.open({
         swarmDir: this.swarmDir,
-        store: storeBackend(membership.datastore),
+        store: await this.storeBackend(membership),
         nodeId: membership.nodeId,
         advertiseAddr: membership.advertiseAddr,
         log: log.with({ component: 'manager' }),
@@ -222,6 +234,7 @@ export class SwarmNode implements EngineBackend {
         credentials,
       });
       this.managerChanged();
+      if (this.etcd) await this.renewEtcdCertificate(manager, membership);
       // The manager's own agent talks to it in-process; its certificate serves the cluster port.
       let current = credentials;
       const holder: CredentialsHolder = {
@@ -270,6 +283,55 @@ export class SwarmNode implements EngineBackend {
       },
     });
     await this.runtime.start();
+  }
+
+  // -------------------------------------------------------------- etcd
+
+  private get etcdDir(): string {
+    return join(this.swarmDir, 'etcd');
+  }
+
+  private etcdPorts(): { clientPort: number; peerPort: number } {
+    return this.options.etcdPorts ?? { clientPort: 2379, peerPort: 2380 };
+  }
+
+  /**
+   * The cluster store's backend, as the swarm's membership records it. With etcd, this manager's member is
+   * started (and supervised from then on) if it does not run yet.
+   */
+  private async storeBackend(membership: SwarmMembership): Promise<StoreBackendConfig> {
+    if (membership.datastore === 'embedded') return { kind: 'embedded' };
+    if (!this.etcd) {
+      const ports = membership.etcd ?? this.etcdPorts();
+      const member = new EtcdMember({
+        dir: this.etcdDir,
+        name: membership.nodeId,
+        host: splitHostPort(membership.advertiseAddr)[0],
+        clientPort: ports.clientPort,
+        peerPort: ports.peerPort,
+        log: this.options.log.with({ component: 'etcd' }),
+      });
+      await member.start();
+      this.etcd = member;
+    }
+    return { kind: 'etcd', ...this.etcd.clientOptions() };
+  }
+
+  /**
+   * Issues the member a new certificate once its current one is past half its life (etcd reads its files
+   * at every handshake, so the running member takes it without a restart).
+   */
+  private async renewEtcdCertificate(manager: Manager, membership: SwarmMembership): Promise<void> {
+    const certFile = join(this.etcdDir, 'tls', 'member.crt');
+    const { notBefore, notAfter } = parseNodeCertificate(readFileSync(certFile, 'utf8'));
+    const halfLife = notBefore.getTime() + (notAfter.getTime() - notBefore.getTime()) / 2;
+    if (Date.now() < halfLife) return;
+    const member = await generateNodeKeyAndCsr();
+    const { certPem, rootCAPem } = await manager.signOwnCertificate(member.csrPem, {
+      ipAddresses: etcdIps(splitHostPort(membership.advertiseAddr)[0]),
+    });
+    writeEtcdMemberFiles(this.etcdDir, { caPem: rootCAPem, certPem, keyPem: member.keyPem });
+    this.options.log.info('etcd member certificate renewed');
   }
 
   // -------------------------------------------------------------- the dashboard and the metrics
@@ -400,10 +462,7 @@ export class SwarmNode implements EngineBackend {
         throw invalidArgument('swarm spec must be named "default"');
       }
       const datastore = request.Datastore || 'embedded';
-      if (datastore === 'etcd') {
-        throw unimplemented(ETCD_NOT_SUPPORTED, { status: 400 });
-      }
-      if (datastore !== 'embedded' && datastore !== 'auto') {
+      if (datastore !== 'embedded' && datastore !== 'auto' && datastore !== 'etcd') {
         throw invalidArgument(`invalid datastore "${datastore}": use embedded or etcd`);
       }
       const availability = parseAvailability(request.Availability);
@@ -433,16 +492,35 @@ export class SwarmNode implements EngineBackend {
         advertiseAddr: formatHostPort(advertise),
         listenAddr: formatHostPort(listen),
         remoteManagers: [],
-        datastore: 'embedded',
+        // `auto` is the embedded store: a swarm moves to etcd when it gets a second manager (not built yet).
+        datastore: datastore === 'etcd' ? 'etcd' : 'embedded',
+        ...(datastore === 'etcd' && { etcd: this.etcdPorts() }),
       };
       // Not in a swarm, so anything under the swarm directory is a leftover of a crash mid-init.
       this.stateFile.clear();
       mkdirSync(this.swarmDir, { recursive: true, mode: 0o700 });
       try {
         const { keyPem, csrPem } = await generateNodeKeyAndCsr();
+        // With etcd, the root CA comes first: the member's certificate is issued from it before the store
+        // exists. (With the embedded store, bootstrapCluster makes it.)
+        let rootCA: RootCAKeyMaterial | undefined;
+        if (membership.datastore === 'etcd') {
+          rootCA = await createRootCA();
+          const member = await generateNodeKeyAndCsr();
+          const certPem = await signNodeCertificate({
+            csrPem: member.csrPem,
+            nodeId,
+            role: 'manager',
+            clusterId,
+            expirySeconds: (spec.CAConfig?.NodeCertExpiry ?? 0) / 1e9,
+            rootCA: await loadRootCASigner(rootCA),
+            ipAddresses: etcdIps(advertise.host),
+          });
+          writeEtcdMemberFiles(this.etcdDir, { caPem: rootCA.CACert, certPem, keyPem: member.keyPem });
+        }
         const manager = await Manager.open({
           swarmDir: this.swarmDir,
-          store: storeBackend(membership.datastore),
+          store: await this.storeBackend(membership),
           nodeId,
           advertiseAddr: membership.advertiseAddr,
           log: this.options.log.with({ component: 'manager' }),
@@ -461,6 +539,7 @@ export class SwarmNode implements EngineBackend {
             subnetSize,
             dataPathPort,
             csrPem,
+            ...(rootCA && { rootCA }),
           });
           writeCertificates(this.swarmDir, { rootCAPem: rootCACertPem, certPem: nodeCertPem, keyPem });
         } finally {
@@ -470,6 +549,8 @@ export class SwarmNode implements EngineBackend {
         // The state file is written last: a crash before this point leaves no half-made swarm behind.
         this.stateFile.write(membership);
       } catch (err) {
+        await this.etcd?.stop().catch(() => undefined);
+        this.etcd = undefined;
         this.stateFile.clear();
         throw err;
       }
@@ -632,11 +713,7 @@ function pluginsByType(plugins: readonly { Type: string; Name: string }[]): Syst
   return byType;
 }
 
-/**
- * The cluster store's backend, as the swarm's membership records it. `swarm init` refuses etcd for now, so
- * only a hand-edited state file names it.
- */
-function storeBackend(datastore: SwarmMembership['datastore']): StoreBackendConfig {
-  if (datastore === 'etcd') throw unimplemented(ETCD_NOT_SUPPORTED);
-  return { kind: datastore };
+/** The addresses an etcd member's certificate names: where peers and this manager reach it. */
+function etcdIps(advertiseHost: string): string[] {
+  return [...new Set([advertiseHost, '127.0.0.1'])];
 }

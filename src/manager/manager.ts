@@ -138,7 +138,7 @@ export class Manager {
     const create = options.create ?? false;
     if (create) mkdirSync(dir, { recursive: true, mode: 0o700 });
     const keyPath = join(dir, 'store.key');
-    const { kv, location: storePath } = openStoreBackend(options.store, dir, create);
+    const { kv, location: storePath } = await openStoreBackend(options.store, dir, create);
     try {
       const sealer = create ? KeyFileSealer.loadOrCreate(keyPath) : KeyFileSealer.load(keyPath);
       const store = await ClusterStore.open(kv, {
@@ -248,7 +248,10 @@ export class Manager {
    * Signs a certificate for this manager's own new key, with its role from the store — the renewal
    * path of a manager, which holds the CA and need not ask anyone.
    */
-  async signOwnCertificate(csrPem: string): Promise<{ certPem: string; rootCAPem: string }> {
+  async signOwnCertificate(
+    csrPem: string,
+    options: { ipAddresses?: readonly string[] } = {},
+  ): Promise<{ certPem: string; rootCAPem: string }> {
     const { cluster, node } = this.store.view((tx) => ({
       cluster: tx.list('cluster')[0],
       node: tx.get('node', this.options.nodeId),
@@ -261,6 +264,7 @@ export class Manager {
       clusterId: cluster.ID,
       expirySeconds: (cluster.Spec.CAConfig?.NodeCertExpiry ?? 0) / 1e9,
       rootCA: await loadRootCASigner(cluster.RootCA),
+      ...(options.ipAddresses && { ipAddresses: options.ipAddresses }),
     });
     return { certPem, rootCAPem: cluster.RootCA.CACert };
   }

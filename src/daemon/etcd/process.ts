@@ -20,6 +20,11 @@ export interface EtcdTlsFiles {
   caFile: string;
   certFile: string;
   keyFile: string;
+  /**
+   * A DNS name every client and peer certificate must carry (`--client-cert-allowed-hostname`,
+   * `--peer-cert-allowed-hostname`): shoal's members accept only the manager role's.
+   */
+  allowedHostname?: string;
 }
 
 export interface EtcdMemberConfig {
@@ -97,6 +102,14 @@ export function etcdArgs(config: EtcdMemberConfig): string[] {
       '--peer-key-file',
       tls.keyFile,
     );
+    if (tls.allowedHostname) {
+      args.push(
+        '--client-cert-allowed-hostname',
+        tls.allowedHostname,
+        '--peer-cert-allowed-hostname',
+        tls.allowedHostname,
+      );
+    }
   }
   return args;
 }

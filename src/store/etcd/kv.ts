@@ -73,6 +73,11 @@ export interface EtcdKVOptions {
   endpoints: readonly string[];
   /** Mutual TLS; without it the endpoints must be `http://` (tests on loopback only). */
   tls?: EtcdTls;
+  /**
+   * The name the members' certificates are checked for, instead of the address dialled (shoal's members
+   * carry the manager role's name). Without it, the address, which then needs an IP SAN.
+   */
+  serverName?: string;
   /** Prepended to every key (default: none). */
   namespace?: string;
   /** Newest revisions of watch history kept by automatic compaction (default 10,000; `Infinity`: off). */
@@ -163,6 +168,10 @@ export class EtcdKV implements KV {
         // A range over every object of a big swarm can be large; etcd itself bounds requests.
         'grpc.max_receive_message_length': 512 * 1024 * 1024,
         'grpc.max_send_message_length': 64 * 1024 * 1024,
+        ...(options.serverName && {
+          'grpc.ssl_target_name_override': options.serverName,
+          'grpc.default_authority': options.serverName,
+        }),
       },
       faultHandling: { global: passThrough, host: () => passThrough },
     });
