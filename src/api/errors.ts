@@ -87,6 +87,9 @@ export const isNotFound = (err: unknown): boolean => isShoalError(err) && err.co
 // Messages the Engine API gives when the node cannot answer swarm calls. Text as Docker's.
 export const NOT_A_MANAGER =
   'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+/** Docker's answer when no manager leads (a majority of managers is down, or an election is under way). */
+export const NO_LEADER =
+  "The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online.";
 export const WORKER_NOT_MANAGER =
   "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
 export const ALREADY_IN_SWARM =

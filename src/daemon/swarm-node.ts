@@ -356,12 +356,11 @@ export class SwarmNode implements EngineBackend {
   /** What the metrics say about this node (swarm_node_info, swarm_node_manager, swarm_manager_leader). */
   nodeFacts(): NodeFacts {
     const m = this.membership;
-    // With the embedded store a running manager is the swarm's only one, and leads.
     return {
       nodeId: m?.nodeId ?? '',
       swarmId: m?.clusterId ?? '',
       manager: m?.role === 'manager',
-      leader: this.manager !== undefined,
+      leader: this.manager?.leading ?? false,
     };
   }
 
@@ -527,6 +526,9 @@ export class SwarmNode implements EngineBackend {
           create: true,
         });
         try {
+          // With etcd, writes are the leader's: the new swarm's only manager is elected first.
+          if (!(await manager.campaign()))
+            throw new Error('the new manager was not elected leader of its etcd store');
           const description = await NodeRuntime.describe(this.options.executor, this.options.engineLabels);
           const { rootCACertPem, nodeCertPem } = await bootstrapCluster(manager.store, {
             clusterId,

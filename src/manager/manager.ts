@@ -5,10 +5,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DispatcherClient } from '../api/dispatcher.js';
-import { isShoalError } from '../api/errors.js';
+import { isShoalError, NO_LEADER, unavailable } from '../api/errors.js';
 import type { Service, Task } from '../api/types.js';
 import { openStoreBackend, type StoreBackendConfig } from '../store/backend.js';
-import { ClusterStore } from '../store/cluster-store.js';
+import { ClusterStore, type WriteFence } from '../store/cluster-store.js';
+import { LeaderElection, type LeadershipState } from '../store/election.js';
 import type { KV } from '../store/kv.js';
 import { DamagedStateError } from '../store/file-errors.js';
 import { KeyFileSealer, SealedDataError } from '../store/sealer.js';
@@ -54,7 +55,18 @@ export interface ManagerOptions {
   create?: boolean;
   /** The node's metrics (`--metrics-addr`): the store, the loops and the dispatcher report to them. */
   metrics?: SwarmMetrics;
+  /** Lease TTL of the leader election (store on etcd), in seconds (default 2, etcd's minimum). */
+  leaderTtlSeconds?: number;
 }
+
+/** The key the leading manager holds in the store's backend (on etcd; see store/election.ts). */
+export const LEADER_KEY = '/election/leader';
+const DEFAULT_LEADER_TTL_SECONDS = 2;
+/** How long start() waits to be elected before it carries on as a manager that does not lead. */
+const FIRST_ELECTION_WAIT_MS = 10_000;
+
+const lostLeadership = (): Error =>
+  unavailable('this manager lost its leadership while writing (another manager leads now): try again');
 
 export interface ClusterPortOptions {
   /** Where the cluster port listens (`--listen-addr`). */
@@ -74,6 +86,11 @@ export class Manager {
   private readonly allocator: Allocator;
   private readonly scheduler: Scheduler;
   private started = false;
+  /** Whether the control loops run (they do on the leader only). */
+  private loopsRunning = false;
+  /** Starts and stops of the loops as leadership comes and goes, one after another. */
+  private leadershipChain: Promise<void> = Promise.resolve();
+  private firstLeadership: (() => void) | undefined;
   private clusterPort: ClusterApiServer | undefined;
   private portError: string | undefined;
   private portRetry: ReturnType<typeof setTimeout> | undefined;
@@ -84,6 +101,8 @@ export class Manager {
     private readonly kv: KV,
     readonly store: ClusterStore,
     private readonly options: ManagerOptions,
+    /** With a store several managers share (etcd): who leads. Without, this manager is the only one. */
+    private readonly election: LeaderElection | undefined,
   ) {
     const { log, metrics } = options;
     // With metrics, the components' reads and writes are timed; the store is the same.
@@ -139,10 +158,34 @@ export class Manager {
     if (create) mkdirSync(dir, { recursive: true, mode: 0o700 });
     const keyPath = join(dir, 'store.key');
     const { kv, location: storePath } = await openStoreBackend(options.store, dir, create);
+    // A store several managers share has an election, and every write is fenced by its leadership.
+    let election: LeaderElection | undefined;
+    let fence: WriteFence | undefined;
+    if (options.store.kind === 'etcd') {
+      const elected = new LeaderElection({
+        kv,
+        key: LEADER_KEY,
+        self: { nodeId: options.nodeId, addr: options.advertiseAddr },
+        ttlSeconds: options.leaderTtlSeconds ?? DEFAULT_LEADER_TTL_SECONDS,
+        onChange: (state) => manager?.onLeadership(state),
+        onError: (err) => options.log.debug('leader election', { error: err.message }),
+      });
+      election = elected;
+      fence = {
+        current: () => {
+          const held = elected.fence();
+          if (!held) throw unavailable(NO_LEADER);
+          return held;
+        },
+        refused: lostLeadership,
+      };
+    }
+    let manager: Manager | undefined;
     try {
       const sealer = create ? KeyFileSealer.loadOrCreate(keyPath) : KeyFileSealer.load(keyPath);
       const store = await ClusterStore.open(kv, {
         sealer,
+        ...(fence && { fence }),
         onHandlerError: (err) =>
           options.log.error('a cluster store watch handler failed', {
             error: err instanceof Error ? (err.stack ?? err.message) : String(err),
@@ -168,7 +211,8 @@ export class Manager {
           problem: 'holds no cluster',
         });
       }
-      return new Manager(kv, store, options);
+      manager = new Manager(kv, store, options, election);
+      return manager;
     } catch (err) {
       await kv.close();
       throw err;
@@ -183,18 +227,16 @@ export class Manager {
     if (this.started) return;
     this.started = true;
     this.detachMetrics = this.options.metrics?.attach(this.store);
-    await this.dispatcher.start();
-    // The allocator first: tasks a previous leader left NEW get their addresses, and nodes theirs on the
-    // ingress network, before anything else — and before events start, as swarmkit's allocator makes
-    // these writes while its manager starts, before dockerd's watch of the store connects.
-    await this.allocator.start();
-    // Events start here, as dockerd's store watch connects once its manager runs: the dispatcher's
-    // start-up write (every node moved to "unknown") is not one, the node becoming ready is the first.
-    this.events = new ClusterEvents(this.store, {
-      onListenerError: (error) => this.options.log.error('an event stream failed', { error: String(error) }),
-    });
-    await this.orchestrator.start();
-    this.scheduler.start();
+    if (this.election) {
+      // The loops start when this manager is elected, and stop when it is not any more.
+      if (this.election.leading) await this.startLoops();
+      else if (!(await this.campaign())) {
+        this.options.log.warn('not elected leader yet; serving as a manager that does not lead');
+      }
+      await this.leadershipChain;
+    } else {
+      await this.startLoops();
+    }
     if (port) {
       this.clusterPort = new ClusterApiServer({
         listenAddr: port.listenAddr,
@@ -207,6 +249,77 @@ export class Manager {
       await this.openClusterPort(port);
     }
     this.options.log.info('manager started', { nodeId: this.options.nodeId });
+  }
+
+  /**
+   * Campaigns (with a store several managers share) and resolves once this manager leads, or with false
+   * after `timeoutMs`. Without start(), no loop runs: `swarm init` writes the cluster's first objects so.
+   */
+  async campaign(timeoutMs = FIRST_ELECTION_WAIT_MS): Promise<boolean> {
+    const election = this.election;
+    if (!election) return true;
+    if (election.leading) return true;
+    const elected = new Promise<void>((resolve) => (this.firstLeadership = resolve));
+    election.start();
+    let timer: NodeJS.Timeout | undefined;
+    const won = await Promise.race([
+      elected.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return won;
+  }
+
+  /** Whether this manager leads: runs the control loops and may write. */
+  get leading(): boolean {
+    return this.election ? this.election.leading : true;
+  }
+
+  private onLeadership(state: LeadershipState): void {
+    this.leadershipChain = this.leadershipChain.then(async () => {
+      try {
+        if (state.leading && this.started && this.election?.leading) {
+          this.options.log.info('elected leader: starting the control loops');
+          await this.startLoops();
+        } else if (!state.leading && this.loopsRunning) {
+          this.options.log.warn('not the leader any more: stopping the control loops', {
+            leader: state.leader?.nodeId ?? '',
+          });
+          await this.stopLoops();
+        }
+      } catch (err) {
+        this.options.log.error('changing leadership failed', { error: String(err) });
+      }
+      if (state.leading) this.firstLeadership?.();
+    });
+  }
+
+  /** The leader's work: dispatcher, allocator, orchestrators, scheduler (and, from the first time, events). */
+  private async startLoops(): Promise<void> {
+    if (this.loopsRunning) return;
+    this.loopsRunning = true;
+    await this.dispatcher.start();
+    // The allocator first: tasks a previous leader left NEW get their addresses, and nodes theirs on the
+    // ingress network, before anything else — and before events start, as swarmkit's allocator makes
+    // these writes while its manager starts, before dockerd's watch of the store connects.
+    await this.allocator.start();
+    // Events start here, as dockerd's store watch connects once its manager runs: the dispatcher's
+    // start-up write (every node moved to "unknown") is not one, the node becoming ready is the first.
+    this.events ??= new ClusterEvents(this.store, {
+      onListenerError: (error) => this.options.log.error('an event stream failed', { error: String(error) }),
+    });
+    await this.orchestrator.start();
+    this.scheduler.start();
+  }
+
+  private async stopLoops(): Promise<void> {
+    if (!this.loopsRunning) return;
+    this.loopsRunning = false;
+    await this.scheduler.stop();
+    await this.orchestrator.stop();
+    await this.allocator.stop();
+    this.logBroker.stop();
+    await this.dispatcher.stop();
   }
 
   /** Why the cluster port is not open (e.g. the address is in use), for `/info`'s Swarm.Error. */
@@ -271,19 +384,20 @@ export class Manager {
 
   async stop(): Promise<void> {
     if (this.started) {
+      this.started = false;
       clearTimeout(this.portRetry);
       await this.portOpening;
       await this.clusterPort?.stop();
       this.clusterPort = undefined;
-      await this.scheduler.stop();
-      await this.orchestrator.stop();
-      await this.allocator.stop();
-      this.logBroker.stop();
-      await this.dispatcher.stop();
+      await this.leadershipChain;
+      // The loops write what they have queued while this manager still leads; then it gives the lead up.
+      await this.stopLoops();
+      await this.election?.stop();
       this.detachMetrics?.();
       this.detachMetrics = undefined;
-      this.started = false;
     }
+    // Elected without starting (swarm init's first writes).
+    await this.election?.stop();
     this.events?.close();
     await this.store.close();
     await this.kv.close();

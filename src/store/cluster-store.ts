@@ -85,7 +85,24 @@ function parseObjectKey(key: string): { kind: ObjectKind; id: string } | undefin
   return { kind: kind as ObjectKind, id };
 }
 
+/**
+ * What keeps a writer that is no longer entitled to write (a deposed leader) from writing: a compare every
+ * transaction carries (see election.ts). Without one, the store writes whenever the compares on the objects
+ * hold, which is right for a store with one writer (the embedded store, whose data dir is locked).
+ */
+export interface WriteFence {
+  /**
+   * The key the writer holds and its createRevision, which must still be the same when the write commits;
+   * throws the error to give the caller when this store must not write now.
+   */
+  current(): { key: string; createRevision: number };
+  /** The error for a write the backend refused because the fence's compare failed. */
+  refused(): Error;
+}
+
 export interface ClusterStoreOptions {
+  /** Refuses writes once this store's writer has lost the right to write. */
+  fence?: WriteFence;
   /**
    * Seals secret data, the CA key, the join tokens and registry credentials at rest. Without it they are
    * stored as given.
@@ -130,6 +147,7 @@ export class ClusterStore implements ObjectStore {
     private readonly kv: KV,
     private readonly sealer: Sealer | undefined,
     private readonly onHandlerError: (err: unknown) => void,
+    private readonly fence: WriteFence | undefined,
   ) {}
 
   /** Loads every object from `kv` and starts following it. The caller keeps ownership of `kv`. */
@@ -138,6 +156,7 @@ export class ClusterStore implements ObjectStore {
       kv,
       options.sealer,
       options.onHandlerError ?? ((err) => console.error('cluster store: a watch handler failed:', err)),
+      options.fence,
     );
     const { tables, revision } = await store.load();
     store.committed = tables;
@@ -197,13 +216,27 @@ export class ClusterStore implements ObjectStore {
     if (changes.length === 0) return result;
 
     const { compares, success, claims } = this.plan(changes);
+    const fence = this.fence?.current();
     const response = await this.kv.txn({
-      compares,
+      compares: fence
+        ? [{ key: fence.key, target: 'createRevision', op: '=', value: fence.createRevision }, ...compares]
+        : compares,
       success,
-      // Only read on failure, to tell a name taken by another writer from a stale version.
-      failure: [...claims.keys()].map((key): Op => ({ type: 'get', key })),
+      // Only read on failure, to tell a name taken by another writer from a stale version (and, with a
+      // fence, a write refused because this writer was deposed: its key is read last).
+      failure: [
+        ...[...claims.keys()].map((key): Op => ({ type: 'get', key })),
+        ...(fence ? [{ type: 'get', key: fence.key } as const] : []),
+      ],
     });
-    if (!response.succeeded) throw conflictError(response, claims);
+    if (!response.succeeded) {
+      if (fence) {
+        const held = response.results.at(-1);
+        const entry = held?.type === 'get' ? held.entry : undefined;
+        if ((entry?.createRevision ?? 0) !== fence.createRevision) throw this.fence!.refused();
+      }
+      throw conflictError(response, claims);
+    }
     await this.waitFor(response.revision);
     return result;
   }
