@@ -34,6 +34,8 @@ export interface ShoalErrorOptions {
    * (`rpc error: code = X desc = …`), as Docker does for errors raised inside the swarm layer.
    */
   rpc?: boolean;
+  /** What caused it (for logs; never shown to API clients). */
+  cause?: unknown;
 }
 
 export class ShoalError extends Error {
@@ -42,7 +44,7 @@ export class ShoalError extends Error {
   readonly rpc: boolean;
 
   constructor(code: ErrorCode, message: string, options: ShoalErrorOptions = {}) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ShoalError';
     this.code = code;
     this.status = options.status ?? HTTP_STATUS[code];

@@ -31,7 +31,14 @@
 // Handlers. An exception thrown by a watch handler is a bug in that handler: it is reported through
 // `onHandlerError` (console.error by default) and the store and the other handlers carry on.
 
-import { alreadyExists, invalidArgument, notFound, outOfSequence } from '../api/errors.js';
+import {
+  alreadyExists,
+  invalidArgument,
+  NO_LEADER,
+  notFound,
+  outOfSequence,
+  unavailable,
+} from '../api/errors.js';
 import { nowTimestamp } from '../api/time.js';
 import type {
   AnyObject,
@@ -47,6 +54,7 @@ import type {
 import { OBJECT_KINDS } from '../api/types.js';
 import {
   CompactedError,
+  StoreUnavailableError,
   type Compare,
   type JsonValue,
   type KV,
@@ -217,18 +225,25 @@ export class ClusterStore implements ObjectStore {
 
     const { compares, success, claims } = this.plan(changes);
     const fence = this.fence?.current();
-    const response = await this.kv.txn({
-      compares: fence
-        ? [{ key: fence.key, target: 'createRevision', op: '=', value: fence.createRevision }, ...compares]
-        : compares,
-      success,
-      // Only read on failure, to tell a name taken by another writer from a stale version (and, with a
-      // fence, a write refused because this writer was deposed: its key is read last).
-      failure: [
-        ...[...claims.keys()].map((key): Op => ({ type: 'get', key })),
-        ...(fence ? [{ type: 'get', key: fence.key } as const] : []),
-      ],
-    });
+    const response = await this.kv
+      .txn({
+        compares: fence
+          ? [{ key: fence.key, target: 'createRevision', op: '=', value: fence.createRevision }, ...compares]
+          : compares,
+        success,
+        // Only read on failure, to tell a name taken by another writer from a stale version (and, with a
+        // fence, a write refused because this writer was deposed: its key is read last).
+        failure: [
+          ...[...claims.keys()].map((key): Op => ({ type: 'get', key })),
+          ...(fence ? [{ type: 'get', key: fence.key } as const] : []),
+        ],
+      })
+      .catch((err: unknown) => {
+        // The backend without quorum or not answering: to the user, as Docker says it, the swarm has no
+        // leader. (The write may still have been applied; the watch will tell the copy.)
+        if (err instanceof StoreUnavailableError) throw unavailable(NO_LEADER, { cause: err });
+        throw err;
+      });
     if (!response.succeeded) {
       if (fence) {
         const held = response.results.at(-1);

@@ -38,12 +38,20 @@
 import { randomInt } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 
-import { Etcd3, EtcdLeaseInvalidError, isRecoverableError, type IOptions } from 'etcd3';
+import {
+  Etcd3,
+  EtcdLeaseInvalidError,
+  GRPCDeadlineExceededError,
+  GRPCUnavailableError,
+  isRecoverableError,
+  type IOptions,
+} from 'etcd3';
 import type * as RPC from 'etcd3';
 
 import {
   CompactedError,
   LeaseNotFoundError,
+  StoreUnavailableError,
   type Compare,
   type JsonValue,
   type KV,
@@ -80,6 +88,12 @@ export interface EtcdKVOptions {
   serverName?: string;
   /** Prepended to every key (default: none). */
   namespace?: string;
+  /**
+   * How long a write (or a lease call) may take before it fails with `StoreUnavailableError` (default
+   * 5 s): a member without quorum, or frozen, must not hang the caller. Reads get six times as long (a
+   * range over a big store takes time).
+   */
+  callTimeoutMs?: number;
   /** Newest revisions of watch history kept by automatic compaction (default 10,000; `Infinity`: off). */
   historyRevisions?: number;
   /** Told about a failed background compaction (default: ignored; the next write tries again). */
@@ -87,6 +101,7 @@ export interface EtcdKVOptions {
 }
 
 const DEFAULT_HISTORY_REVISIONS = 10_000;
+const DEFAULT_CALL_TIMEOUT_MS = 5_000;
 /** Lease IDs are chosen below this, so they are exact as JavaScript numbers. */
 const MAX_LEASE_ID = 2 ** 48;
 const READ_ATTEMPTS = 3;
@@ -136,6 +151,21 @@ function encodeValue(value: JsonValue): Buffer {
 
 const COMPARE_RESULT = { '=': 'Equal', '!=': 'NotEqual', '<': 'Less', '>': 'Greater' } as const;
 
+/**
+ * A transport failure or a member without quorum, as `StoreUnavailableError`; anything else (a refused
+ * request: a bad lease, a duplicate key…) as it is.
+ */
+function unavailableOr(err: unknown): unknown {
+  const text = String(err);
+  const transport =
+    err instanceof GRPCDeadlineExceededError ||
+    err instanceof GRPCUnavailableError ||
+    /etcdserver: (no leader|request timed out|leader changed|too many requests)/.test(text);
+  return transport
+    ? new StoreUnavailableError(`etcd did not answer: ${(err as Error).message}`, { cause: err })
+    : err;
+}
+
 function isLeaseNotFound(err: unknown): boolean {
   return err instanceof EtcdLeaseInvalidError || /requested lease not found/.test(String(err));
 }
@@ -144,6 +174,7 @@ export class EtcdKV implements KV {
   private readonly client: Etcd3;
   private readonly namespace: Buffer;
   private readonly historyRevisions: number;
+  private readonly callTimeoutMs: number;
   private readonly onBackgroundError: (err: Error) => void;
   private readonly watches = new Set<EtcdWatch>();
   /** Newest etcd revision seen in any reply; where a watch without a start revision starts after. */
@@ -174,7 +205,16 @@ export class EtcdKV implements KV {
         }),
       },
       faultHandling: { global: passThrough, host: () => passThrough },
+      // Streams (watches, keep-alives) have no deadline; keepAlive() bounds its own wait.
+      defaultCallOptions: (context) =>
+        context.isStream
+          ? {}
+          : {
+              deadline:
+                Date.now() + (context.method === 'range' ? this.callTimeoutMs * 6 : this.callTimeoutMs),
+            },
     });
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.namespace = Buffer.from(options.namespace ?? '', 'utf8');
     this.historyRevisions = options.historyRevisions ?? DEFAULT_HISTORY_REVISIONS;
     this.onBackgroundError = options.onBackgroundError ?? (() => undefined);
@@ -236,9 +276,20 @@ export class EtcdKV implements KV {
       try {
         return await call();
       } catch (err) {
-        if (attempt >= READ_ATTEMPTS || !(err instanceof Error) || !isRecoverableError(err)) throw err;
+        if (attempt >= READ_ATTEMPTS || !(err instanceof Error) || !isRecoverableError(err)) {
+          throw unavailableOr(err);
+        }
         await delay(100 * attempt);
       }
+    }
+  }
+
+  /** One call that changes something: not retried (see the top of this file); transport failures typed. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw unavailableOr(err);
     }
   }
 
@@ -264,7 +315,9 @@ export class EtcdKV implements KV {
   async put(key: string, value: JsonValue, lease = 0): Promise<number> {
     this.checkOpen();
     try {
-      const response = await this.client.kv.put({ key: this.key(key), value: encodeValue(value), lease });
+      const response = await this.call(() =>
+        this.client.kv.put({ key: this.key(key), value: encodeValue(value), lease }),
+      );
       return this.wrote(this.seen(response.header));
     } catch (err) {
       if (lease !== 0 && isLeaseNotFound(err)) throw new LeaseNotFoundError(lease);
@@ -274,7 +327,7 @@ export class EtcdKV implements KV {
 
   async delete(key: string): Promise<number> {
     this.checkOpen();
-    const response = await this.client.kv.deleteRange({ key: this.key(key) });
+    const response = await this.call(() => this.client.kv.deleteRange({ key: this.key(key) }));
     const deleted = Number(response.deleted);
     const revision = this.seen(response.header);
     if (deleted > 0) this.wrote(revision);
@@ -288,7 +341,7 @@ export class EtcdKV implements KV {
     const failure = (request.failure ?? []).map((op) => this.op(op));
     let response: RPC.ITxnResponse;
     try {
-      response = await this.client.kv.txn({ compare: compares, success, failure });
+      response = await this.call(() => this.client.kv.txn({ compare: compares, success, failure }));
     } catch (err) {
       const ops = [...(request.success ?? []), ...(request.failure ?? [])];
       const leased = ops.find((op) => op.type === 'put' && (op.lease ?? 0) !== 0);
@@ -407,7 +460,9 @@ export class EtcdKV implements KV {
     for (let attempt = 0; ; attempt++) {
       const id = randomInt(1, MAX_LEASE_ID);
       try {
-        const response = await this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: id });
+        const response = await this.call(() =>
+          this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: id }),
+        );
         if (response.error) throw new Error(`etcd refused the lease: ${response.error}`);
         this.seen(response.header);
         return id;
@@ -420,13 +475,22 @@ export class EtcdKV implements KV {
 
   async keepAlive(lease: number): Promise<number> {
     this.checkOpen();
-    const stream = await this.client.leaseClient.leaseKeepAlive();
+    const stream = await this.call(() => this.client.leaseClient.leaseKeepAlive());
+    let timer: NodeJS.Timeout | undefined;
     const response = await new Promise<RPC.ILeaseKeepAliveResponse>((resolve, reject) => {
       stream.on('data', resolve);
-      stream.on('error', reject);
-      stream.on('end', () => reject(new Error('etcd ended the lease keep-alive stream')));
+      stream.on('error', (err) => reject(unavailableOr(err)));
+      stream.on('end', () => reject(new StoreUnavailableError('etcd ended the lease keep-alive stream')));
+      timer = setTimeout(
+        () =>
+          reject(
+            new StoreUnavailableError(`etcd did not answer a lease keep-alive in ${this.callTimeoutMs} ms`),
+          ),
+        this.callTimeoutMs,
+      );
       stream.write({ ID: lease });
     }).finally(() => {
+      clearTimeout(timer);
       // Errors after the answer (the cancellation itself) have nobody to go to.
       stream.on('error', () => undefined);
       stream.cancel();
@@ -441,7 +505,7 @@ export class EtcdKV implements KV {
   async revokeLease(lease: number): Promise<void> {
     this.checkOpen();
     try {
-      const response = await this.client.leaseClient.leaseRevoke({ ID: lease });
+      const response = await this.call(() => this.client.leaseClient.leaseRevoke({ ID: lease }));
       this.seen(response.header);
     } catch (err) {
       if (isLeaseNotFound(err)) throw new LeaseNotFoundError(lease);
@@ -454,7 +518,7 @@ export class EtcdKV implements KV {
   async compact(revision: number): Promise<void> {
     this.checkOpen();
     try {
-      const response = await this.client.kv.compact({ revision: toEtcdRevision(revision) });
+      const response = await this.call(() => this.client.kv.compact({ revision: toEtcdRevision(revision) }));
       this.seen(response.header);
     } catch (err) {
       // At or below the current compaction point: nothing to do (automatic and explicit compaction may race).

@@ -151,10 +151,78 @@ describe('a swarm on etcd', { timeout: 180_000 }, () => {
     }
   });
 
+  it('with its etcd member frozen: writes fail fast with Docker’s message, reads answer, tasks run; then it recovers by itself', async () => {
+    const tasks = await runningTasks('web');
+    const spec = (name: string) => ({
+      Name: name,
+      TaskTemplate: { ContainerSpec: { Image: 'busybox', Command: ['sleep', '3600'] } },
+    });
+    const pid = etcdPid();
+    process.kill(pid, 'SIGSTOP');
+    try {
+      // Within its lease (2 s) the manager stops leading; from then on a write is refused at once.
+      const refused = await waitFor(
+        () => daemon.api('POST', '/v1.41/services/create', spec('during-freeze')),
+        {
+          until: (res) => res.status === 503,
+          timeoutMs: 15_000,
+          intervalMs: 200,
+        },
+      );
+      assert.match(JSON.stringify(refused.body), /The swarm does not have a leader/);
+      const started = Date.now();
+      const again = await daemon.api('POST', '/v1.41/services/create', spec('during-freeze'));
+      assert.equal(again.status, 503);
+      assert.ok(Date.now() - started < 1_000, `a write took ${Date.now() - started} ms to fail`);
+      const docker = await daemon.docker([
+        'service',
+        'create',
+        '--detach',
+        '--name',
+        'during-freeze',
+        'busybox',
+        'sleep',
+        '3600',
+      ]);
+      assert.notEqual(docker.code, 0);
+      assert.match(
+        docker.stderr,
+        /The swarm does not have a leader\. It's possible that too few managers are online\./,
+      );
+      // Reads answer from the manager's copy of the state.
+      assert.match(await ok('service', 'ls', '--format', '{{.Name}}'), /^web$/m);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // Back: the manager leads again and takes writes, with nobody doing anything.
+    await waitFor(
+      async () => (await daemon.api('POST', '/v1.41/services/create', spec('after-freeze'))).status === 201,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      },
+    );
+    assert.equal(
+      (await ok('service', 'ls', '--filter', 'name=during-freeze', '--format', '{{.Name}}')).trim(),
+      '',
+    );
+    assert.deepEqual(
+      await waitFor(() => runningTasks('web'), { until: (ids) => ids.length === 2 }),
+      tasks,
+      'the same tasks run',
+    );
+  });
+
   it('answers the docker CLI: the one manager is Leader, and demoting it is refused', async () => {
-    const ls = await daemon.docker(['node', 'ls', '--format', '{{.ManagerStatus}} {{.Status}}']);
+    // (Its own agent registers again shortly after the manager leads again, above.)
+    const ls = await waitFor(
+      () => daemon.docker(['node', 'ls', '--format', '{{.ManagerStatus}} {{.Status}}']),
+      {
+        until: (result) => result.stdout.trim() === 'Leader Ready',
+        timeoutMs: 20_000,
+      },
+    );
     assert.equal(ls.code, 0, ls.stderr);
-    assert.equal(ls.stdout.trim(), 'Leader Ready');
     const info = await daemon.docker(['info', '--format', '{{.Swarm.Managers}} {{.Swarm.ControlAvailable}}']);
     assert.equal(info.stdout.trim(), '1 true');
     const self = (await ok('info', '--format', '{{.Swarm.NodeID}}')).trim();
