@@ -55,15 +55,23 @@ export interface ManagerOptions {
   create?: boolean;
   /** The node's metrics (`--metrics-addr`): the store, the loops and the dispatcher report to them. */
   metrics?: SwarmMetrics;
-  /** Lease TTL of the leader election (store on etcd), in seconds (default 2, etcd's minimum). */
+  /**
+   * Lease TTL of the leader election (store on etcd), in seconds (default 1: etcd's minimum with the
+   * members' 500 ms election timeout, see daemon/etcd/member.ts).
+   */
   leaderTtlSeconds?: number;
 }
 
 /** The key the leading manager holds in the store's backend (on etcd; see store/election.ts). */
 export const LEADER_KEY = '/election/leader';
-const DEFAULT_LEADER_TTL_SECONDS = 2;
+export const DEFAULT_LEADER_TTL_SECONDS = 1;
 /** How long start() waits to be elected before it carries on as a manager that does not lead. */
 const FIRST_ELECTION_WAIT_MS = 10_000;
+
+const notTheLeader = (leader: { nodeId: string; addr: string }): Error =>
+  unavailable(
+    `this manager is not the leader: writes go to the leader, ${leader.nodeId} at ${leader.addr} (managers do not forward them to it yet)`,
+  );
 
 const lostLeadership = (): Error =>
   unavailable('this manager lost its leadership while writing (another manager leads now): try again');
@@ -90,7 +98,8 @@ export class Manager {
   private loopsRunning = false;
   /** Starts and stops of the loops as leadership comes and goes, one after another. */
   private leadershipChain: Promise<void> = Promise.resolve();
-  private firstLeadership: (() => void) | undefined;
+  /** Told once the first campaign is decided: true when this manager leads, false when another does. */
+  private campaignDecided: ((won: boolean) => void) | undefined;
   private clusterPort: ClusterApiServer | undefined;
   private portError: string | undefined;
   private portRetry: ReturnType<typeof setTimeout> | undefined;
@@ -174,8 +183,11 @@ export class Manager {
       fence = {
         current: () => {
           const held = elected.fence();
-          if (!held) throw unavailable(NO_LEADER);
-          return held;
+          if (held) return held;
+          const leader = elected.leader;
+          // Another manager leads: writes are its. Forwarding them is not built yet, so say where to go.
+          if (leader && leader.nodeId !== options.nodeId) throw notTheLeader(leader);
+          throw unavailable(NO_LEADER);
         },
         refused: lostLeadership,
       };
@@ -231,7 +243,9 @@ export class Manager {
       // The loops start when this manager is elected, and stop when it is not any more.
       if (this.election.leading) await this.startLoops();
       else if (!(await this.campaign())) {
-        this.options.log.warn('not elected leader yet; serving as a manager that does not lead');
+        this.options.log.info('another manager leads, or none yet: serving as a manager that does not lead', {
+          leader: this.election.leader?.nodeId ?? '',
+        });
       }
       await this.leadershipChain;
     } else {
@@ -252,21 +266,23 @@ export class Manager {
   }
 
   /**
-   * Campaigns (with a store several managers share) and resolves once this manager leads, or with false
-   * after `timeoutMs`. Without start(), no loop runs: `swarm init` writes the cluster's first objects so.
+   * Campaigns (with a store several managers share) and resolves with true once this manager leads, with
+   * false once another one is seen leading, or after `timeoutMs`. Without start(), no loop runs: `swarm
+   * init` writes the cluster's first objects so.
    */
   async campaign(timeoutMs = FIRST_ELECTION_WAIT_MS): Promise<boolean> {
     const election = this.election;
     if (!election) return true;
     if (election.leading) return true;
-    const elected = new Promise<void>((resolve) => (this.firstLeadership = resolve));
+    const decided = new Promise<boolean>((resolve) => (this.campaignDecided = resolve));
     election.start();
     let timer: NodeJS.Timeout | undefined;
     const won = await Promise.race([
-      elected.then(() => true),
+      decided,
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
     ]);
     clearTimeout(timer);
+    this.campaignDecided = undefined;
     return won;
   }
 
@@ -290,7 +306,8 @@ export class Manager {
       } catch (err) {
         this.options.log.error('changing leadership failed', { error: String(err) });
       }
-      if (state.leading) this.firstLeadership?.();
+      if (state.leading) this.campaignDecided?.(true);
+      else if (state.leader && state.leader.nodeId !== this.options.nodeId) this.campaignDecided?.(false);
     });
   }
 

@@ -17,8 +17,11 @@ export type StoreBackendConfig =
       readonly kind: 'etcd';
       /** Client URLs of the etcd members (this manager's own first). */
       readonly endpoints: readonly string[];
-      /** This manager's client certificate for etcd, and the CA the members' certificates are checked with. */
-      readonly tls: EtcdTls;
+      /**
+       * This manager's client certificate for etcd, and the CA the members' certificates are checked with.
+       * shoald always gives it; only tests on loopback talk to a plaintext etcd.
+       */
+      readonly tls?: EtcdTls;
       /** The name the members' certificates must carry (checked instead of their address). */
       readonly serverName?: string;
     };
@@ -48,7 +51,7 @@ export async function openStoreBackend(
     case 'etcd': {
       const kv = await EtcdKV.open({
         endpoints: config.endpoints,
-        tls: config.tls,
+        ...(config.tls && { tls: config.tls }),
         ...(config.serverName && { serverName: config.serverName }),
         namespace: ETCD_STORE_NAMESPACE,
       });

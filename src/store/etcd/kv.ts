@@ -115,7 +115,7 @@ type FaultPolicy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>
  * after three failures) would resend writes and delay recovery; this adapter decides itself what to retry.
  * Only `execute` is used by the library's connection pool, which expects a promise even when the call throws.
  */
-const passThrough = {
+export const passThrough = {
   execute: async <T>(fn: () => T | Promise<T>): Promise<T> => fn(),
 } as unknown as FaultPolicy;
 

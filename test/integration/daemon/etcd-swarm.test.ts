@@ -160,7 +160,7 @@ describe('a swarm on etcd', { timeout: 180_000 }, () => {
     const pid = etcdPid();
     process.kill(pid, 'SIGSTOP');
     try {
-      // Within its lease (2 s) the manager stops leading; from then on a write is refused at once.
+      // Within its lease (1 s) the manager stops leading; from then on a write is refused at once.
       const refused = await waitFor(
         () => daemon.api('POST', '/v1.41/services/create', spec('during-freeze')),
         {

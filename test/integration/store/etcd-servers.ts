@@ -21,25 +21,52 @@ export class TestEtcds {
   private readonly members: EtcdProcess[] = [];
   private counter = 0;
 
-  /** A new one-member cluster, empty and healthy. */
-  async start(): Promise<TestEtcd> {
-    const name = `m${this.counter++}`;
-    const [clientPort, peerPort] = [await freePort(), await freePort()];
-    const dataDir = join(this.root, name, 'data');
-    const peerUrl = `http://127.0.0.1:${peerPort}`;
-    const process = await EtcdProcess.start({
-      name,
-      dataDir,
-      clientUrl: `http://127.0.0.1:${clientPort}`,
-      peerUrl,
-      initialCluster: `${name}=${peerUrl}`,
-      initialClusterState: 'new',
+  /** Raft timing of the members (default: 10 ms heartbeat, 100 ms election timeout, for fast tests). */
+  constructor(
+    private readonly timing: { heartbeatMs: number; electionMs: number } = {
       heartbeatMs: 10,
       electionMs: 100,
-      logFile: join(this.root, name, 'etcd.log'),
+    },
+  ) {}
+
+  /** A new one-member cluster, empty and healthy. */
+  async start(): Promise<TestEtcd> {
+    return (await this.cluster(1))[0]!;
+  }
+
+  /** A new cluster of `size` members started together (each given the whole member list). */
+  async cluster(size: number): Promise<TestEtcd[]> {
+    const planned = await Promise.all(Array.from({ length: size }, () => this.plan()));
+    const initialCluster = planned.map((member) => `${member.name}=${member.peerUrl}`).join(',');
+    return Promise.all(planned.map((member) => this.launch(member, initialCluster, 'new')));
+  }
+
+  /** Names and ports for a member that has not started yet (for a member to add to a running cluster). */
+  async plan(): Promise<{ name: string; peerUrl: string; clientPort: number }> {
+    const name = `m${this.counter++}`;
+    const [clientPort, peerPort] = [await freePort(), await freePort()];
+    return { name, peerUrl: `http://127.0.0.1:${peerPort}`, clientPort };
+  }
+
+  /** Starts a planned member, of a new cluster or joining an existing one. */
+  async launch(
+    member: { name: string; peerUrl: string; clientPort: number },
+    initialCluster: string,
+    state: 'new' | 'existing',
+  ): Promise<TestEtcd> {
+    const dataDir = join(this.root, member.name, 'data');
+    const process = await EtcdProcess.start({
+      name: member.name,
+      dataDir,
+      clientUrl: `http://127.0.0.1:${member.clientPort}`,
+      peerUrl: member.peerUrl,
+      initialCluster,
+      initialClusterState: state,
+      ...this.timing,
+      logFile: join(this.root, member.name, 'etcd.log'),
     });
     this.members.push(process);
-    return { endpoint: `http://127.0.0.1:${clientPort}`, dataDir, process };
+    return { endpoint: `http://127.0.0.1:${member.clientPort}`, dataDir, process };
   }
 
   /** Starts a member again on its data (after `kill` or `stop`), with the same ports. */
