@@ -302,19 +302,47 @@ export class SwarmNode implements EngineBackend {
   private async storeBackend(membership: SwarmMembership): Promise<StoreBackendConfig> {
     if (membership.datastore === 'embedded') return { kind: 'embedded' };
     if (!this.etcd) {
-      const ports = membership.etcd ?? this.etcdPorts();
-      const member = new EtcdMember({
-        dir: this.etcdDir,
-        name: membership.nodeId,
-        host: splitHostPort(membership.advertiseAddr)[0],
-        clientPort: ports.clientPort,
-        peerPort: ports.peerPort,
-        log: this.options.log.with({ component: 'etcd' }),
-      });
+      const member = this.newEtcdMember(membership);
       await member.start();
       this.etcd = member;
     }
     return { kind: 'etcd', ...this.etcd.clientOptions() };
+  }
+
+  private newEtcdMember(membership: SwarmMembership): EtcdMember {
+    const ports = membership.etcd ?? this.etcdPorts();
+    return new EtcdMember({
+      dir: this.etcdDir,
+      name: membership.nodeId,
+      host: splitHostPort(membership.advertiseAddr)[0],
+      clientPort: ports.clientPort,
+      peerPort: ports.peerPort,
+      log: this.options.log.with({ component: 'etcd' }),
+    });
+  }
+
+  /**
+   * `swarm init --force-new-cluster` on a manager of a swarm on etcd: its member is started once as the only
+   * member of a new cluster on its own copy of the state (`etcd --force-new-cluster`), then the manager
+   * starts as before — services, secrets and nodes kept, tasks left running. For when the other managers are
+   * gone for good and the swarm has lost its quorum.
+   */
+  private async forceNewCluster(membership: SwarmMembership): Promise<string> {
+    this.cancelResumeRetry();
+    this.options.log.warn("forcing a new cluster from this manager's copy of the state");
+    await this.stopComponents(false);
+    try {
+      const member = this.newEtcdMember(membership);
+      await member.start({ forceNewCluster: true });
+      this.etcd = member;
+      await this.startComponents(membership);
+    } catch (err) {
+      await this.stopComponents(false).catch(() => undefined);
+      this.resumeFailed(err);
+      throw err;
+    }
+    this.nodeError = undefined;
+    return membership.nodeId;
   }
 
   /**
@@ -450,6 +478,10 @@ export class SwarmNode implements EngineBackend {
 
   init(request: InitRequest): Promise<string> {
     return this.serialize(async () => {
+      const current = this.membership;
+      if (request.ForceNewCluster && current?.role === 'manager' && current.datastore === 'etcd') {
+        return this.forceNewCluster(current);
+      }
       // A node in error keeps what it has (damaged or not) until `swarm leave --force`.
       if (this.membership || this.nodeError) throw unavailable(ALREADY_IN_SWARM);
       // Docker's order: addresses (400), the spec's name (400), then the rest (500, as Docker finds

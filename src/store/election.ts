@@ -58,6 +58,8 @@ export class LeaderElection {
   private renewTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
   private watch: Watch | undefined;
   private stopped = true;
   private campaigning = false;
@@ -85,6 +87,29 @@ export class LeaderElection {
     if (!this.stopped) return;
     this.stopped = false;
     void this.campaign();
+    // A follower cannot tell from the watch alone that the store lost its quorum (nothing is deleted
+    // then): it reads the key through the store once per TTL, and a store that does not answer means
+    // nobody can lead.
+    this.probeTimer = setInterval(() => void this.probe(), this.options.ttlSeconds * 1000);
+  }
+
+  private async probe(): Promise<void> {
+    if (this.stopped || this.state.leading || this.campaigning || this.probing) return;
+    this.probing = true;
+    try {
+      // A transaction that only reads is a linearizable read, bounded by the backend's write deadline.
+      const response = await this.options.kv.txn({ success: [{ type: 'get', key: this.options.key }] });
+      const result = response.results[0];
+      const entry = result?.type === 'get' ? result.entry : undefined;
+      if (this.state.leading) return;
+      if (entry) this.set({ leading: false, leader: asRecord(entry.value) });
+      else void this.campaign();
+    } catch (err) {
+      if (!this.state.leading) this.set({ leading: false, leader: undefined });
+      this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      this.probing = false;
+    }
   }
 
   /** Stops campaigning; a leader gives the key up at once (revokes its lease) so another can take over. */
@@ -92,6 +117,8 @@ export class LeaderElection {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
     this.watch?.cancel();
     this.watch = undefined;
     const lease = this.lease;

@@ -130,16 +130,21 @@ export class EtcdMember {
     };
   }
 
-  /** Starts the member and waits until it serves; from then on restarts it whenever it exits. */
-  async start(): Promise<void> {
+  /**
+   * Starts the member and waits until it serves; from then on restarts it whenever it exits. With
+   * `forceNewCluster`, this first start makes it the only member of a new cluster on its data (the
+   * restarts after it do not).
+   */
+  async start(options: { forceNewCluster?: boolean } = {}): Promise<void> {
     this.stopping = false;
     await this.stopLeftover();
-    this.process = await this.launch();
+    this.process = await this.launch(options.forceNewCluster ?? false);
     this.supervising = this.supervise();
   }
 
-  private async launch(): Promise<EtcdProcess> {
-    const member = await EtcdProcess.start(this.config(), { tlsPem: this.clientTls() });
+  private async launch(forceNewCluster = false): Promise<EtcdProcess> {
+    const config = { ...this.config(), ...(forceNewCluster && { forceNewCluster }) };
+    const member = await EtcdProcess.start(config, { tlsPem: this.clientTls() });
     writeFileSync(this.pidFile, `${member.pid}\n`, { mode: 0o600 });
     this.options.log.info('etcd member running', {
       pid: member.pid,

@@ -40,6 +40,11 @@ export interface EtcdMemberConfig {
   initialCluster: string;
   /** `new` for the first member of a cluster, `existing` for one added to it. */
   initialClusterState: 'new' | 'existing';
+  /**
+   * Start as the only member of a new cluster, keeping the data (`--force-new-cluster`): what `swarm init
+   * --force-new-cluster` does on a surviving manager. Only for that one start.
+   */
+  forceNewCluster?: boolean;
   /** Mutual TLS for client and peer traffic. Without it, plain HTTP: only for tests on loopback. */
   tls?: EtcdTlsFiles;
   /** Raft heartbeat and election timeout (default 100 ms and 1000 ms, etcd's own). */
@@ -69,6 +74,7 @@ export function etcdArgs(config: EtcdMemberConfig): string[] {
     config.initialCluster,
     '--initial-cluster-state',
     config.initialClusterState,
+    ...(config.forceNewCluster ? ['--force-new-cluster'] : []),
     '--heartbeat-interval',
     String(config.heartbeatMs ?? 100),
     '--election-timeout',

@@ -231,6 +231,21 @@ describe('a swarm on etcd', { timeout: 180_000 }, () => {
     assert.match(demote.stderr, /attempting to demote the last manager of the swarm/);
   });
 
+  it('swarm init --force-new-cluster (docker CLI) restarts the member as a cluster of its own, keeping the state', async () => {
+    const tasks = await runningTasks('web');
+    const before = etcdPid();
+    const forced = await daemon.docker(['swarm', 'init', '--force-new-cluster']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /Swarm initialized: current node \(\w+\) is now a manager\./);
+    assert.notEqual(etcdPid(), before, 'the member was started again');
+    const log = readFileSync(daemon.logFile, 'utf8');
+    assert.match(log, /forcing a new cluster from this manager's copy of the state/);
+    assert.match(await ok('service', 'ls', '--format', '{{.Name}}'), /^web$/m);
+    assert.equal((await ok('secret', 'ls', '--format', '{{.Name}}')).trim(), 'db-password');
+    await ok('service', 'create', '--detach', '--name', 'after-force', 'busybox', 'sleep', '3600');
+    assert.deepEqual(await waitFor(() => runningTasks('web'), { until: (ids) => ids.length === 2 }), tasks);
+  });
+
   it('stops the member at swarm leave --force', async () => {
     const pid = etcdPid();
     await ok('swarm', 'leave', '--force');

@@ -14,15 +14,46 @@ import { ETCD_STORE_NAMESPACE } from '../../../src/store/backend.js';
 import { KeyFileSealer } from '../../../src/store/sealer.js';
 import { HaCluster } from './ha-cluster.js';
 
-let cluster: HaCluster | undefined;
-after(() => cluster?.stop());
+const clusters: HaCluster[] = [];
+after(async () => {
+  for (const cluster of clusters) await cluster.stop();
+});
+
+/** The services' names in the store, read through a member that runs. */
+async function serviceNames(ha: HaCluster): Promise<Set<string | undefined>> {
+  const kv = await EtcdKV.open({ endpoints: [ha.endpoint()], namespace: ETCD_STORE_NAMESPACE });
+  try {
+    const store = await ClusterStore.open(kv, { sealer: KeyFileSealer.load(ha.keyFile()) });
+    const names = new Set(store.view((tx) => tx.list('service').map((service) => service.Spec.Name)));
+    await store.close();
+    return names;
+  } finally {
+    await kv.close();
+  }
+}
+
+async function until<T>(
+  fn: () => Promise<T> | T,
+  done: (value: T) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('managers on etcd', { timeout: 120_000 }, () => {
   it('survive the leader’s death twice: a new leader within 3 s, no acknowledged create lost', async () => {
-    cluster = await HaCluster.start({ size: 3, ttlSeconds: 1 });
-    const ha = cluster;
+    const ha = await HaCluster.start({ size: 3, ttlSeconds: 1 });
+    clusters.push(ha);
     const acknowledged: string[] = [];
     const refusals = new Set<string>();
     let writing = true;
@@ -83,18 +114,43 @@ describe('managers on etcd', { timeout: 120_000 }, () => {
     }
 
     // Every acknowledged create is there (names are unique, so none twice).
-    const kv = await EtcdKV.open({ endpoints: [ha.endpoint()], namespace: ETCD_STORE_NAMESPACE });
-    try {
-      const store = await ClusterStore.open(kv, { sealer: KeyFileSealer.load(ha.keyFile()) });
-      const names = new Set(store.view((tx) => tx.list('service').map((service) => service.Spec.Name)));
-      await store.close();
-      const lost = acknowledged.filter((name) => !names.has(name));
-      assert.deepEqual(lost, [], 'acknowledged creates lost');
-    } finally {
-      await kv.close();
-    }
+    const names = await serviceNames(ha);
+    const lost = acknowledged.filter((name) => !names.has(name));
+    assert.deepEqual(lost, [], 'acknowledged creates lost');
     console.log(
       `failovers: ${failovers.map((ms) => `${Math.round(ms)} ms`).join(', ')}; ${acknowledged.length} creates acknowledged`,
     );
+  });
+
+  it('with two of three down refuse writes with Docker’s message; --force-new-cluster on the survivor keeps the state', async () => {
+    const ha = await HaCluster.start({ size: 3, ttlSeconds: 1 });
+    clusters.push(ha);
+    const leader = (await until(() => ha.leader(), Boolean, 'a leader'))!;
+    for (let i = 0; i < 10; i++) assert.equal(await ha.create(leader.index, `before-${i}`), 'ok');
+    const survivor = ha.managers.find((manager) => manager !== leader)!;
+    for (const manager of ha.managers) if (manager !== survivor) await ha.kill(manager);
+
+    // No quorum: the survivor cannot lead, and says so as Docker does.
+    const refusal = await until(
+      () => ha.create(survivor.index, `during-${Date.now()}`),
+      (answer) => answer.startsWith(NO_LEADER),
+      'the no-leader refusal',
+    );
+    assert.equal(refusal, NO_LEADER);
+    const started = performance.now();
+    assert.equal(await ha.create(survivor.index, 'refused-fast'), NO_LEADER);
+    assert.ok(performance.now() - started < 1_000, 'a write is refused within a second');
+
+    // The two are gone for good: the survivor's host is restarted as the only member of a new cluster.
+    await ha.kill(survivor);
+    await ha.restart(survivor, { forceNewCluster: true });
+    await until(
+      () => ha.create(survivor.index, `after-${Date.now()}`),
+      (answer) => answer === 'ok',
+      'a create after --force-new-cluster',
+    );
+    const names = await serviceNames(ha);
+    for (let i = 0; i < 10; i++) assert.ok(names.has(`before-${i}`), `before-${i} kept`);
+    assert.ok(!names.has('refused-fast'));
   });
 });

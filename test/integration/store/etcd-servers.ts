@@ -69,9 +69,16 @@ export class TestEtcds {
     return { endpoint: `http://127.0.0.1:${member.clientPort}`, dataDir, process };
   }
 
-  /** Starts a member again on its data (after `kill` or `stop`), with the same ports. */
-  async restart(member: TestEtcd): Promise<TestEtcd> {
-    const process = await EtcdProcess.start({ ...member.process.config, initialClusterState: 'existing' });
+  /**
+   * Starts a member again on its data (after `kill` or `stop`), with the same ports; with
+   * `forceNewCluster`, as the only member of a new cluster keeping the data.
+   */
+  async restart(member: TestEtcd, options: { forceNewCluster?: boolean } = {}): Promise<TestEtcd> {
+    const process = await EtcdProcess.start({
+      ...member.process.config,
+      initialClusterState: 'existing',
+      forceNewCluster: options.forceNewCluster ?? false,
+    });
     this.members.push(process);
     return { ...member, process };
   }

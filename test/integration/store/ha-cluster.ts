@@ -133,9 +133,13 @@ export class HaCluster {
     await Promise.all([exited, manager.member.process.kill()]);
   }
 
-  /** The host comes back: its member restarts on its data and rejoins; its manager starts again. */
-  async restart(manager: HaManager): Promise<void> {
-    manager.member = await this.etcds.restart(manager.member);
+  /**
+   * The host comes back: its member restarts on its data and rejoins; its manager starts again. With
+   * `forceNewCluster`, the member comes back as the only member of a new cluster (`swarm init
+   * --force-new-cluster` on a survivor).
+   */
+  async restart(manager: HaManager, options: { forceNewCluster?: boolean } = {}): Promise<void> {
+    manager.member = await this.etcds.restart(manager.member, options);
     await this.launch(manager, false);
   }
 
