@@ -9,9 +9,10 @@
 // write (always, it has no switch to turn that off), so an acknowledged write survives `kill -9`.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -141,6 +142,11 @@ export class EtcdProcess {
         this.exitedFlag = true;
         resolve(code ?? signal ?? 'unknown');
       });
+      // A process that could not be spawned may never emit 'exit'.
+      child.once('error', () => {
+        this.exitedFlag = true;
+        resolve('not started');
+      });
     });
   }
 
@@ -157,6 +163,9 @@ export class EtcdProcess {
     config: EtcdMemberConfig,
     options: { tlsPem?: EtcdTlsPem; timeoutMs?: number } = {},
   ): Promise<EtcdProcess> {
+    // Another process on a port would answer the health check in this member's place: say so first.
+    await assertPortFree('client', config.clientUrl);
+    await assertPortFree('peer', config.peerUrl);
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const logFile = config.logFile ?? join(config.dataDir, '..', 'etcd.log');
     const log = openSync(logFile, 'a', 0o600);
@@ -167,7 +176,18 @@ export class EtcdProcess {
       closeSync(log);
     }
     const member = new EtcdProcess(child, config);
-    const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+    const binary = config.binary ?? 'etcd';
+    const spawnError = new Promise<never>((_, reject) =>
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          err.code === 'ENOENT'
+            ? new Error(
+                `etcd is not installed (${binary} not found): a swarm on etcd needs it (Debian: apt-get install etcd-server)`,
+              )
+            : err,
+        ),
+      ),
+    );
     spawnError.catch(() => undefined);
     try {
       await Promise.race([member.waitHealthy(options.tlsPem, options.timeoutMs ?? 30_000), spawnError]);
@@ -184,8 +204,9 @@ export class EtcdProcess {
     let last = 'no answer yet';
     while (Date.now() < deadline) {
       if (!this.running) {
+        const why = lastLogError(this.config.logFile ?? join(this.config.dataDir, '..', 'etcd.log'));
         throw new Error(
-          `etcd member ${this.config.name} exited while starting (${await this.exited}); see its log`,
+          `etcd member ${this.config.name} exited while starting (${await this.exited})${why ? `: ${why}` : ''}`,
         );
       }
       try {
@@ -215,6 +236,45 @@ export class EtcdProcess {
     this.child.kill('SIGKILL');
     await this.exited;
   }
+}
+
+async function assertPortFree(what: string, url: string): Promise<void> {
+  const { hostname, port } = new URL(url);
+  const host = hostname.replace(/^\[|\]$/g, '');
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`the etcd ${what} port ${host}:${port} is in use by another process`)
+          : new Error(`the etcd ${what} address ${host}:${port} cannot be used: ${err.message}`),
+      ),
+    );
+    server.listen(Number(port), host, () => server.close(() => resolve()));
+  });
+}
+
+/** The last error etcd logged (its log is JSON lines), as `message: error`; undefined when none. */
+export function lastLogError(logFile: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.trimEnd().split('\n').slice(-50).reverse();
+  for (const line of lines) {
+    let entry: { level?: unknown; msg?: unknown; error?: unknown };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue;
+    }
+    if (entry.level === 'error' || entry.level === 'fatal' || entry.level === 'panic') {
+      return [entry.msg, entry.error].filter((part) => typeof part === 'string' && part).join(': ');
+    }
+  }
+  return undefined;
 }
 
 function getHealth(clientUrl: string, tlsPem: EtcdTlsPem | undefined): Promise<string> {

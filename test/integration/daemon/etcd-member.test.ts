@@ -11,6 +11,7 @@ import { after, describe, it } from 'node:test';
 import { generateNodeKeyAndCsr } from '../../../src/api/certs.js';
 import type { NodeRole } from '../../../src/api/types.js';
 import { EtcdMember, writeEtcdMemberFiles } from '../../../src/daemon/etcd/member.js';
+import { EtcdProcess } from '../../../src/daemon/etcd/process.js';
 import { createLogger } from '../../../src/daemon/logger.js';
 import { createRootCA, loadRootCASigner, type RootCAKeyMaterial } from '../../../src/manager/ca/rootca.js';
 import { signNodeCertificate } from '../../../src/manager/ca/signer.js';
@@ -99,6 +100,38 @@ describe('etcd member', () => {
     );
     // Plain HTTP.
     await assert.rejects(EtcdKV.open({ endpoints: [member.clientUrl.replace('https:', 'http:')] }));
+  });
+
+  it('says why a member does not start: etcd missing, its own reason, or its port taken', async () => {
+    const clientPort = await freePort();
+    const config = (name: string, binary?: string) => ({
+      name,
+      dataDir: join(root, name, 'data'),
+      clientUrl: `http://127.0.0.1:${clientPort}`,
+      peerUrl: `http://127.0.0.1:${name === 'taken-a' ? peerA : peerB}`,
+      initialCluster: `${name}=http://127.0.0.1:${name === 'taken-a' ? peerA : peerB}`,
+      initialClusterState: 'new' as const,
+      ...(binary && { binary }),
+    });
+    const [peerA, peerB] = [await freePort(), await freePort()];
+    await assert.rejects(
+      EtcdProcess.start(config('missing', '/nonexistent/etcd')),
+      /etcd is not installed \(\/nonexistent\/etcd not found\)/,
+    );
+    // etcd's own reason, from its log, when it exits.
+    await assert.rejects(
+      EtcdProcess.start({ ...config('misnamed'), initialCluster: `someone-else=http://127.0.0.1:${peerB}` }),
+      /exited while starting \(1\): .*couldn't find local name "misnamed" in the initial cluster configuration/,
+    );
+    const first = await EtcdProcess.start(config('taken-a'));
+    try {
+      await assert.rejects(
+        EtcdProcess.start(config('taken-b')),
+        /the etcd client port 127\.0\.0\.1:\d+ is in use by another process/,
+      );
+    } finally {
+      await first.stop();
+    }
   });
 
   it('comes back after SIGKILL, and the store client carries on', async () => {
