@@ -4,12 +4,7 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  generateNodeKeyAndCsr,
-  parseJoinToken,
-  parseNodeCertificate,
-  type NodeTlsCredentials,
-} from '../api/certs.js';
+import { generateNodeKeyAndCsr, parseJoinToken, type NodeTlsCredentials } from '../api/certs.js';
 import type { DispatcherClient } from '../api/dispatcher.js';
 import { executorFactory, type ExecutorConfig } from '../agent/executor/factory.js';
 import { ClusterClient } from '../agent/transport/cluster-client.js';
@@ -55,7 +50,7 @@ import {
   validateDataPathAddr,
 } from './addresses.js';
 import { readCertificates, selfSignedRenewal, startRenewal, writeCertificates } from './certificates.js';
-import { EtcdMember, writeEtcdMemberFiles } from './etcd/member.js';
+import { EtcdMember, etcdCertificateDue, writeEtcdMemberFiles } from './etcd/member.js';
 import type { Logger } from './logger.js';
 import { NodeRuntime } from './node-runtime.js';
 import { SwarmStateFile, type SwarmMembership } from './state.js';
@@ -96,6 +91,8 @@ export class SwarmNode implements EngineBackend {
   private manager: Manager | undefined;
   /** A manager's etcd member (with the etcd datastore). */
   private etcd: EtcdMember | undefined;
+  /** When the member's certificate is renewed next. */
+  private etcdRenewal: NodeJS.Timeout | undefined;
   private runtime: NodeRuntime | undefined;
   /** A worker's connection to its manager. */
   private clusterClient: ClusterClient | undefined;
@@ -199,6 +196,8 @@ export class SwarmNode implements EngineBackend {
     await this.manager?.stop();
     this.manager = undefined;
     // The store's member goes last: the manager may write until it has stopped.
+    clearTimeout(this.etcdRenewal);
+    this.etcdRenewal = undefined;
     await this.etcd?.stop();
     this.etcd = undefined;
     if (hadManager) this.managerChanged();
@@ -346,20 +345,41 @@ export class SwarmNode implements EngineBackend {
   }
 
   /**
-   * Issues the member a new certificate once its current one is past half its life (etcd reads its files
-   * at every handshake, so the running member takes it without a restart).
+   * Issues the member a new certificate once its current one is past half its life — now, and then on a
+   * timer for as long as the manager runs. etcd reads its files at every handshake, so the running member
+   * takes it without a restart; the store's client reconnects with it.
    */
   private async renewEtcdCertificate(manager: Manager, membership: SwarmMembership): Promise<void> {
-    const certFile = join(this.etcdDir, 'tls', 'member.crt');
-    const { notBefore, notAfter } = parseNodeCertificate(readFileSync(certFile, 'utf8'));
-    const halfLife = notBefore.getTime() + (notAfter.getTime() - notBefore.getTime()) / 2;
-    if (Date.now() < halfLife) return;
-    const member = await generateNodeKeyAndCsr();
-    const { certPem, rootCAPem } = await manager.signOwnCertificate(member.csrPem, {
-      ipAddresses: etcdIps(splitHostPort(membership.advertiseAddr)[0]),
-    });
-    writeEtcdMemberFiles(this.etcdDir, { caPem: rootCAPem, certPem, keyPem: member.keyPem });
-    this.options.log.info('etcd member certificate renewed');
+    const member = this.etcd;
+    if (!member) return;
+    const due = etcdCertificateDue(readFileSync(join(this.etcdDir, 'tls', 'member.crt'), 'utf8'));
+    if (Date.now() >= due.getTime()) {
+      const { keyPem, csrPem } = await generateNodeKeyAndCsr();
+      const { certPem, rootCAPem } = await manager.signOwnCertificate(csrPem, {
+        ipAddresses: etcdIps(splitHostPort(membership.advertiseAddr)[0]),
+      });
+      writeEtcdMemberFiles(this.etcdDir, { caPem: rootCAPem, certPem, keyPem });
+      manager.setStoreTls(member.clientTls());
+      this.options.log.info('etcd member certificate renewed');
+      return this.renewEtcdCertificate(manager, membership);
+    }
+    clearTimeout(this.etcdRenewal);
+    // setTimeout takes at most 2^31 − 1 ms (24.8 days): a later due date is looked at again then.
+    const delay = Math.min(due.getTime() - Date.now(), 2 ** 31 - 1);
+    this.etcdRenewal = setTimeout(() => {
+      if (this.manager !== manager || this.etcd !== member) return;
+      this.renewEtcdCertificate(manager, membership).catch((err: unknown) => {
+        this.options.log.error('cannot renew the etcd member certificate; retrying in a minute', {
+          error: err,
+        });
+        this.etcdRenewal = setTimeout(
+          () => void this.renewEtcdCertificate(manager, membership).catch(() => undefined),
+          60_000,
+        );
+        this.etcdRenewal.unref();
+      });
+    }, delay);
+    this.etcdRenewal.unref();
   }
 
   // -------------------------------------------------------------- the dashboard and the metrics

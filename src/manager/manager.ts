@@ -10,6 +10,7 @@ import type { Service, Task } from '../api/types.js';
 import { openStoreBackend, type StoreBackendConfig } from '../store/backend.js';
 import { ClusterStore, type WriteFence } from '../store/cluster-store.js';
 import { LeaderElection, type LeadershipState } from '../store/election.js';
+import { EtcdKV, type EtcdTls } from '../store/etcd/kv.js';
 import type { KV } from '../store/kv.js';
 import { DamagedStateError } from '../store/file-errors.js';
 import { KeyFileSealer, SealedDataError } from '../store/sealer.js';
@@ -367,6 +368,11 @@ export class Manager {
       }, CLUSTER_PORT_RETRY_MS);
       this.portRetry.unref();
     }
+  }
+
+  /** Reaches the store's etcd with a renewed client certificate (a store on etcd; otherwise nothing to do). */
+  setStoreTls(tls: EtcdTls): void {
+    if (this.kv instanceof EtcdKV) this.kv.setTls(tls);
   }
 
   /** Serves new cluster connections with renewed credentials (open ones keep theirs). */

@@ -17,13 +17,14 @@
 // Supervision. If the member exits while the node runs, it is started again after a delay that doubles
 // from 250 ms up to 10 s (reset after a minute of running); the store's client reconnects by itself.
 
-import { readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
-import { MANAGER_SERVER_NAME } from '../../api/certs.js';
+import { MANAGER_SERVER_NAME, parseNodeCertificate } from '../../api/certs.js';
 import type { EtcdTls } from '../../store/etcd/kv.js';
 import type { Logger } from '../logger.js';
+import { writeFileAtomic } from '../state.js';
 import { EtcdProcess, type EtcdMemberConfig } from './process.js';
 
 export interface EtcdMemberFiles {
@@ -69,13 +70,22 @@ export function memberUrl(host: string, port: number): string {
   return `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/** Writes the member's certificate, key and CA (replacing any there: etcd reads them at each handshake). */
+/**
+ * Writes the member's certificate, key and CA, each replaced atomically (etcd reads them at each
+ * handshake, so a running member never reads half a file).
+ */
 export function writeEtcdMemberFiles(dir: string, files: EtcdMemberFiles): void {
   const tls = join(dir, 'tls');
   mkdirSync(tls, { recursive: true, mode: 0o700 });
-  writeFileSync(join(tls, 'ca.crt'), files.caPem, { mode: 0o644 });
-  writeFileSync(join(tls, 'member.crt'), files.certPem, { mode: 0o644 });
-  writeFileSync(join(tls, 'member.key'), files.keyPem, { mode: 0o600 });
+  writeFileAtomic(join(tls, 'ca.crt'), files.caPem, 0o644);
+  writeFileAtomic(join(tls, 'member.key'), files.keyPem, 0o600);
+  writeFileAtomic(join(tls, 'member.crt'), files.certPem, 0o644);
+}
+
+/** When a member's certificate is due for renewal: half-way through its validity, as node certificates. */
+export function etcdCertificateDue(certPem: string): Date {
+  const { notBefore, notAfter } = parseNodeCertificate(certPem);
+  return new Date(notBefore.getTime() + (notAfter.getTime() - notBefore.getTime()) / 2);
 }
 
 export class EtcdMember {

@@ -171,7 +171,7 @@ function isLeaseNotFound(err: unknown): boolean {
 }
 
 export class EtcdKV implements KV {
-  private readonly client: Etcd3;
+  private client: Etcd3;
   private readonly namespace: Buffer;
   private readonly historyRevisions: number;
   private readonly callTimeoutMs: number;
@@ -184,9 +184,17 @@ export class EtcdKV implements KV {
   private compacting = false;
   private closed = false;
 
-  private constructor(options: EtcdKVOptions) {
-    const { tls } = options;
-    this.client = new Etcd3({
+  private constructor(private readonly options: EtcdKVOptions) {
+    this.client = this.newClient(options.tls);
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.namespace = Buffer.from(options.namespace ?? '', 'utf8');
+    this.historyRevisions = options.historyRevisions ?? DEFAULT_HISTORY_REVISIONS;
+    this.onBackgroundError = options.onBackgroundError ?? (() => undefined);
+  }
+
+  private newClient(tls: EtcdTls | undefined): Etcd3 {
+    const { options } = this;
+    return new Etcd3({
       hosts: [...options.endpoints],
       ...(tls && {
         credentials: {
@@ -214,10 +222,18 @@ export class EtcdKV implements KV {
                 Date.now() + (context.method === 'range' ? this.callTimeoutMs * 6 : this.callTimeoutMs),
             },
     });
-    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-    this.namespace = Buffer.from(options.namespace ?? '', 'utf8');
-    this.historyRevisions = options.historyRevisions ?? DEFAULT_HISTORY_REVISIONS;
-    this.onBackgroundError = options.onBackgroundError ?? (() => undefined);
+  }
+
+  /**
+   * Talks to etcd with a new client certificate from now on (the old one is about to expire). Connections
+   * are made anew: calls under way on the old ones fail as on a dropped connection, and watches reopen on
+   * the new ones from the next revision they need.
+   */
+  setTls(tls: EtcdTls): void {
+    this.checkOpen();
+    const old = this.client;
+    this.client = this.newClient(tls);
+    old.close();
   }
 
   /** Connects (one read, so that an unreachable etcd fails here rather than at first use). */
@@ -442,7 +458,7 @@ export class EtcdKV implements KV {
     this.checkOpen();
     const start =
       options.fromRevision !== undefined ? toEtcdRevision(options.fromRevision) : this.seenRevision + 1;
-    const watch = new EtcdWatch(this.client, this.prefixRange(prefix), Math.max(start, 1), {
+    const watch = new EtcdWatch(() => this.client, this.prefixRange(prefix), Math.max(start, 1), {
       onBatch,
       onError: options.onError,
       entry: (kv) => this.entry(kv),
@@ -564,7 +580,8 @@ class EtcdWatch implements Watch {
   private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly client: Etcd3,
+    /** The KV's current client (it changes with `setTls`). */
+    private readonly client: () => Etcd3,
     private readonly range: { key: Buffer; range_end: Buffer },
     /** The etcd revision of the next events to deliver. */
     private next: number,
@@ -582,29 +599,31 @@ class EtcdWatch implements Watch {
   }
 
   private connect(): void {
-    this.client.watchClient.watch().then(
-      (stream) => {
-        if (this.cancelled) {
-          stream.on('error', () => undefined);
-          stream.cancel();
-          return;
-        }
-        this.stream = stream;
-        stream.on('data', (response) => {
-          if (this.stream === stream) this.receive(response);
-        });
-        stream.on('error', (err) => {
-          if (this.stream === stream) this.broken(err);
-        });
-        stream.on('end', () => {
-          if (this.stream === stream) this.broken(new Error('etcd ended the watch stream'));
-        });
-        stream.write({
-          create_request: { ...this.range, start_revision: this.next, prev_kv: true },
-        });
-      },
-      (err: unknown) => this.broken(err),
-    );
+    this.client()
+      .watchClient.watch()
+      .then(
+        (stream) => {
+          if (this.cancelled) {
+            stream.on('error', () => undefined);
+            stream.cancel();
+            return;
+          }
+          this.stream = stream;
+          stream.on('data', (response) => {
+            if (this.stream === stream) this.receive(response);
+          });
+          stream.on('error', (err) => {
+            if (this.stream === stream) this.broken(err);
+          });
+          stream.on('end', () => {
+            if (this.stream === stream) this.broken(new Error('etcd ended the watch stream'));
+          });
+          stream.write({
+            create_request: { ...this.range, start_revision: this.next, prev_kv: true },
+          });
+        },
+        (err: unknown) => this.broken(err),
+      );
   }
 
   private receive(response: RPC.IWatchResponse): void {

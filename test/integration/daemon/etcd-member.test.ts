@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { after, describe, it } from 'node:test';
+import { connect } from 'node:tls';
 
 import { generateNodeKeyAndCsr } from '../../../src/api/certs.js';
 import type { NodeRole } from '../../../src/api/types.js';
@@ -131,6 +133,50 @@ describe('etcd member', () => {
       );
     } finally {
       await first.stop();
+    }
+  });
+
+  it('takes a renewed certificate without a restart, and the store client moves to its own', async () => {
+    const ca = await createRootCA();
+    const member = await startMember(ca);
+    const kv = await EtcdKV.open(member.clientOptions());
+    try {
+      const seen: unknown[] = [];
+      kv.watch('/r/', (batch) => seen.push(...batch.events.map((event) => event.value)));
+      await kv.put('/r/1', 1);
+      const dir = join(root, `m${members.length - 1}`);
+      const renewed = await issue(ca, 'manager', 'renewed');
+      writeEtcdMemberFiles(dir, renewed);
+      // The member serves with the new certificate at the next handshake.
+      const served = await new Promise<string>((resolve, reject) => {
+        const url = new URL(member.clientUrl);
+        const socket = connect(
+          {
+            host: url.hostname,
+            port: Number(url.port),
+            ca: ca.CACert,
+            cert: renewed.certPem,
+            key: renewed.keyPem,
+            servername: 'swarm-manager',
+          },
+          () => {
+            resolve(socket.getPeerCertificate().serialNumber);
+            socket.end();
+          },
+        );
+        socket.on('error', reject);
+      });
+      assert.equal(served.toLowerCase(), new X509Certificate(renewed.certPem).serialNumber.toLowerCase());
+      kv.setTls(member.clientTls());
+      await kv.put('/r/2', 2);
+      const deadline = Date.now() + 10_000;
+      while (seen.length < 2) {
+        assert.ok(Date.now() < deadline, `the watch saw ${JSON.stringify(seen)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.deepEqual(seen, [1, 2]);
+    } finally {
+      await kv.close();
     }
   });
 
