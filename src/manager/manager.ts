@@ -297,7 +297,13 @@ export class Manager {
       try {
         if (state.leading && this.started && this.election?.leading) {
           this.options.log.info('elected leader: starting the control loops');
-          await this.startLoops();
+          await this.startLoops().catch(async (err: unknown) => {
+            // Half started (a write refused as leadership changed again, the store not answering): stop
+            // what started, and try again shortly if this manager still leads.
+            await this.stopLoops();
+            this.retryLoops();
+            throw err;
+          });
         } else if (!state.leading && this.loopsRunning) {
           this.options.log.warn('not the leader any more: stopping the control loops', {
             leader: state.leader?.nodeId ?? '',
@@ -310,6 +316,15 @@ export class Manager {
       if (state.leading) this.campaignDecided?.(true);
       else if (state.leader && state.leader.nodeId !== this.options.nodeId) this.campaignDecided?.(false);
     });
+  }
+
+  private retryLoops(): void {
+    setTimeout(() => {
+      if (this.started && this.election?.leading && !this.loopsRunning) {
+        const leader = this.election.leader;
+        this.onLeadership({ leading: true, leader });
+      }
+    }, 1_000).unref();
   }
 
   /** The leader's work: dispatcher, allocator, orchestrators, scheduler (and, from the first time, events). */

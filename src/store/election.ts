@@ -61,6 +61,7 @@ export class LeaderElection {
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
   private watch: Watch | undefined;
+  private watchToken: object | undefined;
   private stopped = true;
   private campaigning = false;
   private readonly now: () => number;
@@ -121,6 +122,7 @@ export class LeaderElection {
     this.probeTimer = undefined;
     this.watch?.cancel();
     this.watch = undefined;
+    this.watchToken = undefined;
     const lease = this.lease;
     this.stepDown();
     if (lease !== 0) await this.options.kv.revokeLease(lease).catch(() => undefined);
@@ -185,11 +187,18 @@ export class LeaderElection {
   /** Watches the key: a new leader's record, or its deletion (then campaign). */
   private follow(fromRevision: number): void {
     this.watch?.cancel();
+    // Which watch is current: a backend may deliver before watch() has returned, so not the handle.
+    const token = {};
+    this.watchToken = token;
     this.watch = this.options.kv.watch(
       this.options.key,
       (batch) => {
+        // A watch replaced by a newer one (after a campaign) may still deliver what it had: ignore it.
+        if (this.watchToken !== token) return;
         for (const event of batch.events) {
           if (event.key !== this.options.key) continue;
+          // What happened to a key before this manager created its own is history, not news.
+          if (this.state.leading && event.modRevision <= this.createRevision) continue;
           if (event.type === 'put') {
             if (!this.state.leading) this.set({ leading: false, leader: asRecord(event.value) });
           } else {
@@ -198,6 +207,7 @@ export class LeaderElection {
             this.set({ leading: false, leader: undefined });
             this.watch?.cancel();
             this.watch = undefined;
+            this.watchToken = undefined;
             void this.campaign();
             return;
           }
@@ -206,8 +216,10 @@ export class LeaderElection {
       {
         fromRevision,
         onError: (err) => {
+          if (this.watchToken !== token) return;
           this.options.onError?.(err);
           this.watch = undefined;
+          this.watchToken = undefined;
           if (this.state.leading) this.stepDown();
           this.retry();
         },
