@@ -502,6 +502,14 @@ export class SwarmNode implements EngineBackend {
       if (request.ForceNewCluster && current?.role === 'manager' && current.datastore === 'etcd') {
         return this.forceNewCluster(current);
       }
+      // The embedded store has exactly one manager: its swarm already is a one-manager cluster made from its
+      // own state, which is what Docker's --force-new-cluster makes. (A damaged store is refused below.)
+      if (request.ForceNewCluster && current?.role === 'manager' && !this.nodeError && this.manager) {
+        this.options.log.info(
+          '--force-new-cluster: this swarm is already a one-manager cluster on the embedded store',
+        );
+        return current.nodeId;
+      }
       // A node in error keeps what it has (damaged or not) until `swarm leave --force`.
       if (this.membership || this.nodeError) throw unavailable(ALREADY_IN_SWARM);
       // Docker's order: addresses (400), the spec's name (400), then the rest (500, as Docker finds
