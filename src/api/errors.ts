@@ -89,6 +89,11 @@ export const isNotFound = (err: unknown): boolean => isShoalError(err) && err.co
 // Messages the Engine API gives when the node cannot answer swarm calls. Text as Docker's.
 export const NOT_A_MANAGER =
   'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+/** Docker's answer while a manager of an autolocked swarm waits for its unlock key (503). */
+export const SWARM_LOCKED =
+  'Swarm is encrypted and needs to be unlocked before it can be used. Please use "docker swarm unlock" to unlock it.';
+/** Docker's answer to `swarm unlock` with a key that does not open the data key (401). */
+export const INVALID_UNLOCK_KEY = 'swarm could not be unlocked: invalid key provided';
 /** Docker's answer when no manager leads (a majority of managers is down, or an election is under way). */
 export const NO_LEADER =
   "The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online.";

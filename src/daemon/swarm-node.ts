@@ -13,6 +13,8 @@ import { joinCluster } from '../agent/transport/join.js';
 import type { CertificateRenewer, CredentialsHolder } from '../agent/transport/renewer.js';
 import {
   ALREADY_IN_SWARM,
+  INVALID_UNLOCK_KEY,
+  SWARM_LOCKED,
   invalidArgument,
   NOT_A_MANAGER,
   isShoalError,
@@ -41,6 +43,8 @@ import type { NodeFacts, SwarmMetrics } from '../manager/metrics/swarm-metrics.j
 import type { DashboardSource } from '../web/source.js';
 import type { StoreBackendConfig } from '../store/backend.js';
 import { DamagedStateError } from '../store/file-errors.js';
+import { InvalidUnlockKeyError, SwarmLockedError } from '../store/sealer.js';
+import { parseUnlockKey } from '../api/unlock-key.js';
 import {
   formatHostPort,
   localAddressTowards,
@@ -89,6 +93,8 @@ export class SwarmNode implements EngineBackend {
   /** The next attempt to start the swarm components after a failure that may pass. */
   private resumeRetry: NodeJS.Timeout | undefined;
   private manager: Manager | undefined;
+  /** A manager of an autolocked swarm restarted without its unlock key: waiting for `swarm unlock`. */
+  private locked = false;
   /** A manager's etcd member (with the etcd datastore). */
   private etcd: EtcdMember | undefined;
   /** When the member's certificate is renewed next. */
@@ -148,11 +154,39 @@ export class SwarmNode implements EngineBackend {
       await this.startComponents(m);
     } catch (err) {
       await this.stopComponents(false).catch(() => undefined);
+      if (err instanceof SwarmLockedError) {
+        // Autolock: nothing cluster-wide until `swarm unlock` gives the key (tasks keep running).
+        this.locked = true;
+        this.nodeError = undefined;
+        this.options.log.warn(
+          'this manager is locked (autolock): run "docker swarm unlock" with the unlock key',
+        );
+        return;
+      }
       this.resumeFailed(err);
       return;
     }
     if (retrying) this.options.log.info('swarm components started', { nodeId: m.nodeId, role: m.role });
     this.nodeError = undefined;
+  }
+
+  /** `swarm unlock`: starts the locked manager with its unlock key. */
+  unlock(unlockKey: string): Promise<void> {
+    return this.serialize(async () => {
+      const m = this.membership;
+      if (!this.locked || !m) throw unavailable('swarm is not locked');
+      const key = parseUnlockKey(unlockKey);
+      if (!key) throw invalidArgument('invalid key string');
+      try {
+        await this.startComponents(m, key);
+      } catch (err) {
+        await this.stopComponents(false).catch(() => undefined);
+        if (err instanceof InvalidUnlockKeyError) throw new ShoalError('Unauthenticated', INVALID_UNLOCK_KEY);
+        throw err;
+      }
+      this.locked = false;
+      this.options.log.info('swarm unlocked', { nodeId: m.nodeId });
+    });
   }
 
   private resumeFailed(err: unknown): void {
@@ -203,7 +237,7 @@ export class SwarmNode implements EngineBackend {
     if (hadManager) this.managerChanged();
   }
 
-  private async startComponents(membership: SwarmMembership): Promise<void> {
+  private async startComponents(membership: SwarmMembership, unlockKey?: Buffer): Promise<void> {
     const credentials = readCertificates(this.swarmDir);
     const log = this.options.log;
     const agentDir = NodeRuntime.stateDir(this.options.dataDir);
@@ -224,6 +258,7 @@ export class SwarmNode implements EngineBackend {
         nodeId: membership.nodeId,
         advertiseAddr: membership.advertiseAddr,
         log: log.with({ component: 'manager' }),
+        ...(unlockKey && { unlockKey }),
         ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       });
       this.manager = manager;
@@ -426,6 +461,16 @@ export class SwarmNode implements EngineBackend {
 
   async swarmInfo(): Promise<SwarmInfo> {
     const m = this.membership;
+    if (this.locked && m) {
+      return {
+        NodeID: m.nodeId,
+        NodeAddr: '',
+        LocalNodeState: 'locked',
+        ControlAvailable: false,
+        Error: '',
+        RemoteManagers: null,
+      };
+    }
     if (this.nodeError) {
       return {
         // Unknown when the state file itself is what is damaged.
@@ -490,6 +535,7 @@ export class SwarmNode implements EngineBackend {
   }
 
   control(): ControlBackend {
+    if (this.locked) throw unavailable(SWARM_LOCKED);
     if (this.nodeError) throw unavailable(this.nodeError);
     if (!this.membership) throw unavailable(NOT_A_MANAGER);
     if (!this.manager) throw unavailable(WORKER_NOT_MANAGER);
@@ -711,6 +757,7 @@ export class SwarmNode implements EngineBackend {
       this.stateFile.clear();
       this.membership = undefined;
       this.nodeError = undefined;
+      this.locked = false;
       this.managerChanged();
       this.options.log.info('left the swarm', { nodeId: m?.nodeId ?? '' });
     });

@@ -3,6 +3,7 @@
 // swarmkit makes it for a fresh swarm: named `ingress`, its subnet the first of the address pools).
 
 import { nodeTlsInfo, rootTlsInfo } from '../api/certs.js';
+import { newUnlockKey } from '../api/unlock-key.js';
 import type { Cluster, Node, NodeAvailability, NodeDescription, SwarmSpec } from '../api/types.js';
 import type { ObjectStore } from '../store/objects.js';
 import { createRootCA, loadRootCASigner, type RootCAKeyMaterial } from './ca/rootca.js';
@@ -63,6 +64,8 @@ export async function bootstrapCluster(
     DataPathPort: request.dataPathPort,
     JoinTokens: generateJoinTokens(rootCA.CACert),
     RootCA: { CACert: rootCA.CACert, CAKey: rootCA.CAKey },
+    // `swarm init --autolock`: the key managers wrap their data key under from the start.
+    ...(request.spec.EncryptionConfig?.AutoLockManagers && { UnlockKey: newUnlockKey() }),
   };
   const [ip] = splitHostPort(request.advertiseAddr);
   const node: Node = {

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DispatcherClient } from '../api/dispatcher.js';
 import { isShoalError, NO_LEADER, unavailable } from '../api/errors.js';
+import { parseUnlockKey } from '../api/unlock-key.js';
 import type { Service, Task } from '../api/types.js';
 import { openStoreBackend, type StoreBackendConfig } from '../store/backend.js';
 import { ClusterStore, type WriteFence } from '../store/cluster-store.js';
@@ -56,6 +57,8 @@ export interface ManagerOptions {
   create?: boolean;
   /** The node's metrics (`--metrics-addr`): the store, the loops and the dispatcher report to them. */
   metrics?: SwarmMetrics;
+  /** The unlock key (autolock): opens a data key file wrapped under it. */
+  unlockKey?: Buffer;
   /**
    * Lease TTL of the leader election (store on etcd), in seconds (default 1: etcd's minimum with the
    * members' 500 ms election timeout, see daemon/etcd/member.ts).
@@ -100,6 +103,9 @@ export class Manager {
   /** Starts and stops of the loops as leadership comes and goes, one after another. */
   private leadershipChain: Promise<void> = Promise.resolve();
   /** Told once the first campaign is decided: true when this manager leads, false when another does. */
+  /** The unlock key the data key file is wrapped under (null: in clear; undefined: not looked at yet). */
+  private appliedUnlockKey: string | null | undefined;
+  private unwatchUnlockKey: (() => void) | undefined;
   private campaignDecided: ((won: boolean) => void) | undefined;
   private clusterPort: ClusterApiServer | undefined;
   private portError: string | undefined;
@@ -113,6 +119,8 @@ export class Manager {
     private readonly options: ManagerOptions,
     /** With a store several managers share (etcd): who leads. Without, this manager is the only one. */
     private readonly election: LeaderElection | undefined,
+    /** The data key's file, kept wrapped under the unlock key while autolock is on. */
+    private readonly sealer: KeyFileSealer,
   ) {
     const { log, metrics } = options;
     // With metrics, the components' reads and writes are timed; the store is the same.
@@ -195,7 +203,11 @@ export class Manager {
     }
     let manager: Manager | undefined;
     try {
-      const sealer = create ? KeyFileSealer.loadOrCreate(keyPath) : KeyFileSealer.load(keyPath);
+      // With autolock the key file holds the data key wrapped under the unlock key: without the right one
+      // this throws SwarmLockedError or InvalidUnlockKeyError, and the node stays locked.
+      const sealer = create
+        ? KeyFileSealer.loadOrCreate(keyPath)
+        : KeyFileSealer.load(keyPath, options.unlockKey);
       const store = await ClusterStore.open(kv, {
         sealer,
         ...(fence && { fence }),
@@ -224,7 +236,7 @@ export class Manager {
           problem: 'holds no cluster',
         });
       }
-      manager = new Manager(kv, store, options, election);
+      manager = new Manager(kv, store, options, election, sealer);
       return manager;
     } catch (err) {
       await kv.close();
@@ -240,6 +252,10 @@ export class Manager {
     if (this.started) return;
     this.started = true;
     this.detachMetrics = this.options.metrics?.attach(this.store);
+    this.followUnlockKey();
+    this.unwatchUnlockKey = this.store.watch((batch) => {
+      if (batch.events.some((event) => event.kind === 'cluster')) this.followUnlockKey();
+    });
     if (this.election) {
       // The loops start when this manager is elected, and stop when it is not any more.
       if (this.election.leading) await this.startLoops();
@@ -285,6 +301,34 @@ export class Manager {
     clearTimeout(timer);
     this.campaignDecided = undefined;
     return won;
+  }
+
+  /**
+   * Keeps the data key file as the cluster says: wrapped under the unlock key while autolock is on (a
+   * rotated key rewraps it), in clear when it is off. A manager restarted with a wrapped file is locked
+   * until `swarm unlock` gives the key.
+   */
+  private followUnlockKey(): void {
+    const cluster = this.store.view((tx) => tx.list('cluster')[0]);
+    if (!cluster) return;
+    const wanted = cluster.Spec.EncryptionConfig?.AutoLockManagers ? (cluster.UnlockKey ?? null) : null;
+    if (wanted === this.appliedUnlockKey) return;
+    const key = wanted === null ? undefined : parseUnlockKey(wanted);
+    if (wanted !== null && !key) {
+      this.options.log.error(
+        'the cluster holds an unlock key that does not parse; the data key stays as it is',
+      );
+      return;
+    }
+    try {
+      this.sealer.rewrap(key);
+      this.appliedUnlockKey = wanted;
+      this.options.log.info(
+        key ? 'data key wrapped under the unlock key (autolock)' : 'data key stored in clear (autolock off)',
+      );
+    } catch (err) {
+      this.options.log.error('cannot rewrite the data key file', { error: String(err) });
+    }
   }
 
   /** Whether this manager leads: runs the control loops and may write. */
@@ -431,6 +475,8 @@ export class Manager {
       // The loops write what they have queued while this manager still leads; then it gives the lead up.
       await this.stopLoops();
       await this.election?.stop();
+      this.unwatchUnlockKey?.();
+      this.unwatchUnlockKey = undefined;
       this.detachMetrics?.();
       this.detachMetrics = undefined;
     }

@@ -16,8 +16,8 @@
 // callers must clone (`structuredClone`) before changing anything. Writes copy instead: `create` and `update`
 // store a deep copy, so a caller that keeps changing its object after the call cannot reach the cache.
 //
-// Secrets at rest. With a `Sealer`, `secret.Spec.Data`, `cluster.RootCA.CAKey`, the cluster's join
-// tokens (`cluster.JoinTokens.Worker` and `.Manager`, which let anyone join) and registry credentials
+// Secrets at rest. With a `Sealer`, `secret.Spec.Data`, `cluster.RootCA.CAKey`, `cluster.UnlockKey`, the
+// cluster's join tokens (`cluster.JoinTokens.Worker` and `.Manager`, which let anyone join) and registry credentials
 // (`ContainerSpec.PullOptions.RegistryAuth` of a service's spec and previous spec, and of a task's spec,
 // which copies it) are sealed before they are written and opened when read, so the backend only ever holds
 // ciphertext (`{"$sealed": "…"}` in place of the string) and the in-memory copy holds plaintext. A field
@@ -308,6 +308,7 @@ export class ClusterStore implements ObjectStore {
       return toJson({
         ...cluster,
         ...(rootCA && { RootCA: { ...rootCA, CAKey: sealIfText(rootCA.CAKey) } }),
+        ...(cluster.UnlockKey !== undefined && { UnlockKey: sealIfText(cluster.UnlockKey) }),
         ...(tokens && {
           JoinTokens: { ...tokens, Worker: sealIfText(tokens.Worker), Manager: sealIfText(tokens.Manager) },
         }),
@@ -412,6 +413,7 @@ export class ClusterStore implements ObjectStore {
       if (cluster.RootCA && isSealed(cluster.RootCA.CAKey)) {
         cluster.RootCA = { ...cluster.RootCA, CAKey: this.unseal(entry.key, cluster.RootCA.CAKey) };
       }
+      if (isSealed(cluster.UnlockKey)) cluster.UnlockKey = this.unseal(entry.key, cluster.UnlockKey);
       const tokens = cluster.JoinTokens;
       if (tokens && (isSealed(tokens.Worker) || isSealed(tokens.Manager))) {
         const open = (field: string) => (isSealed(field) ? this.unseal(entry.key, field) : field);
