@@ -54,8 +54,8 @@ export interface EtcdMemberOptions {
 /**
  * Raft timing of a manager's member: half etcd's defaults (100 ms, 1 s), so that a dead member is replaced as
  * raft leader within about 0.5–1 s and etcd's minimum lease TTL is 1 s (1.5 election timeouts, rounded up),
- * which the leader election uses. Measured with bench/leader-failover (two runs of 5): a new leader
- * accepting writes after a median of 1.1 s and 2.1 s, 2.75 s at worst (when the dead manager's member was
+ * which the leader election uses. Measured with bench/leader-failover (three runs of 5): a new leader
+ * accepting writes after a median of 1.1, 2.1 and 2.1 s, 3.1 s at worst (when the dead manager's member was
  * etcd's raft leader, which etcd must replace first); with etcd's defaults and a 2 s lease, a median of 4.4 s. Managers are on a LAN: 50 ms is well above its round trips.
  */
 export const MEMBER_HEARTBEAT_MS = 50;
