@@ -32,6 +32,18 @@ const LAYERS = {
   },
 };
 
+/**
+ * Third-party packages only one folder of src/ may import, so that a library stays behind the one module
+ * that adapts it: `home` (a folder below src/) and everything under it may, nothing else may.
+ */
+const PACKAGES = [
+  {
+    name: 'etcd3',
+    home: 'store/etcd',
+    why: 'the etcd client library stays behind the store’s etcd backend, the rest of shoal sees the KV contract',
+  },
+];
+
 /** What the dashboard's page (src/web/static/, plain ES modules run by the browser) may use. */
 const BROWSER_GLOBALS = Object.fromEntries(
   [
@@ -63,7 +75,7 @@ const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * src/ climbs exactly as many `../` as the file is deep, so the entry it names next is the folder it
  * reaches.
  */
-function layer(folder, { allow, deny, why }) {
+function layer(folder, { allow, deny, why }, home) {
   const shown = (list) => list.map((f) => `src/${f.replace(/\.js$/, '.ts')}`).join(', ');
   const rule = !allow
     ? `must not import from ${shown(deny)}`
@@ -72,14 +84,21 @@ function layer(folder, { allow, deny, why }) {
       : 'must not import from any other part of src/';
   const message = `src/${folder}/ ${rule}: ${why} (docs/architecture.md §2).`;
   const names = (list) => list.map(escape).join('|');
-  return Array.from({ length: MAX_DEPTH }, (_, depth) => {
+  // Inside a package's home (`home`: a folder below src/<folder>/), that package is allowed.
+  const homeDepth = home ? home.split('/').length - 1 : 0;
+  const packages = PACKAGES.filter((p) => p.home !== home).map((p) => ({
+    group: [p.name, `${p.name}/*`],
+    message: `only src/${p.home}/ may import ${p.name}: ${p.why} (docs/architecture.md §2).`,
+  }));
+  return Array.from({ length: MAX_DEPTH - homeDepth }, (_, i) => {
+    const depth = i + homeDepth;
     const up = '\\.\\./'.repeat(depth + 1);
     // After the climb: (allow) anything but an allowed entry or a further climb, (deny) a denied entry.
     const reached = allow
       ? `(?!(?:${names([folder, ...allow])})(?:/|$)|\\.\\./)`
       : `(?:${names(deny)})(?:/|$)`;
     return {
-      files: [`src/${folder}/${'*/'.repeat(depth)}*.ts`],
+      files: [home ? `src/${home}/${'*/'.repeat(i)}*.ts` : `src/${folder}/${'*/'.repeat(depth)}*.ts`],
       rules: {
         'no-restricted-imports': [
           'error',
@@ -87,6 +106,7 @@ function layer(folder, { allow, deny, why }) {
             patterns: [
               { regex: `^${up}${reached}`, message },
               { regex: `^${up}\\.\\./`, message: 'Nothing in src/ imports from outside src/.' },
+              ...packages,
             ],
           },
         ],
@@ -108,5 +128,7 @@ export default tseslint.config(
     },
   },
   ...Object.entries(LAYERS).flatMap(([folder, rule]) => layer(folder, rule)),
+  // Later entries win: a package's home gets its folder's rules without that package's restriction.
+  ...PACKAGES.map((p) => layer(p.home.split('/')[0], LAYERS[p.home.split('/')[0]], p.home)).flat(),
   { files: ['src/web/static/**/*.js'], languageOptions: { sourceType: 'module', globals: BROWSER_GLOBALS } },
 );

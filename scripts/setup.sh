@@ -16,6 +16,9 @@ command -v unshare >/dev/null 2>&1 || need_packages+=(util-linux)
 command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
 if [ ! -x /usr/bin/busybox ] || ldd /usr/bin/busybox >/dev/null 2>&1; then need_packages+=(busybox-static); fi
 command -v podman >/dev/null 2>&1 || need_packages+=(podman)
+# etcd 3.4 (Debian's etcd-server): the cluster store of a swarm with several managers, one member per manager
+# started by shoald; its tests start members of their own. Its packaged service is not started (above).
+command -v etcd >/dev/null 2>&1 || need_packages+=(etcd-server)
 # Debian's headless Chromium: the dashboard's test drives it (with playwright-core, no browser download).
 [ -x /usr/bin/chromium ] || need_packages+=(chromium)
 # The real docker CLI: the end-to-end tests run it next to shoal's own CLI against the same daemon, and fail
@@ -40,6 +43,11 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   if $made_policy; then
     rm -f "$policy"
     trap - EXIT
+  fi
+  # Debian enables etcd's own service for the next boot; it would hold port 2379, which a manager's member uses.
+  if [[ " ${need_packages[*]} " =~ " etcd-server " ]]; then
+    update-rc.d etcd disable >/dev/null 2>&1 || true
+    systemctl disable etcd >/dev/null 2>&1 || true
   fi
 fi
 

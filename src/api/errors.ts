@@ -34,6 +34,8 @@ export interface ShoalErrorOptions {
    * (`rpc error: code = X desc = …`), as Docker does for errors raised inside the swarm layer.
    */
   rpc?: boolean;
+  /** What caused it (for logs; never shown to API clients). */
+  cause?: unknown;
 }
 
 export class ShoalError extends Error {
@@ -42,7 +44,7 @@ export class ShoalError extends Error {
   readonly rpc: boolean;
 
   constructor(code: ErrorCode, message: string, options: ShoalErrorOptions = {}) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ShoalError';
     this.code = code;
     this.status = options.status ?? HTTP_STATUS[code];
@@ -87,6 +89,14 @@ export const isNotFound = (err: unknown): boolean => isShoalError(err) && err.co
 // Messages the Engine API gives when the node cannot answer swarm calls. Text as Docker's.
 export const NOT_A_MANAGER =
   'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+/** Docker's answer while a manager of an autolocked swarm waits for its unlock key (503). */
+export const SWARM_LOCKED =
+  'Swarm is encrypted and needs to be unlocked before it can be used. Please use "docker swarm unlock" to unlock it.';
+/** Docker's answer to `swarm unlock` with a key that does not open the data key (401). */
+export const INVALID_UNLOCK_KEY = 'swarm could not be unlocked: invalid key provided';
+/** Docker's answer when no manager leads (a majority of managers is down, or an election is under way). */
+export const NO_LEADER =
+  "The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online.";
 export const WORKER_NOT_MANAGER =
   "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
 export const ALREADY_IN_SWARM =

@@ -63,6 +63,11 @@ export interface Cluster extends Meta {
   JoinTokens: JoinTokens;
   /** Manager-only material, never returned by the Engine API. */
   RootCA?: RootCAMaterial;
+  /**
+   * With autolock (`Spec.EncryptionConfig.AutoLockManagers`): the unlock key (`SWMKEY-1-…`) managers wrap
+   * their data key under. Manager-only, sealed at rest, returned only by `GET /swarm/unlockkey`.
+   */
+  UnlockKey?: string;
 }
 
 export interface RootCAMaterial {

@@ -66,6 +66,18 @@ async function main(): Promise<void> {
       'Serve Prometheus metrics at /metrics here (off by default). Any address but loopback requires the token',
     )
     .option(
+      '--etcd-client-port <port>',
+      "A manager's etcd member serves the cluster store here, on its advertise address (swarms on etcd)",
+      parsePort,
+      2379,
+    )
+    .option(
+      '--etcd-peer-port <port>',
+      "A manager's etcd member talks to the other members here",
+      parsePort,
+      2380,
+    )
+    .option(
       '--web-token <token>',
       'The token the dashboard and metrics require (default: one made at start and logged, when an address is not loopback)',
     )
@@ -81,6 +93,8 @@ async function main(): Promise<void> {
     webAddr?: string;
     metricsAddr?: string;
     webToken?: string;
+    etcdClientPort: number;
+    etcdPeerPort: number;
   }>();
 
   const log = createLogger({ debug: opts.debug });
@@ -140,6 +154,7 @@ async function main(): Promise<void> {
     engineLabels: opts.label,
     executor,
     ...(seeing.metrics ? { metrics: seeing.metrics } : {}),
+    etcdPorts: { clientPort: opts.etcdClientPort, peerPort: opts.etcdPeerPort },
   });
   const server = new EngineServer({
     backend: node,
@@ -206,6 +221,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 1 || port > 65535) throw new InvalidArgumentError('not a port number');
+  return port;
 }
 
 main().catch((err: unknown) => {

@@ -29,6 +29,8 @@ export interface SwarmMembership {
   datastore: 'embedded' | 'etcd';
   /** `--data-path-addr` as an IP: the source and destination of this node's VXLAN traffic. */
   dataPathAddr?: string;
+  /** A manager's etcd member's ports (with the etcd datastore), chosen at init from shoald's options. */
+  etcd?: { clientPort: number; peerPort: number };
 }
 
 export class SwarmStateFile {
@@ -73,10 +75,21 @@ export class SwarmStateFile {
       throw damaged('has no valid "remoteManagers"');
     }
     if (state.role === 'worker' && remotes.length === 0) throw damaged('names no manager to connect to');
+    const datastore = state.datastore === 'etcd' ? 'etcd' : 'embedded';
+    const etcd = state.etcd as SwarmMembership['etcd'] | undefined;
+    const validPort = (port: unknown) =>
+      Number.isInteger(port) && (port as number) > 0 && (port as number) < 65536;
+    if (
+      datastore === 'etcd' &&
+      state.role === 'manager' &&
+      !(etcd && validPort(etcd.clientPort) && validPort(etcd.peerPort))
+    ) {
+      throw damaged('has no valid "etcd" ports');
+    }
     return {
       ...(state as SwarmMembership),
       remoteManagers: remotes as string[],
-      datastore: state.datastore === 'etcd' ? 'etcd' : 'embedded',
+      datastore,
       ...(typeof state.dataPathAddr === 'string' && state.dataPathAddr !== ''
         ? { dataPathAddr: state.dataPathAddr }
         : {}),

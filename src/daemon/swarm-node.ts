@@ -2,7 +2,7 @@
 // resuming after a restart from what the data directory remembers. It answers the Engine API's
 // questions (it is the API's backend), so a worker, a manager and a lone node differ only here.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateNodeKeyAndCsr, parseJoinToken, type NodeTlsCredentials } from '../api/certs.js';
 import type { DispatcherClient } from '../api/dispatcher.js';
@@ -13,6 +13,8 @@ import { joinCluster } from '../agent/transport/join.js';
 import type { CertificateRenewer, CredentialsHolder } from '../agent/transport/renewer.js';
 import {
   ALREADY_IN_SWARM,
+  INVALID_UNLOCK_KEY,
+  SWARM_LOCKED,
   invalidArgument,
   NOT_A_MANAGER,
   isShoalError,
@@ -20,7 +22,6 @@ import {
   ShoalError,
   unavailable,
   WORKER_NOT_MANAGER,
-  unimplemented,
 } from '../api/errors.js';
 import { newId } from '../api/ids.js';
 import type { NodeAvailability, SwarmSpec } from '../api/types.js';
@@ -32,7 +33,9 @@ import type {
   SwarmInfo,
   SystemInfo,
 } from '../engineapi/backend.js';
-import { bootstrapCluster } from '../manager/bootstrap.js';
+import { bootstrapCluster, splitHostPort } from '../manager/bootstrap.js';
+import { createRootCA, loadRootCASigner, type RootCAKeyMaterial } from '../manager/ca/rootca.js';
+import { signNodeCertificate } from '../manager/ca/signer.js';
 import { defaultSwarmSpec, mergeInitSpec, validateSwarmSpec } from '../manager/controlapi/cluster.js';
 import { checkDefaultLogDriver } from '../manager/controlapi/honoured.js';
 import { Manager } from '../manager/manager.js';
@@ -40,6 +43,8 @@ import type { NodeFacts, SwarmMetrics } from '../manager/metrics/swarm-metrics.j
 import type { DashboardSource } from '../web/source.js';
 import type { StoreBackendConfig } from '../store/backend.js';
 import { DamagedStateError } from '../store/file-errors.js';
+import { InvalidUnlockKeyError, SwarmLockedError } from '../store/sealer.js';
+import { parseUnlockKey } from '../api/unlock-key.js';
 import {
   formatHostPort,
   localAddressTowards,
@@ -49,12 +54,11 @@ import {
   validateDataPathAddr,
 } from './addresses.js';
 import { readCertificates, selfSignedRenewal, startRenewal, writeCertificates } from './certificates.js';
+import { EtcdMember, etcdCertificateDue, writeEtcdMemberFiles } from './etcd/member.js';
 import type { Logger } from './logger.js';
 import { NodeRuntime } from './node-runtime.js';
 import { SwarmStateFile, type SwarmMembership } from './state.js';
 import type { HostFacts } from './sysinfo.js';
-
-const ETCD_NOT_SUPPORTED = 'the etcd datastore is not supported yet: use --datastore embedded';
 
 /** How often a node whose swarm components failed to start (a full disk, say) tries again. */
 const RESUME_RETRY_MS = 5_000;
@@ -73,6 +77,8 @@ export interface SwarmNodeOptions {
   executor: ExecutorConfig;
   /** The node's metrics (`--metrics-addr`), which its manager reports to while it runs. */
   metrics?: SwarmMetrics;
+  /** The ports of a manager's etcd member (`--etcd-client-port`, `--etcd-peer-port`; 2379 and 2380). */
+  etcdPorts?: { clientPort: number; peerPort: number };
 }
 
 export class SwarmNode implements EngineBackend {
@@ -87,6 +93,12 @@ export class SwarmNode implements EngineBackend {
   /** The next attempt to start the swarm components after a failure that may pass. */
   private resumeRetry: NodeJS.Timeout | undefined;
   private manager: Manager | undefined;
+  /** A manager of an autolocked swarm restarted without its unlock key: waiting for `swarm unlock`. */
+  private locked = false;
+  /** A manager's etcd member (with the etcd datastore). */
+  private etcd: EtcdMember | undefined;
+  /** When the member's certificate is renewed next. */
+  private etcdRenewal: NodeJS.Timeout | undefined;
   private runtime: NodeRuntime | undefined;
   /** A worker's connection to its manager. */
   private clusterClient: ClusterClient | undefined;
@@ -142,11 +154,39 @@ export class SwarmNode implements EngineBackend {
       await this.startComponents(m);
     } catch (err) {
       await this.stopComponents(false).catch(() => undefined);
+      if (err instanceof SwarmLockedError) {
+        // Autolock: nothing cluster-wide until `swarm unlock` gives the key (tasks keep running).
+        this.locked = true;
+        this.nodeError = undefined;
+        this.options.log.warn(
+          'this manager is locked (autolock): run "docker swarm unlock" with the unlock key',
+        );
+        return;
+      }
       this.resumeFailed(err);
       return;
     }
     if (retrying) this.options.log.info('swarm components started', { nodeId: m.nodeId, role: m.role });
     this.nodeError = undefined;
+  }
+
+  /** `swarm unlock`: starts the locked manager with its unlock key. */
+  unlock(unlockKey: string): Promise<void> {
+    return this.serialize(async () => {
+      const m = this.membership;
+      if (!this.locked || !m) throw unavailable('swarm is not locked');
+      const key = parseUnlockKey(unlockKey);
+      if (!key) throw invalidArgument('invalid key string');
+      try {
+        await this.startComponents(m, key);
+      } catch (err) {
+        await this.stopComponents(false).catch(() => undefined);
+        if (err instanceof InvalidUnlockKeyError) throw new ShoalError('Unauthenticated', INVALID_UNLOCK_KEY);
+        throw err;
+      }
+      this.locked = false;
+      this.options.log.info('swarm unlocked', { nodeId: m.nodeId });
+    });
   }
 
   private resumeFailed(err: unknown): void {
@@ -189,10 +229,15 @@ export class SwarmNode implements EngineBackend {
     const hadManager = this.manager !== undefined;
     await this.manager?.stop();
     this.manager = undefined;
+    // The store's member goes last: the manager may write until it has stopped.
+    clearTimeout(this.etcdRenewal);
+    this.etcdRenewal = undefined;
+    await this.etcd?.stop();
+    this.etcd = undefined;
     if (hadManager) this.managerChanged();
   }
 
-  private async startComponents(membership: SwarmMembership): Promise<void> {
+  private async startComponents(membership: SwarmMembership, unlockKey?: Buffer): Promise<void> {
     const credentials = readCertificates(this.swarmDir);
     const log = this.options.log;
     const agentDir = NodeRuntime.stateDir(this.options.dataDir);
@@ -209,10 +254,11 @@ export class SwarmNode implements EngineBackend {
     if (membership.role === 'manager') {
       const manager = await Manager.open({
         swarmDir: this.swarmDir,
-        store: storeBackend(membership.datastore),
+        store: await this.storeBackend(membership),
         nodeId: membership.nodeId,
         advertiseAddr: membership.advertiseAddr,
         log: log.with({ component: 'manager' }),
+        ...(unlockKey && { unlockKey }),
         ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       });
       this.manager = manager;
@@ -222,6 +268,7 @@ export class SwarmNode implements EngineBackend {
         credentials,
       });
       this.managerChanged();
+      if (this.etcd) await this.renewEtcdCertificate(manager, membership);
       // The manager's own agent talks to it in-process; its certificate serves the cluster port.
       let current = credentials;
       const holder: CredentialsHolder = {
@@ -275,6 +322,104 @@ export class SwarmNode implements EngineBackend {
     await this.runtime.start();
   }
 
+  // -------------------------------------------------------------- etcd
+
+  private get etcdDir(): string {
+    return join(this.swarmDir, 'etcd');
+  }
+
+  private etcdPorts(): { clientPort: number; peerPort: number } {
+    return this.options.etcdPorts ?? { clientPort: 2379, peerPort: 2380 };
+  }
+
+  /**
+   * The cluster store's backend, as the swarm's membership records it. With etcd, this manager's member is
+   * started (and supervised from then on) if it does not run yet.
+   */
+  private async storeBackend(membership: SwarmMembership): Promise<StoreBackendConfig> {
+    if (membership.datastore === 'embedded') return { kind: 'embedded' };
+    if (!this.etcd) {
+      const member = this.newEtcdMember(membership);
+      await member.start();
+      this.etcd = member;
+    }
+    return { kind: 'etcd', ...this.etcd.clientOptions() };
+  }
+
+  private newEtcdMember(membership: SwarmMembership): EtcdMember {
+    const ports = membership.etcd ?? this.etcdPorts();
+    return new EtcdMember({
+      dir: this.etcdDir,
+      name: membership.nodeId,
+      host: splitHostPort(membership.advertiseAddr)[0],
+      clientPort: ports.clientPort,
+      peerPort: ports.peerPort,
+      log: this.options.log.with({ component: 'etcd' }),
+    });
+  }
+
+  /**
+   * `swarm init --force-new-cluster` on a manager of a swarm on etcd: its member is started once as the only
+   * member of a new cluster on its own copy of the state (`etcd --force-new-cluster`), then the manager
+   * starts as before — services, secrets and nodes kept, tasks left running. For when the other managers are
+   * gone for good and the swarm has lost its quorum.
+   */
+  private async forceNewCluster(membership: SwarmMembership): Promise<string> {
+    this.cancelResumeRetry();
+    this.options.log.warn("forcing a new cluster from this manager's copy of the state");
+    await this.stopComponents(false);
+    try {
+      const member = this.newEtcdMember(membership);
+      await member.start({ forceNewCluster: true });
+      this.etcd = member;
+      await this.startComponents(membership);
+    } catch (err) {
+      await this.stopComponents(false).catch(() => undefined);
+      this.resumeFailed(err);
+      throw err;
+    }
+    this.nodeError = undefined;
+    return membership.nodeId;
+  }
+
+  /**
+   * Issues the member a new certificate once its current one is past half its life — now, and then on a
+   * timer for as long as the manager runs. etcd reads its files at every handshake, so the running member
+   * takes it without a restart; the store's client reconnects with it.
+   */
+  private async renewEtcdCertificate(manager: Manager, membership: SwarmMembership): Promise<void> {
+    const member = this.etcd;
+    if (!member) return;
+    const due = etcdCertificateDue(readFileSync(join(this.etcdDir, 'tls', 'member.crt'), 'utf8'));
+    if (Date.now() >= due.getTime()) {
+      const { keyPem, csrPem } = await generateNodeKeyAndCsr();
+      const { certPem, rootCAPem } = await manager.signOwnCertificate(csrPem, {
+        ipAddresses: etcdIps(splitHostPort(membership.advertiseAddr)[0]),
+      });
+      writeEtcdMemberFiles(this.etcdDir, { caPem: rootCAPem, certPem, keyPem });
+      manager.setStoreTls(member.clientTls());
+      this.options.log.info('etcd member certificate renewed');
+      return this.renewEtcdCertificate(manager, membership);
+    }
+    clearTimeout(this.etcdRenewal);
+    // setTimeout takes at most 2^31 − 1 ms (24.8 days): a later due date is looked at again then.
+    const delay = Math.min(due.getTime() - Date.now(), 2 ** 31 - 1);
+    this.etcdRenewal = setTimeout(() => {
+      if (this.manager !== manager || this.etcd !== member) return;
+      this.renewEtcdCertificate(manager, membership).catch((err: unknown) => {
+        this.options.log.error('cannot renew the etcd member certificate; retrying in a minute', {
+          error: err,
+        });
+        this.etcdRenewal = setTimeout(
+          () => void this.renewEtcdCertificate(manager, membership).catch(() => undefined),
+          60_000,
+        );
+        this.etcdRenewal.unref();
+      });
+    }, delay);
+    this.etcdRenewal.unref();
+  }
+
   // -------------------------------------------------------------- the dashboard and the metrics
 
   /** This node's manager's control API for the dashboard, or why this node serves no dashboard now. */
@@ -297,12 +442,11 @@ export class SwarmNode implements EngineBackend {
   /** What the metrics say about this node (swarm_node_info, swarm_node_manager, swarm_manager_leader). */
   nodeFacts(): NodeFacts {
     const m = this.membership;
-    // With the embedded store a running manager is the swarm's only one, and leads.
     return {
       nodeId: m?.nodeId ?? '',
       swarmId: m?.clusterId ?? '',
       manager: m?.role === 'manager',
-      leader: this.manager !== undefined,
+      leader: this.manager?.leading ?? false,
     };
   }
 
@@ -320,6 +464,16 @@ export class SwarmNode implements EngineBackend {
 
   async swarmInfo(): Promise<SwarmInfo> {
     const m = this.membership;
+    if (this.locked && m) {
+      return {
+        NodeID: m.nodeId,
+        NodeAddr: '',
+        LocalNodeState: 'locked',
+        ControlAvailable: false,
+        Error: '',
+        RemoteManagers: null,
+      };
+    }
     if (this.nodeError) {
       return {
         // Unknown when the state file itself is what is damaged.
@@ -384,6 +538,7 @@ export class SwarmNode implements EngineBackend {
   }
 
   control(): ControlBackend {
+    if (this.locked) throw unavailable(SWARM_LOCKED);
     if (this.nodeError) throw unavailable(this.nodeError);
     if (!this.membership) throw unavailable(NOT_A_MANAGER);
     if (!this.manager) throw unavailable(WORKER_NOT_MANAGER);
@@ -392,6 +547,18 @@ export class SwarmNode implements EngineBackend {
 
   init(request: InitRequest): Promise<string> {
     return this.serialize(async () => {
+      const current = this.membership;
+      if (request.ForceNewCluster && current?.role === 'manager' && current.datastore === 'etcd') {
+        return this.forceNewCluster(current);
+      }
+      // The embedded store has exactly one manager: its swarm already is a one-manager cluster made from its
+      // own state, which is what Docker's --force-new-cluster makes. (A damaged store is refused below.)
+      if (request.ForceNewCluster && current?.role === 'manager' && !this.nodeError && this.manager) {
+        this.options.log.info(
+          '--force-new-cluster: this swarm is already a one-manager cluster on the embedded store',
+        );
+        return current.nodeId;
+      }
       // A node in error keeps what it has (damaged or not) until `swarm leave --force`.
       if (this.membership || this.nodeError) throw unavailable(ALREADY_IN_SWARM);
       // Docker's order: addresses (400), the spec's name (400), then the rest (500, as Docker finds
@@ -403,10 +570,7 @@ export class SwarmNode implements EngineBackend {
         throw invalidArgument('swarm spec must be named "default"');
       }
       const datastore = request.Datastore || 'embedded';
-      if (datastore === 'etcd') {
-        throw unimplemented(ETCD_NOT_SUPPORTED, { status: 400 });
-      }
-      if (datastore !== 'embedded' && datastore !== 'auto') {
+      if (datastore !== 'embedded' && datastore !== 'auto' && datastore !== 'etcd') {
         throw invalidArgument(`invalid datastore "${datastore}": use embedded or etcd`);
       }
       const availability = parseAvailability(request.Availability);
@@ -436,7 +600,9 @@ export class SwarmNode implements EngineBackend {
         advertiseAddr: formatHostPort(advertise),
         listenAddr: formatHostPort(listen),
         remoteManagers: [],
-        datastore: 'embedded',
+        // `auto` is the embedded store: a swarm moves to etcd when it gets a second manager (not built yet).
+        datastore: datastore === 'etcd' ? 'etcd' : 'embedded',
+        ...(datastore === 'etcd' && { etcd: this.etcdPorts() }),
         ...(dataPathAddr ? { dataPathAddr } : {}),
       };
       // Not in a swarm, so anything under the swarm directory is a leftover of a crash mid-init.
@@ -444,15 +610,35 @@ export class SwarmNode implements EngineBackend {
       mkdirSync(this.swarmDir, { recursive: true, mode: 0o700 });
       try {
         const { keyPem, csrPem } = await generateNodeKeyAndCsr();
+        // With etcd, the root CA comes first: the member's certificate is issued from it before the store
+        // exists. (With the embedded store, bootstrapCluster makes it.)
+        let rootCA: RootCAKeyMaterial | undefined;
+        if (membership.datastore === 'etcd') {
+          rootCA = await createRootCA();
+          const member = await generateNodeKeyAndCsr();
+          const certPem = await signNodeCertificate({
+            csrPem: member.csrPem,
+            nodeId,
+            role: 'manager',
+            clusterId,
+            expirySeconds: (spec.CAConfig?.NodeCertExpiry ?? 0) / 1e9,
+            rootCA: await loadRootCASigner(rootCA),
+            ipAddresses: etcdIps(advertise.host),
+          });
+          writeEtcdMemberFiles(this.etcdDir, { caPem: rootCA.CACert, certPem, keyPem: member.keyPem });
+        }
         const manager = await Manager.open({
           swarmDir: this.swarmDir,
-          store: storeBackend(membership.datastore),
+          store: await this.storeBackend(membership),
           nodeId,
           advertiseAddr: membership.advertiseAddr,
           log: this.options.log.with({ component: 'manager' }),
           create: true,
         });
         try {
+          // With etcd, writes are the leader's: the new swarm's only manager is elected first.
+          if (!(await manager.campaign()))
+            throw new Error('the new manager was not elected leader of its etcd store');
           const description = await NodeRuntime.describe(this.options.executor, this.options.engineLabels);
           const { rootCACertPem, nodeCertPem } = await bootstrapCluster(manager.store, {
             clusterId,
@@ -465,6 +651,7 @@ export class SwarmNode implements EngineBackend {
             subnetSize,
             dataPathPort,
             csrPem,
+            ...(rootCA && { rootCA }),
           });
           writeCertificates(this.swarmDir, { rootCAPem: rootCACertPem, certPem: nodeCertPem, keyPem });
         } finally {
@@ -474,6 +661,8 @@ export class SwarmNode implements EngineBackend {
         // The state file is written last: a crash before this point leaves no half-made swarm behind.
         this.stateFile.write(membership);
       } catch (err) {
+        await this.etcd?.stop().catch(() => undefined);
+        this.etcd = undefined;
         this.stateFile.clear();
         throw err;
       }
@@ -577,6 +766,7 @@ export class SwarmNode implements EngineBackend {
       this.stateFile.clear();
       this.membership = undefined;
       this.nodeError = undefined;
+      this.locked = false;
       this.managerChanged();
       this.options.log.info('left the swarm', { nodeId: m?.nodeId ?? '' });
     });
@@ -641,11 +831,7 @@ function pluginsByType(plugins: readonly { Type: string; Name: string }[]): Syst
   return byType;
 }
 
-/**
- * The cluster store's backend, as the swarm's membership records it. `swarm init` refuses etcd for now, so
- * only a hand-edited state file names it.
- */
-function storeBackend(datastore: SwarmMembership['datastore']): StoreBackendConfig {
-  if (datastore === 'etcd') throw unimplemented(ETCD_NOT_SUPPORTED);
-  return { kind: datastore };
+/** The addresses an etcd member's certificate names: where peers and this manager reach it. */
+function etcdIps(advertiseHost: string): string[] {
+  return [...new Set([advertiseHost, '127.0.0.1'])];
 }

@@ -183,6 +183,8 @@ export interface EngineBackend {
   init(request: InitRequest): Promise<string>;
   join(request: JoinRequest): Promise<void>;
   leave(force: boolean): Promise<void>;
+  /** `POST /swarm/unlock`: starts a locked manager with its unlock key (`SWMKEY-1-…`). */
+  unlock(unlockKey: string): Promise<void>;
   /** The control API; throws Docker's 503 errors when this node is not an active manager. */
   control(): ControlBackend;
 }

@@ -3,9 +3,10 @@
 // swarmkit makes it for a fresh swarm: named `ingress`, its subnet the first of the address pools).
 
 import { nodeTlsInfo, rootTlsInfo } from '../api/certs.js';
+import { newUnlockKey } from '../api/unlock-key.js';
 import type { Cluster, Node, NodeAvailability, NodeDescription, SwarmSpec } from '../api/types.js';
 import type { ObjectStore } from '../store/objects.js';
-import { createRootCA, loadRootCASigner } from './ca/rootca.js';
+import { createRootCA, loadRootCASigner, type RootCAKeyMaterial } from './ca/rootca.js';
 import { signNodeCertificate } from './ca/signer.js';
 import { generateJoinTokens } from './ca/tokens.js';
 import { readHostRoutes } from './allocator/host.js';
@@ -25,6 +26,8 @@ export interface BootstrapRequest {
   dataPathPort: number;
   /** The first node's CSR: its key stays with the node. */
   csrPem: string;
+  /** The root CA, when the caller made it first (an etcd store needs certificates before it exists). */
+  rootCA?: RootCAKeyMaterial;
   /** This manager's routes, which the ingress network's subnet must not overlap (default: the host's). */
   hostRoutes?: () => HostPrefix[];
 }
@@ -38,7 +41,7 @@ export async function bootstrapCluster(
   store: ObjectStore,
   request: BootstrapRequest,
 ): Promise<BootstrapResult> {
-  const rootCA = await createRootCA();
+  const rootCA = request.rootCA ?? (await createRootCA());
   const signer = await loadRootCASigner(rootCA);
   const nodeCertPem = await signNodeCertificate({
     csrPem: request.csrPem,
@@ -61,6 +64,8 @@ export async function bootstrapCluster(
     DataPathPort: request.dataPathPort,
     JoinTokens: generateJoinTokens(rootCA.CACert),
     RootCA: { CACert: rootCA.CACert, CAKey: rootCA.CAKey },
+    // `swarm init --autolock`: the key managers wrap their data key under from the start.
+    ...(request.spec.EncryptionConfig?.AutoLockManagers && { UnlockKey: newUnlockKey() }),
   };
   const [ip] = splitHostPort(request.advertiseAddr);
   const node: Node = {

@@ -5,10 +5,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DispatcherClient } from '../api/dispatcher.js';
-import { isShoalError } from '../api/errors.js';
+import { isShoalError, NO_LEADER, unavailable } from '../api/errors.js';
+import { parseUnlockKey } from '../api/unlock-key.js';
 import type { Service, Task } from '../api/types.js';
 import { openStoreBackend, type StoreBackendConfig } from '../store/backend.js';
-import { ClusterStore } from '../store/cluster-store.js';
+import { ClusterStore, type WriteFence } from '../store/cluster-store.js';
+import { LeaderElection, type LeadershipState } from '../store/election.js';
+import { EtcdKV, type EtcdTls } from '../store/etcd/kv.js';
 import type { KV } from '../store/kv.js';
 import { DamagedStateError } from '../store/file-errors.js';
 import { KeyFileSealer, SealedDataError } from '../store/sealer.js';
@@ -54,7 +57,28 @@ export interface ManagerOptions {
   create?: boolean;
   /** The node's metrics (`--metrics-addr`): the store, the loops and the dispatcher report to them. */
   metrics?: SwarmMetrics;
+  /** The unlock key (autolock): opens a data key file wrapped under it. */
+  unlockKey?: Buffer;
+  /**
+   * Lease TTL of the leader election (store on etcd), in seconds (default 1: etcd's minimum with the
+   * members' 500 ms election timeout, see daemon/etcd/member.ts).
+   */
+  leaderTtlSeconds?: number;
 }
+
+/** The key the leading manager holds in the store's backend (on etcd; see store/election.ts). */
+export const LEADER_KEY = '/election/leader';
+export const DEFAULT_LEADER_TTL_SECONDS = 1;
+/** How long start() waits to be elected before it carries on as a manager that does not lead. */
+const FIRST_ELECTION_WAIT_MS = 10_000;
+
+const notTheLeader = (leader: { nodeId: string; addr: string }): Error =>
+  unavailable(
+    `this manager is not the leader: writes go to the leader, ${leader.nodeId} at ${leader.addr} (managers do not forward them to it yet)`,
+  );
+
+const lostLeadership = (): Error =>
+  unavailable('this manager lost its leadership while writing (another manager leads now): try again');
 
 export interface ClusterPortOptions {
   /** Where the cluster port listens (`--listen-addr`). */
@@ -74,6 +98,15 @@ export class Manager {
   private readonly allocator: Allocator;
   private readonly scheduler: Scheduler;
   private started = false;
+  /** Whether the control loops run (they do on the leader only). */
+  private loopsRunning = false;
+  /** Starts and stops of the loops as leadership comes and goes, one after another. */
+  private leadershipChain: Promise<void> = Promise.resolve();
+  /** Told once the first campaign is decided: true when this manager leads, false when another does. */
+  /** The unlock key the data key file is wrapped under (null: in clear; undefined: not looked at yet). */
+  private appliedUnlockKey: string | null | undefined;
+  private unwatchUnlockKey: (() => void) | undefined;
+  private campaignDecided: ((won: boolean) => void) | undefined;
   private clusterPort: ClusterApiServer | undefined;
   private portError: string | undefined;
   private portRetry: ReturnType<typeof setTimeout> | undefined;
@@ -84,6 +117,10 @@ export class Manager {
     private readonly kv: KV,
     readonly store: ClusterStore,
     private readonly options: ManagerOptions,
+    /** With a store several managers share (etcd): who leads. Without, this manager is the only one. */
+    private readonly election: LeaderElection | undefined,
+    /** The data key's file, kept wrapped under the unlock key while autolock is on. */
+    private readonly sealer: KeyFileSealer,
   ) {
     const { log, metrics } = options;
     // With metrics, the components' reads and writes are timed; the store is the same.
@@ -138,11 +175,42 @@ export class Manager {
     const create = options.create ?? false;
     if (create) mkdirSync(dir, { recursive: true, mode: 0o700 });
     const keyPath = join(dir, 'store.key');
-    const { kv, location: storePath } = openStoreBackend(options.store, dir, create);
+    const { kv, location: storePath } = await openStoreBackend(options.store, dir, create);
+    // A store several managers share has an election, and every write is fenced by its leadership.
+    let election: LeaderElection | undefined;
+    let fence: WriteFence | undefined;
+    if (options.store.kind === 'etcd') {
+      const elected = new LeaderElection({
+        kv,
+        key: LEADER_KEY,
+        self: { nodeId: options.nodeId, addr: options.advertiseAddr },
+        ttlSeconds: options.leaderTtlSeconds ?? DEFAULT_LEADER_TTL_SECONDS,
+        onChange: (state) => manager?.onLeadership(state),
+        onError: (err) => options.log.debug('leader election', { error: err.message }),
+      });
+      election = elected;
+      fence = {
+        current: () => {
+          const held = elected.fence();
+          if (held) return held;
+          const leader = elected.leader;
+          // Another manager leads: writes are its. Forwarding them is not built yet, so say where to go.
+          if (leader && leader.nodeId !== options.nodeId) throw notTheLeader(leader);
+          throw unavailable(NO_LEADER);
+        },
+        refused: lostLeadership,
+      };
+    }
+    let manager: Manager | undefined;
     try {
-      const sealer = create ? KeyFileSealer.loadOrCreate(keyPath) : KeyFileSealer.load(keyPath);
+      // With autolock the key file holds the data key wrapped under the unlock key: without the right one
+      // this throws SwarmLockedError or InvalidUnlockKeyError, and the node stays locked.
+      const sealer = create
+        ? KeyFileSealer.loadOrCreate(keyPath)
+        : KeyFileSealer.load(keyPath, options.unlockKey);
       const store = await ClusterStore.open(kv, {
         sealer,
+        ...(fence && { fence }),
         onHandlerError: (err) =>
           options.log.error('a cluster store watch handler failed', {
             error: err instanceof Error ? (err.stack ?? err.message) : String(err),
@@ -168,7 +236,8 @@ export class Manager {
           problem: 'holds no cluster',
         });
       }
-      return new Manager(kv, store, options);
+      manager = new Manager(kv, store, options, election, sealer);
+      return manager;
     } catch (err) {
       await kv.close();
       throw err;
@@ -183,18 +252,22 @@ export class Manager {
     if (this.started) return;
     this.started = true;
     this.detachMetrics = this.options.metrics?.attach(this.store);
-    await this.dispatcher.start();
-    // The allocator first: tasks a previous leader left NEW get their addresses, and nodes theirs on the
-    // ingress network, before anything else — and before events start, as swarmkit's allocator makes
-    // these writes while its manager starts, before dockerd's watch of the store connects.
-    await this.allocator.start();
-    // Events start here, as dockerd's store watch connects once its manager runs: the dispatcher's
-    // start-up write (every node moved to "unknown") is not one, the node becoming ready is the first.
-    this.events = new ClusterEvents(this.store, {
-      onListenerError: (error) => this.options.log.error('an event stream failed', { error: String(error) }),
+    this.followUnlockKey();
+    this.unwatchUnlockKey = this.store.watch((batch) => {
+      if (batch.events.some((event) => event.kind === 'cluster')) this.followUnlockKey();
     });
-    await this.orchestrator.start();
-    this.scheduler.start();
+    if (this.election) {
+      // The loops start when this manager is elected, and stop when it is not any more.
+      if (this.election.leading) await this.startLoops();
+      else if (!(await this.campaign())) {
+        this.options.log.info('another manager leads, or none yet: serving as a manager that does not lead', {
+          leader: this.election.leader?.nodeId ?? '',
+        });
+      }
+      await this.leadershipChain;
+    } else {
+      await this.startLoops();
+    }
     if (port) {
       this.clusterPort = new ClusterApiServer({
         listenAddr: port.listenAddr,
@@ -207,6 +280,123 @@ export class Manager {
       await this.openClusterPort(port);
     }
     this.options.log.info('manager started', { nodeId: this.options.nodeId });
+  }
+
+  /**
+   * Campaigns (with a store several managers share) and resolves with true once this manager leads, with
+   * false once another one is seen leading, or after `timeoutMs`. Without start(), no loop runs: `swarm
+   * init` writes the cluster's first objects so.
+   */
+  async campaign(timeoutMs = FIRST_ELECTION_WAIT_MS): Promise<boolean> {
+    const election = this.election;
+    if (!election) return true;
+    if (election.leading) return true;
+    const decided = new Promise<boolean>((resolve) => (this.campaignDecided = resolve));
+    election.start();
+    let timer: NodeJS.Timeout | undefined;
+    const won = await Promise.race([
+      decided,
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    this.campaignDecided = undefined;
+    return won;
+  }
+
+  /**
+   * Keeps the data key file as the cluster says: wrapped under the unlock key while autolock is on (a
+   * rotated key rewraps it), in clear when it is off. A manager restarted with a wrapped file is locked
+   * until `swarm unlock` gives the key.
+   */
+  private followUnlockKey(): void {
+    const cluster = this.store.view((tx) => tx.list('cluster')[0]);
+    if (!cluster) return;
+    const wanted = cluster.Spec.EncryptionConfig?.AutoLockManagers ? (cluster.UnlockKey ?? null) : null;
+    if (wanted === this.appliedUnlockKey) return;
+    const key = wanted === null ? undefined : parseUnlockKey(wanted);
+    if (wanted !== null && !key) {
+      this.options.log.error(
+        'the cluster holds an unlock key that does not parse; the data key stays as it is',
+      );
+      return;
+    }
+    try {
+      this.sealer.rewrap(key);
+      this.appliedUnlockKey = wanted;
+      this.options.log.info(
+        key ? 'data key wrapped under the unlock key (autolock)' : 'data key stored in clear (autolock off)',
+      );
+    } catch (err) {
+      this.options.log.error('cannot rewrite the data key file', { error: String(err) });
+    }
+  }
+
+  /** Whether this manager leads: runs the control loops and may write. */
+  get leading(): boolean {
+    return this.election ? this.election.leading : true;
+  }
+
+  private onLeadership(state: LeadershipState): void {
+    this.leadershipChain = this.leadershipChain.then(async () => {
+      try {
+        if (state.leading && this.started && this.election?.leading) {
+          this.options.log.info('elected leader: starting the control loops');
+          await this.startLoops().catch(async (err: unknown) => {
+            // Half started (a write refused as leadership changed again, the store not answering): stop
+            // what started, and try again shortly if this manager still leads.
+            await this.stopLoops();
+            this.retryLoops();
+            throw err;
+          });
+        } else if (!state.leading && this.loopsRunning) {
+          this.options.log.warn('not the leader any more: stopping the control loops', {
+            leader: state.leader?.nodeId ?? '',
+          });
+          await this.stopLoops();
+        }
+      } catch (err) {
+        this.options.log.error('changing leadership failed', { error: String(err) });
+      }
+      if (state.leading) this.campaignDecided?.(true);
+      else if (state.leader && state.leader.nodeId !== this.options.nodeId) this.campaignDecided?.(false);
+    });
+  }
+
+  private retryLoops(): void {
+    setTimeout(() => {
+      if (this.started && this.election?.leading && !this.loopsRunning) {
+        const leader = this.election.leader;
+        this.onLeadership({ leading: true, leader });
+      }
+    }, 1_000).unref();
+  }
+
+  /** The leader's work: dispatcher, allocator, orchestrators, scheduler (and, from the first time, events). */
+  private async startLoops(): Promise<void> {
+    if (this.loopsRunning) return;
+    this.loopsRunning = true;
+    await this.dispatcher.start();
+    // The allocator first: tasks a previous leader left NEW get their addresses, and nodes theirs on the
+    // ingress network, before anything else — and before events start, as swarmkit's allocator makes
+    // these writes while its manager starts, before dockerd's watch of the store connects.
+    await this.allocator.start();
+    // Events start here, as dockerd's store watch connects once its manager runs: the dispatcher's
+    // start-up write (every node moved to "unknown") is not one, the node becoming ready is the first.
+    this.events ??= new ClusterEvents(this.store, {
+      onListenerError: (error) => this.options.log.error('an event stream failed', { error: String(error) }),
+    });
+    await this.orchestrator.start();
+    this.scheduler.start();
+  }
+
+  private async stopLoops(): Promise<void> {
+    if (!this.loopsRunning) return;
+    this.loopsRunning = false;
+    await this.scheduler.stop();
+    await this.orchestrator.stop();
+    await this.allocator.stop();
+    this.logBroker.stop();
+    await this.dispatcher.stop();
   }
 
   /** Why the cluster port is not open (e.g. the address is in use), for `/info`'s Swarm.Error. */
@@ -239,6 +429,11 @@ export class Manager {
     }
   }
 
+  /** Reaches the store's etcd with a renewed client certificate (a store on etcd; otherwise nothing to do). */
+  setStoreTls(tls: EtcdTls): void {
+    if (this.kv instanceof EtcdKV) this.kv.setTls(tls);
+  }
+
   /** Serves new cluster connections with renewed credentials (open ones keep theirs). */
   setClusterCredentials(credentials: NodeTlsCredentials): void {
     this.clusterPort?.setCredentials(credentials);
@@ -248,7 +443,10 @@ export class Manager {
    * Signs a certificate for this manager's own new key, with its role from the store — the renewal
    * path of a manager, which holds the CA and need not ask anyone.
    */
-  async signOwnCertificate(csrPem: string): Promise<{ certPem: string; rootCAPem: string }> {
+  async signOwnCertificate(
+    csrPem: string,
+    options: { ipAddresses?: readonly string[] } = {},
+  ): Promise<{ certPem: string; rootCAPem: string }> {
     const { cluster, node } = this.store.view((tx) => ({
       cluster: tx.list('cluster')[0],
       node: tx.get('node', this.options.nodeId),
@@ -261,25 +459,29 @@ export class Manager {
       clusterId: cluster.ID,
       expirySeconds: (cluster.Spec.CAConfig?.NodeCertExpiry ?? 0) / 1e9,
       rootCA: await loadRootCASigner(cluster.RootCA),
+      ...(options.ipAddresses && { ipAddresses: options.ipAddresses }),
     });
     return { certPem, rootCAPem: cluster.RootCA.CACert };
   }
 
   async stop(): Promise<void> {
     if (this.started) {
+      this.started = false;
       clearTimeout(this.portRetry);
       await this.portOpening;
       await this.clusterPort?.stop();
       this.clusterPort = undefined;
-      await this.scheduler.stop();
-      await this.orchestrator.stop();
-      await this.allocator.stop();
-      this.logBroker.stop();
-      await this.dispatcher.stop();
+      await this.leadershipChain;
+      // The loops write what they have queued while this manager still leads; then it gives the lead up.
+      await this.stopLoops();
+      await this.election?.stop();
+      this.unwatchUnlockKey?.();
+      this.unwatchUnlockKey = undefined;
       this.detachMetrics?.();
       this.detachMetrics = undefined;
-      this.started = false;
     }
+    // Elected without starting (swarm init's first writes).
+    await this.election?.stop();
     this.events?.close();
     await this.store.close();
     await this.kv.close();

@@ -16,8 +16,8 @@
 // callers must clone (`structuredClone`) before changing anything. Writes copy instead: `create` and `update`
 // store a deep copy, so a caller that keeps changing its object after the call cannot reach the cache.
 //
-// Secrets at rest. With a `Sealer`, `secret.Spec.Data`, `cluster.RootCA.CAKey`, the cluster's join
-// tokens (`cluster.JoinTokens.Worker` and `.Manager`, which let anyone join) and registry credentials
+// Secrets at rest. With a `Sealer`, `secret.Spec.Data`, `cluster.RootCA.CAKey`, `cluster.UnlockKey`, the
+// cluster's join tokens (`cluster.JoinTokens.Worker` and `.Manager`, which let anyone join) and registry credentials
 // (`ContainerSpec.PullOptions.RegistryAuth` of a service's spec and previous spec, and of a task's spec,
 // which copies it) are sealed before they are written and opened when read, so the backend only ever holds
 // ciphertext (`{"$sealed": "…"}` in place of the string) and the in-memory copy holds plaintext. A field
@@ -31,7 +31,14 @@
 // Handlers. An exception thrown by a watch handler is a bug in that handler: it is reported through
 // `onHandlerError` (console.error by default) and the store and the other handlers carry on.
 
-import { alreadyExists, invalidArgument, notFound, outOfSequence } from '../api/errors.js';
+import {
+  alreadyExists,
+  invalidArgument,
+  NO_LEADER,
+  notFound,
+  outOfSequence,
+  unavailable,
+} from '../api/errors.js';
 import { nowTimestamp } from '../api/time.js';
 import type {
   AnyObject,
@@ -47,6 +54,7 @@ import type {
 import { OBJECT_KINDS } from '../api/types.js';
 import {
   CompactedError,
+  StoreUnavailableError,
   type Compare,
   type JsonValue,
   type KV,
@@ -85,7 +93,24 @@ function parseObjectKey(key: string): { kind: ObjectKind; id: string } | undefin
   return { kind: kind as ObjectKind, id };
 }
 
+/**
+ * What keeps a writer that is no longer entitled to write (a deposed leader) from writing: a compare every
+ * transaction carries (see election.ts). Without one, the store writes whenever the compares on the objects
+ * hold, which is right for a store with one writer (the embedded store, whose data dir is locked).
+ */
+export interface WriteFence {
+  /**
+   * The key the writer holds and its createRevision, which must still be the same when the write commits;
+   * throws the error to give the caller when this store must not write now.
+   */
+  current(): { key: string; createRevision: number };
+  /** The error for a write the backend refused because the fence's compare failed. */
+  refused(): Error;
+}
+
 export interface ClusterStoreOptions {
+  /** Refuses writes once this store's writer has lost the right to write. */
+  fence?: WriteFence;
   /**
    * Seals secret data, the CA key, the join tokens and registry credentials at rest. Without it they are
    * stored as given.
@@ -130,6 +155,7 @@ export class ClusterStore implements ObjectStore {
     private readonly kv: KV,
     private readonly sealer: Sealer | undefined,
     private readonly onHandlerError: (err: unknown) => void,
+    private readonly fence: WriteFence | undefined,
   ) {}
 
   /** Loads every object from `kv` and starts following it. The caller keeps ownership of `kv`. */
@@ -138,6 +164,7 @@ export class ClusterStore implements ObjectStore {
       kv,
       options.sealer,
       options.onHandlerError ?? ((err) => console.error('cluster store: a watch handler failed:', err)),
+      options.fence,
     );
     const { tables, revision } = await store.load();
     store.committed = tables;
@@ -197,13 +224,34 @@ export class ClusterStore implements ObjectStore {
     if (changes.length === 0) return result;
 
     const { compares, success, claims } = this.plan(changes);
-    const response = await this.kv.txn({
-      compares,
-      success,
-      // Only read on failure, to tell a name taken by another writer from a stale version.
-      failure: [...claims.keys()].map((key): Op => ({ type: 'get', key })),
-    });
-    if (!response.succeeded) throw conflictError(response, claims);
+    const fence = this.fence?.current();
+    const response = await this.kv
+      .txn({
+        compares: fence
+          ? [{ key: fence.key, target: 'createRevision', op: '=', value: fence.createRevision }, ...compares]
+          : compares,
+        success,
+        // Only read on failure, to tell a name taken by another writer from a stale version (and, with a
+        // fence, a write refused because this writer was deposed: its key is read last).
+        failure: [
+          ...[...claims.keys()].map((key): Op => ({ type: 'get', key })),
+          ...(fence ? [{ type: 'get', key: fence.key } as const] : []),
+        ],
+      })
+      .catch((err: unknown) => {
+        // The backend without quorum or not answering: to the user, as Docker says it, the swarm has no
+        // leader. (The write may still have been applied; the watch will tell the copy.)
+        if (err instanceof StoreUnavailableError) throw unavailable(NO_LEADER, { cause: err });
+        throw err;
+      });
+    if (!response.succeeded) {
+      if (fence) {
+        const held = response.results.at(-1);
+        const entry = held?.type === 'get' ? held.entry : undefined;
+        if ((entry?.createRevision ?? 0) !== fence.createRevision) throw this.fence!.refused();
+      }
+      throw conflictError(response, claims);
+    }
     await this.waitFor(response.revision);
     return result;
   }
@@ -260,6 +308,7 @@ export class ClusterStore implements ObjectStore {
       return toJson({
         ...cluster,
         ...(rootCA && { RootCA: { ...rootCA, CAKey: sealIfText(rootCA.CAKey) } }),
+        ...(cluster.UnlockKey !== undefined && { UnlockKey: sealIfText(cluster.UnlockKey) }),
         ...(tokens && {
           JoinTokens: { ...tokens, Worker: sealIfText(tokens.Worker), Manager: sealIfText(tokens.Manager) },
         }),
@@ -364,6 +413,7 @@ export class ClusterStore implements ObjectStore {
       if (cluster.RootCA && isSealed(cluster.RootCA.CAKey)) {
         cluster.RootCA = { ...cluster.RootCA, CAKey: this.unseal(entry.key, cluster.RootCA.CAKey) };
       }
+      if (isSealed(cluster.UnlockKey)) cluster.UnlockKey = this.unseal(entry.key, cluster.UnlockKey);
       const tokens = cluster.JoinTokens;
       if (tokens && (isSealed(tokens.Worker) || isSealed(tokens.Manager))) {
         const open = (field: string) => (isSealed(field) ? this.unseal(entry.key, field) : field);

@@ -107,6 +107,17 @@ export class LeaseNotFoundError extends Error {
   }
 }
 
+/**
+ * The backend did not answer in time, or has no quorum (etcd's members lost their majority). A write that
+ * fails so may still have been applied; reading again tells.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
 export interface KV {
   /** The current store revision (0 for an empty, never-written store). */
   revision(): Promise<number>;

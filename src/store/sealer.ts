@@ -10,6 +10,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  renameSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -24,6 +25,25 @@ export interface Sealer {
 }
 
 export const DATA_KEY_BYTES = 32;
+
+/** The data key is wrapped under an unlock key (autolock) and none was given. */
+export class SwarmLockedError extends Error {
+  override name = 'SwarmLockedError';
+  constructor() {
+    super('the data key is locked: the swarm needs its unlock key');
+  }
+}
+
+/** The unlock key given does not unwrap the data key. */
+export class InvalidUnlockKeyError extends Error {
+  override name = 'InvalidUnlockKeyError';
+  constructor() {
+    super('the unlock key does not open the data key');
+  }
+}
+
+/** First bytes of a key file holding the data key wrapped under an unlock key (then base64 of the seal). */
+const WRAPPED_MAGIC = 'shoal-wrapped-data-key-v1:';
 
 /** Sealed data that this key cannot open: another key sealed it, or it was altered. */
 export class SealedDataError extends Error {
@@ -77,18 +97,46 @@ export class AesGcmSealer implements Sealer {
 
 /** An `AesGcmSealer` whose key lives in a file of its own (mode 0600), created on first use. */
 export class KeyFileSealer extends AesGcmSealer {
+  readonly #dataKey: Buffer;
+
   private constructor(
     key: Buffer,
     readonly path: string,
   ) {
     super(key);
+    this.#dataKey = Buffer.from(key);
+  }
+
+  /**
+   * Rewrites the key file: the data key wrapped under `unlockKey` (autolock), or in clear without one.
+   * Atomic (a temporary file renamed into place), so a crash leaves the old file or the new one.
+   */
+  rewrap(unlockKey: Buffer | undefined): void {
+    const content = unlockKey
+      ? Buffer.from(`${WRAPPED_MAGIC}${new AesGcmSealer(unlockKey).seal(this.#dataKey)}\n`)
+      : this.#dataKey;
+    const temporary = `${this.path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    const fd = openSync(temporary, 'wx', 0o600);
+    try {
+      writeSync(fd, content);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, this.path);
+    fsyncDirectory(dirname(this.path));
+  }
+
+  /** Whether the key file at `path` holds the data key wrapped under an unlock key. */
+  static isWrapped(path: string): boolean {
+    return readFileSync(path).subarray(0, WRAPPED_MAGIC.length).toString() === WRAPPED_MAGIC;
   }
 
   /**
    * Loads the data key from `path`, which must exist (a node resuming its swarm: a new key would not open
    * what the old one sealed). A missing or malformed key file is a `DamagedStateError`.
    */
-  static load(path: string): KeyFileSealer {
+  static load(path: string, unlockKey?: Buffer): KeyFileSealer {
     const damaged = (problem: string, cause?: unknown) =>
       new DamagedStateError({ kind: 'data-key', what: 'the data key', file: path, problem }, { cause });
     let key: Buffer;
@@ -99,6 +147,19 @@ export class KeyFileSealer extends AesGcmSealer {
       throw damaged(`cannot be read (${(err as Error).message})`, err);
     }
     if (key.length === 0) throw damaged('is empty');
+    if (key.subarray(0, WRAPPED_MAGIC.length).toString() === WRAPPED_MAGIC) {
+      // Autolock: the data key is wrapped under the unlock key, which only the operator has.
+      if (!unlockKey) throw new SwarmLockedError();
+      let unwrapped: Buffer;
+      try {
+        unwrapped = new AesGcmSealer(unlockKey).open(key.subarray(WRAPPED_MAGIC.length).toString().trim());
+      } catch (err) {
+        if (err instanceof SealedDataError || err instanceof RangeError) throw new InvalidUnlockKeyError();
+        throw err;
+      }
+      if (unwrapped.length !== DATA_KEY_BYTES) throw damaged('holds a wrapped key of the wrong size');
+      return new KeyFileSealer(unwrapped, path);
+    }
     if (key.length !== DATA_KEY_BYTES)
       throw damaged(`holds ${key.length} bytes instead of ${DATA_KEY_BYTES}`);
     return new KeyFileSealer(key, path);

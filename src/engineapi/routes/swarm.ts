@@ -1,6 +1,6 @@
 // `/swarm…`: init, join, leave, inspect, update, unlock key.
 
-import { invalidArgument, unavailable } from '../../api/errors.js';
+import { invalidArgument } from '../../api/errors.js';
 import type { EngineBackend } from '../backend.js';
 import { readBodyAs } from '../decode.js';
 import { boolQuery, empty, json, versionQuery } from '../http.js';
@@ -49,8 +49,7 @@ export function registerSwarmRoutes(router: Router, backend: EngineBackend): voi
     const body = await readBodyAs(ctx, UnlockRequestSchema);
     if (typeof body.UnlockKey !== 'string' || body.UnlockKey === '')
       throw invalidArgument('invalid key string');
-    const info = await backend.swarmInfo();
-    if (info.LocalNodeState !== 'locked') throw unavailable('swarm is not locked');
-    throw invalidArgument('autolock is not supported yet');
+    await backend.unlock(body.UnlockKey);
+    return empty();
   });
 }

@@ -39,6 +39,11 @@ export interface SignNodeCertificateRequest {
   /** `CAConfig.NodeCertExpiry` in seconds; below 1h (or not a number) the 90-day default is used. */
   expirySeconds: number;
   rootCA: RootCASigner;
+  /**
+   * IP SANs, for a certificate that also serves on addresses (an etcd member's: its peers and clients check
+   * the address they dial). Node certificates have none.
+   */
+  ipAddresses?: readonly string[];
   now?: Date;
 }
 
@@ -78,7 +83,10 @@ export async function signNodeCertificate(request: SignNodeCertificateRequest): 
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
     new x509.BasicConstraintsExtension(false, undefined, true),
     await x509.SubjectKeyIdentifierExtension.create(csr.publicKey),
-    new x509.SubjectAlternativeNameExtension(dnsNames.map((value) => ({ type: 'dns' as const, value }))),
+    new x509.SubjectAlternativeNameExtension([
+      ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
+      ...(request.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+    ]),
   ];
   // As Go does: the authority key identifier is the issuer's subject key identifier, when it has one.
   const issuerKeyId = rootCA.certificate.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;

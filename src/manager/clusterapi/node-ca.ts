@@ -26,7 +26,7 @@ export interface NodeCertificateAuthorityOptions {
   clusterId: string;
   /**
    * Whether the manager token may be used. A second manager needs a datastore that several managers
-   * can share (etcd); with the embedded store there is exactly one manager, so this stays false.
+   * can share (etcd) and a new etcd member; until adding members is built, this stays false.
    */
   allowManagerJoins?: boolean;
   /** The time certificates are issued at (tests). */
@@ -34,7 +34,7 @@ export interface NodeCertificateAuthorityOptions {
 }
 
 export const MANAGER_JOIN_UNSUPPORTED =
-  'joining as a manager needs the etcd datastore; this swarm uses the embedded store, which supports exactly one manager';
+  'joining as a manager is not supported yet: shoal runs one manager per swarm (adding etcd members to a swarm is not built yet)';
 
 const NANOS_PER_SECOND = 1e9;
 

@@ -1,7 +1,7 @@
 // The cluster object: defaults at `swarm init`, validation of `swarm update`, and what leaves the
 // manager (never the CA key).
 
-import { invalidArgument, unimplemented, ShoalError } from '../../api/errors.js';
+import { invalidArgument, unimplemented } from '../../api/errors.js';
 import type { Cluster, SwarmSpec } from '../../api/types.js';
 import { validateLimitLabels } from '../limits.js';
 
@@ -85,25 +85,19 @@ export function validateSwarmSpec(spec: SwarmSpec): void {
     throw invalidArgument('heartbeat time period cannot be less than 1s', { rpc: true });
   }
   validateLimitLabels(spec);
-  if (spec.EncryptionConfig?.AutoLockManagers) throw autolockNotSupported();
   if ((spec.CAConfig?.ExternalCAs?.length ?? 0) > 0) {
     throw unimplemented('external CAs are not supported yet by shoal');
   }
 }
 
-export const autolockNotSupported = (): ShoalError =>
-  unimplemented('autolock is not supported yet by shoal: managers keep their keys unencrypted on disk', {
-    status: 400,
-  });
-
 /** The cluster as `GET /swarm` shows it: without the CA key and other manager-only material. */
 export function publicCluster(cluster: Cluster): Cluster {
-  const { RootCA: _secret, ...rest } = cluster;
+  const { RootCA: _secret, UnlockKey: _key, ...rest } = cluster;
   return { ...rest, DefaultAddrPool: rest.DefaultAddrPool ?? null };
 }
 
 /** The cluster as `/info` embeds it: also without join tokens. */
-export function infoCluster(cluster: Cluster): Omit<Cluster, 'JoinTokens' | 'RootCA'> {
-  const { RootCA: _secret, JoinTokens: _tokens, ...rest } = cluster;
+export function infoCluster(cluster: Cluster): Omit<Cluster, 'JoinTokens' | 'RootCA' | 'UnlockKey'> {
+  const { RootCA: _secret, JoinTokens: _tokens, UnlockKey: _key, ...rest } = cluster;
   return rest;
 }

@@ -1,7 +1,14 @@
 // The manager's control API: every cluster read and write a client can ask for, over the store.
 // The Engine API calls it on managers; it is the only writer of specs.
 
-import { invalidArgument, notFound, outOfSequence, ShoalError, unimplemented } from '../../api/errors.js';
+import {
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  outOfSequence,
+  ShoalError,
+  unimplemented,
+} from '../../api/errors.js';
 import { nowTimestamp } from '../../api/time.js';
 import type { Filters } from '../../api/filters.js';
 import type {
@@ -39,7 +46,8 @@ import { readHostRoutes } from '../allocator/host.js';
 import type { HostPrefix } from '../allocator/networks.js';
 import { createNetwork, inspectNetwork, listNetworks, pruneNetworks, removeNetwork } from './networks.js';
 import { presentNetworkResource } from './present-network.js';
-import { autolockNotSupported, infoCluster, publicCluster, validateSwarmSpec } from './cluster.js';
+import { infoCluster, publicCluster, validateSwarmSpec } from './cluster.js';
+import { newUnlockKey } from '../../api/unlock-key.js';
 import { applyNodeUpdate, checkNodeRemovable, nodeMatchesFilters, validateNodeFilters } from './nodes.js';
 import { presentConfig, presentNode, presentSecret, presentService, presentTask } from './present.js';
 import { resolveNode, resolveService, resolveTask } from './resolve.js';
@@ -136,7 +144,6 @@ export class ControlAPI {
     if (spec.Name && spec.Name !== 'default') throw invalidArgument('swarm spec must be named "default"');
     checkSpecSize(spec, 'swarm');
     validateSwarmSpec(spec);
-    if (flags.rotateManagerUnlockKey) throw autolockNotSupported();
     await this.store.update((tx) => {
       const current = this.cluster(tx);
       if (current.Version.Index !== version) throw outOfSequence();
@@ -155,17 +162,29 @@ export class ControlAPI {
       const rootCA = current.RootCA?.CACert ?? current.TLSInfo.TrustRoot;
       if (flags.rotateWorkerToken) next.JoinTokens.Worker = this.options.newJoinToken(rootCA);
       if (flags.rotateManagerToken) next.JoinTokens.Manager = this.options.newJoinToken(rootCA);
+      // Autolock: a key while it is on (a new one on --rotate), none when it is off. Every manager keeps its
+      // data key file wrapped under the current one (Manager.followUnlockKey).
+      if (spec.EncryptionConfig?.AutoLockManagers) {
+        if (!next.UnlockKey || flags.rotateManagerUnlockKey) next.UnlockKey = newUnlockKey();
+      } else {
+        if (flags.rotateManagerUnlockKey) {
+          throw failedPrecondition('cannot rotate the unlock key: autolock is not turned on');
+        }
+        delete next.UnlockKey;
+      }
       tx.update('cluster', next);
     });
   }
 
-  /** Without autolock there is no key: Docker answers an empty one and its CLI says `no unlock key is set`. */
+  /**
+   * The unlock key with autolock on; without, Docker answers an empty one and its CLI says `no unlock key is
+   * set`.
+   */
   async unlockKey(): Promise<string> {
-    const autolock = this.store.view(
-      (tx) => this.cluster(tx).Spec.EncryptionConfig?.AutoLockManagers ?? false,
-    );
-    if (autolock) throw autolockNotSupported();
-    return '';
+    return this.store.view((tx) => {
+      const cluster = this.cluster(tx);
+      return cluster.Spec.EncryptionConfig?.AutoLockManagers ? (cluster.UnlockKey ?? '') : '';
+    });
   }
 
   // -------------------------------------------------------------- nodes

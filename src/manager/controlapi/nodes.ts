@@ -71,7 +71,7 @@ export function applyNodeUpdate(current: Node, version: number, spec: NodeSpec, 
   }
   if (currentRole === 'worker' && desiredRole === 'manager') {
     throw failedPrecondition(
-      'promoting a worker to manager needs a multi-manager datastore (etcd), which this swarm does not use',
+      'promoting a worker to manager is not supported yet: shoal runs one manager per swarm (adding etcd members to a swarm is not built yet)',
     );
   }
   const next = structuredClone(current);

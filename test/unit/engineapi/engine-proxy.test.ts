@@ -398,6 +398,7 @@ function backend(history: EventHistory, state: { manager: boolean }): EngineBack
     init: async () => 'id',
     join: async () => {},
     leave: async () => {},
+    unlock: async () => {},
     control: () => {
       if (!state.manager) throw unavailable(NOT_A_MANAGER);
       return control;

@@ -96,6 +96,9 @@ function scriptedBackend(state: { manager: boolean }): EngineBackend {
     init: async () => 'newnodeid',
     join: async () => {},
     leave: async () => {},
+    unlock: async () => {
+      throw unavailable('swarm is not locked');
+    },
     control: () => {
       if (!state.manager) throw unavailable(NOT_A_MANAGER);
       return control;

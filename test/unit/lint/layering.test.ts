@@ -75,6 +75,15 @@ describe('layering', () => {
     ['src/web/x.ts', '../daemon/swarm-node.js', true],
     ['src/daemon/x.ts', '../web/server.js', false],
     ['src/manager/metrics/x.ts', '../../web/server.js', true],
+    // The etcd client library only behind the store's etcd backend, which keeps the store's own rules.
+    ['src/store/etcd/x.ts', 'etcd3', false],
+    ['src/store/etcd/x.ts', '../kv.js', false],
+    ['src/store/etcd/x.ts', '../../api/types.js', false],
+    ['src/store/etcd/x.ts', '../../manager/manager.js', true],
+    ['src/store/x.ts', 'etcd3', true],
+    ['src/manager/x.ts', 'etcd3', true],
+    ['src/daemon/etcd/x.ts', 'etcd3', true],
+    ['src/daemon/etcd/x.ts', '../../store/etcd/kv.js', false],
   ];
   for (const [file, source, forbidden] of cases) {
     it(`${file}: ${source} is ${forbidden ? 'refused' : 'allowed'}`, async () => {
