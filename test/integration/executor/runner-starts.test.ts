@@ -47,7 +47,10 @@ describe('task runner: starts of tasks with files', { skip: !root && 'needs root
     },
   ];
   after(async () => {
-    for (const id of ['dup1', 'stopped1']) await runner.remove(id).catch(() => undefined);
+    for (const id of ['dup1', 'stopped1']) {
+      await runner.stop(id, 'SIGKILL', 0).catch(() => undefined);
+      await runner.remove(id).catch(() => undefined);
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -59,6 +62,8 @@ describe('task runner: starts of tasks with files', { skip: !root && 'needs root
     assert.equal(second.pid, first.pid);
     assert.deepEqual([first.alreadyStarted, second.alreadyStarted], [false, true]);
     assert.ok(alive(first.pid));
+    await runner.stop('dup1', 'SIGKILL', 0);
+    assert.equal(alive(first.pid), false, 'the one process is gone with its stop');
   });
 
   it('leaves nothing running when a stop came while the files were written', async () => {
