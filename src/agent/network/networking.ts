@@ -23,6 +23,7 @@ import { DEFAULT_DATA_PATH_PORT } from '../../api/networks.js';
 import type { Task } from '../../api/types.js';
 import type { TaskNetworkConfig, TaskNetworks } from '../executor/executor.js';
 import type { AgentLog } from '../log.js';
+import { balanceScript, vipBackends, type BalanceNetwork } from './balance.js';
 import { buildRecords, type NetworkRecords } from './dns/records.js';
 import { DnsServer } from './dns/server.js';
 import {
@@ -96,6 +97,9 @@ export class NodeNetworking implements TaskNetworks {
   private readonly dns: DnsServer;
   private readonly locks = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
+  /** Per attached task, the balancing rules last written to its namespace. */
+  private readonly balanced = new Map<string, string>();
+  private readonly balanceDirty = new Set<string>();
   private upstreamCache: { mtimeMs: number; servers: string[] } | undefined;
   private upstreamsCheckedAt = 0;
   private closed = false;
@@ -136,6 +140,7 @@ export class NodeNetworking implements TaskNetworks {
           attachable: false,
           ingress: false,
           subnets: [],
+          vips: [],
         },
         entries: network.entries,
       });
@@ -221,9 +226,15 @@ export class NodeNetworking implements TaskNetworks {
     for (const networkId of touched) {
       const network = this.view.networks.get(networkId);
       if (network)
-        this.records.set(networkId, buildRecords(networkId, network.info.name, network.endpoints.values()));
+        this.records.set(
+          networkId,
+          buildRecords(networkId, network.info.name, network.endpoints.values(), network.info.vips),
+        );
       else this.records.delete(networkId);
       if (this.local.has(networkId)) this.scheduleForwarding(networkId);
+    }
+    for (const [taskId, attached] of this.attached) {
+      if (attached.networks.some((id) => touched.has(id))) this.scheduleBalancing(taskId);
     }
   }
 
@@ -275,7 +286,11 @@ export class NodeNetworking implements TaskNetworks {
         gatewayLegAddress: legAddress,
         ...(options.adoptPid !== undefined ? { adoptPid: options.adoptPid } : {}),
       });
-      await this.withLock(['task:' + task.ID], () => runScript(script, nft).then(() => undefined));
+      await this.withLock(['task:' + task.ID], async () => {
+        await runScript(script, nft);
+        this.balanced.delete(task.ID);
+        await this.writeBalancing(task.ID);
+      });
       if (plan.internalOnly) await this.writeNft();
       const dir = join(this.filesDir, task.ID);
       await mkdir(dir, { recursive: true, mode: 0o755 });
@@ -310,6 +325,7 @@ export class NodeNetworking implements TaskNetworks {
       runScript(releaseTaskScript(this.names, taskId, networks)).then(() => undefined),
     );
     this.attached.delete(taskId);
+    this.balanced.delete(taskId);
     await rm(join(this.filesDir, taskId), { recursive: true, force: true });
     if (attached?.internalOnly) await this.writeNft();
     for (const networkId of networks) await this.removeNetworkIfUnused(networkId);
@@ -423,6 +439,37 @@ export class NodeNetworking implements TaskNetworks {
         this.options.log.error('network: writing forwarding entries failed', { networkId, err });
       }
     }).catch(() => {});
+  }
+
+  // ---------------------------------------------------------------- service VIPs
+
+  /** Brings a task's balancing rules to what the view asks for (coalescing requests). */
+  private scheduleBalancing(taskId: string): void {
+    if (this.balanceDirty.has(taskId)) return;
+    this.balanceDirty.add(taskId);
+    void this.withLock(['task:' + taskId], async () => {
+      this.balanceDirty.delete(taskId);
+      await this.writeBalancing(taskId);
+    }).catch(() => {});
+  }
+
+  /** Writes the task's balancing rules when they differ from those last written; call holding its lock. */
+  private async writeBalancing(taskId: string): Promise<void> {
+    const attached = this.attached.get(taskId);
+    if (!attached || this.closed) return;
+    const networks: BalanceNetwork[] = attached.networks.flatMap((id) => {
+      const network = this.view.networks.get(id);
+      return network ? [{ vips: network.info.vips ?? [], tasks: network.endpoints.values() }] : [];
+    });
+    const script = balanceScript(vipBackends(networks));
+    if (this.balanced.get(taskId) === script) return;
+    try {
+      await runScript(`nsenter --net=${NETNS_DIR}/${this.names.taskNs(taskId)} nft -f -`, script);
+      this.balanced.set(taskId, script);
+    } catch (err) {
+      this.balanced.delete(taskId);
+      this.options.log.error('network: writing the balancing rules of a task failed', { taskId, err });
+    }
   }
 
   // ---------------------------------------------------------------- DNS
