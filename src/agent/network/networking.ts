@@ -19,6 +19,7 @@ import {
   type NetworkViewUpdate,
   type OverlayNetworkInfo,
 } from '../../api/network-view.js';
+import { hostPortsOfTask, needsTaskNamespace, type HostPortPlan } from '../../api/host-ports.js';
 import { DEFAULT_DATA_PATH_PORT } from '../../api/networks.js';
 import type { Task } from '../../api/types.js';
 import type { TaskNetworkConfig, TaskNetworks } from '../executor/executor.js';
@@ -40,6 +41,7 @@ import {
   scanKernel,
   forwardingScripts,
   type GatewayParams,
+  type HostPortRule,
 } from './kernel.js';
 import {
   chooseGatewaySubnet,
@@ -75,6 +77,10 @@ interface Attached {
   gatewayLegAddress: string;
   internalOnly: boolean;
   nameservers?: string[];
+  /** Its host-mode published ports. */
+  ports: HostPortPlan[];
+  /** The task's creation time: of two tasks claiming a port, the newer has it. */
+  createdAt: string;
 }
 
 interface LocalNetwork {
@@ -161,6 +167,8 @@ export class NodeNetworking implements TaskNetworks {
           gatewayLegAddress: task.gatewayLegAddress,
           internalOnly: attachments.length > 0 && attachments.every((a) => a.Network.Spec.Internal === true),
           ...(dns?.length ? { nameservers: [...dns] } : {}),
+          ports: hostPortsOfTask(known),
+          createdAt: known.CreatedAt,
         });
         for (const attachment of attachments) {
           const local = this.local.get(attachment.Network.ID);
@@ -186,6 +194,8 @@ export class NodeNetworking implements TaskNetworks {
       );
     }
     for (const networkId of [...this.local.keys()]) await this.removeNetworkIfUnused(networkId);
+    // The host's table as the remembered tasks need it (their published ports).
+    if (this.gateway) await this.writeNft();
     if (this.gateway) await this.startDns();
   }
 
@@ -251,7 +261,8 @@ export class NodeNetworking implements TaskNetworks {
     options: { adoptPid?: number; hostname?: string } = {},
   ): Promise<TaskNetworkConfig | undefined> {
     const attachments = overlayAttachments(task);
-    if (attachments.length === 0) return undefined;
+    if (!needsTaskNamespace(task)) return undefined;
+    const ports = hostPortsOfTask(task);
     if (this.closed) throw new Error('the node is leaving its swarm');
     const plan = planTaskNetwork(task, options.hostname || undefined);
     const networks = attachments.map((a) => a.Network.ID);
@@ -277,6 +288,8 @@ export class NodeNetworking implements TaskNetworks {
           gatewayLegAddress: address,
           internalOnly: plan.internalOnly,
           ...(dns?.length ? { nameservers: [...dns] } : {}),
+          ports,
+          createdAt: task.CreatedAt,
         });
         return address;
       });
@@ -291,7 +304,7 @@ export class NodeNetworking implements TaskNetworks {
         this.balanced.delete(task.ID);
         await this.writeBalancing(task.ID);
       });
-      if (plan.internalOnly) await this.writeNft();
+      if (plan.internalOnly || ports.length > 0) await this.writeNft();
       const dir = join(this.filesDir, task.ID);
       await mkdir(dir, { recursive: true, mode: 0o755 });
       const hostsPath = join(dir, 'hosts');
@@ -327,7 +340,7 @@ export class NodeNetworking implements TaskNetworks {
     this.attached.delete(taskId);
     this.balanced.delete(taskId);
     await rm(join(this.filesDir, taskId), { recursive: true, force: true });
-    if (attached?.internalOnly) await this.writeNft();
+    if (attached?.internalOnly || attached?.ports.length) await this.writeNft();
     for (const networkId of networks) await this.removeNetworkIfUnused(networkId);
   }
 
@@ -351,7 +364,7 @@ export class NodeNetworking implements TaskNetworks {
         this.gateway = { subnet, address: formatIPv4(subnet.base + 1) };
       }
       await runScript(gatewayScript(this.names, this.gateway));
-      await runScript('nft -f -', nftScript(this.names, this.gateway, this.noEgress()));
+      await runScript('nft -f -', nftScript(this.names, this.gateway, this.noEgress(), this.hostPorts()));
       if (!this.dns.address) await this.startDns();
     });
   }
@@ -375,9 +388,29 @@ export class NodeNetworking implements TaskNetworks {
       .sort();
   }
 
+  /**
+   * The host-mode published ports of the attached tasks, each to the task's gateway-leg address. A task that
+   * ended keeps its namespace (and so its entry) until it is removed; the scheduler puts at most one task
+   * not done with a given port on a node, so when two claim a port the newer task — the one that replaced
+   * the other — has it.
+   */
+  private hostPorts(): HostPortRule[] {
+    const byPort = new Map<string, HostPortRule>();
+    const time = (a: Attached): number => Date.parse(a.createdAt) || 0;
+    const newestFirst = [...this.attached.values()].sort((a, b) => time(b) - time(a));
+    for (const a of newestFirst) {
+      for (const p of a.ports) {
+        const key = `${p.protocol}/${p.published}`;
+        if (!byPort.has(key)) byPort.set(key, { ...p, address: a.gatewayLegAddress });
+      }
+    }
+    return [...byPort.values()];
+  }
+
   private async writeNft(): Promise<void> {
     await this.withLock(['gateway'], async () => {
-      if (this.gateway) await runScript('nft -f -', nftScript(this.names, this.gateway, this.noEgress()));
+      if (this.gateway)
+        await runScript('nft -f -', nftScript(this.names, this.gateway, this.noEgress(), this.hostPorts()));
     });
   }
 

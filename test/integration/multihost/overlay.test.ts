@@ -12,7 +12,9 @@
 // Service VIPs (issue 13): `web` resolves to the VIP `docker service inspect` shows, http://web/ is balanced
 // per connection over the three tasks on the three hosts, follows a scale within a second without a failed
 // request, keeps working while a host's shoald is dead, carries UDP too (process executor: the busybox
-// image has no UDP tool), and `--endpoint-mode dnsrr` has no VIP.
+// image has no UDP tool), and `--endpoint-mode dnsrr` has no VIP. Host-mode published ports answer only on
+// the nodes with a task, straight to it, show the client's own address, work for a task on no network too,
+// and a second task on a taken port stays pending with the scheduler's explanation.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -405,6 +407,171 @@ for (const executor of ['process', 'docker'] as const)
           await docker('service', 'rm', 'echo');
         },
       );
+
+      /** busybox httpd on port 80 with a CGI answering `<task name> <client address>`. */
+      const whoScript = (dir: string): string =>
+        `mkdir -p ${dir}/$T/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho "$T $REMOTE_ADDR"\\n' > ${dir}/$T/cgi-bin/who && chmod +x ${dir}/$T/cgi-bin/who && exec busybox httpd -f -p 80 -h ${dir}/$T`;
+      /** `wget` from a harness host (outside any task); httpd's `[::ffff:a.b.c.d]` client shown as `a.b.c.d`. */
+      const fromHost = async (host: string, url: string) => {
+        const result = await cluster
+          .host(host)
+          .exec('timeout', ['3', 'busybox', 'wget', '-qO-', url], { allowFailure: true });
+        return { ...result, stdout: result.stdout.replace(/\[::ffff:([\d.]+)\]/, '$1') };
+      };
+
+      it('mode=host ports: answered only on nodes with a task, straight to it, with the client’s address; a second task on the port stays pending', async () => {
+        // On app, one task each on manager and worker1; and one on no network at all, on worker2.
+        await docker(
+          'service',
+          'create',
+          '--name',
+          'hp',
+          '--network',
+          'app',
+          '--replicas',
+          '2',
+          '--replicas-max-per-node',
+          '1',
+          '--constraint',
+          'node.hostname!=worker2',
+          '--publish',
+          'published=8088,target=80,mode=host',
+          '--env',
+          'T={{.Task.Name}}',
+          'busybox',
+          'sh',
+          '-c',
+          whoScript(www),
+        );
+        await docker(
+          'service',
+          'create',
+          '--name',
+          'hpn',
+          '--constraint',
+          'node.hostname==worker2',
+          '--publish',
+          'published=8089,target=80,mode=host',
+          '--env',
+          'T={{.Task.Name}}',
+          'busybox',
+          'sh',
+          '-c',
+          whoScript(www),
+        );
+        const hp = await running('hp');
+        const [hpn] = await running('hpn');
+        assert.equal(hp.length, 2);
+        const inspect = JSON.parse(await docker('service', 'inspect', 'hp')) as {
+          Endpoint: {
+            Spec: { Ports?: { PublishMode?: string; PublishedPort?: number; TargetPort?: number }[] };
+          };
+        }[];
+        assert.deepEqual(inspect[0]!.Endpoint.Spec.Ports?.[0], {
+          Protocol: 'tcp',
+          TargetPort: 80,
+          PublishedPort: 8088,
+          PublishMode: 'host',
+        });
+        const client = cluster.host('worker2');
+        for (const t of hp) {
+          const host = hostOf.get(t.NodeID!)!;
+          await eventually(
+            async () => {
+              const { code, stdout, stderr } = await fromHost(
+                'worker2',
+                `http://${cluster.host(host).address}:8088/cgi-bin/who`,
+              );
+              assert.equal(code, 0, stderr);
+              assert.equal(stdout.trim(), `${taskName('hp', t)} ${client.address}`);
+            },
+            { timeoutMs: 10_000, description: `hp's task on ${host} answering with the client's address` },
+          );
+        }
+        // docker service ps shows each running task's port, as a Swarm node reports its container's.
+        await eventually(
+          async () => {
+            const ps = await docker(
+              'service',
+              'ps',
+              'hp',
+              '--filter',
+              'desired-state=running',
+              '--format',
+              '{{.Ports}}',
+            );
+            assert.deepEqual(ps.trim().split('\n'), ['*:8088->80/tcp', '*:8088->80/tcp']);
+          },
+          { timeoutMs: 5_000, description: 'the tasks’ ports in docker service ps' },
+        );
+        // The node without an hp task does not answer 8088; the task on no network answers 8089 there.
+        assert.notEqual((await fromHost('manager', `http://${client.address}:8088/cgi-bin/who`)).code, 0);
+        const manager = cluster.host('manager');
+        await eventually(
+          async () => {
+            const { code, stdout, stderr } = await fromHost(
+              'manager',
+              `http://${client.address}:8089/cgi-bin/who`,
+            );
+            assert.equal(code, 0, stderr);
+            assert.equal(stdout.trim(), `${taskName('hpn', hpn!)} ${manager.address}`);
+          },
+          { timeoutMs: 10_000, description: 'hpn (no network) answering on worker2:8089' },
+        );
+        // Replaced (the old task keeps its namespace until removed): the port goes to the new task.
+        await docker('service', 'update', '--force', 'hpn');
+        const [replaced] = await running('hpn');
+        assert.notEqual(replaced!.ID, hpn!.ID);
+        await eventually(
+          async () => {
+            const { code, stdout, stderr } = await fromHost(
+              'manager',
+              `http://${client.address}:8089/cgi-bin/who`,
+            );
+            assert.equal(code, 0, stderr);
+            assert.equal(stdout.trim(), `${taskName('hpn', replaced!)} ${manager.address}`);
+          },
+          { timeoutMs: 10_000, description: 'the replacing hpn task answering on worker2:8089' },
+        );
+        // A second service on 8088 pinned to a node that has it: its task stays pending, saying why.
+        const pinned = await cluster.manager.docker(
+          [
+            'service',
+            'create',
+            '--detach',
+            '--name',
+            'hp2',
+            '--constraint',
+            'node.hostname==manager',
+            '--publish',
+            'published=8088,target=80,mode=host',
+            'busybox',
+            'sleep',
+            '3600',
+          ],
+          { timeoutMs: 60_000 },
+        );
+        assert.equal(pinned.code, 0, pinned.stderr);
+        await eventually(
+          async () => {
+            const [t] = await tasks('hp2');
+            assert.equal(t?.Status.State, 'pending');
+            assert.match(t?.Status.Err ?? '', /host-mode port already in use on 1 node/);
+          },
+          { timeoutMs: 10_000, description: 'hp2 pending on the taken port' },
+        );
+        await docker('service', 'rm', 'hp', 'hpn', 'hp2');
+        // The rules go with the tasks.
+        await eventually(
+          async () => {
+            for (const host of ['manager', 'worker1', 'worker2']) {
+              const rules = (await cluster.host(host).exec('nft', ['list', 'ruleset'])).stdout;
+              assert.doesNotMatch(rules, /dport 808[89]/, `${host}: no rule of a published port`);
+            }
+          },
+          { timeoutMs: 30_000, description: 'no published-port rule left' },
+        );
+      });
 
       it('a service not on app can neither resolve nor reach web; --network-add and --network-rm change that', async () => {
         await docker('network', 'create', '-d', 'overlay', 'other');

@@ -11,6 +11,7 @@
 
 import { stat } from 'node:fs/promises';
 import { describeNeed, EXECUTOR_NATURE, specNeeds, unhonoured } from '../../../api/executor-features.js';
+import { needsTaskNamespace } from '../../../api/host-ports.js';
 import type { Driver, HealthState, Mount, Task } from '../../../api/types.js';
 import {
   ExitError,
@@ -344,8 +345,9 @@ export class DockerController implements Controller {
     }
     const node = await this.context.templateNode();
     let body = containerCreateBody(task, node, await this.putFiles(node));
-    // On overlay networks: the sandbox first, its namespace attached; the container joins it.
-    if (task.NetworksAttachments?.length) {
+    // On overlay networks, or publishing ports: the sandbox first, its namespace attached; the container
+    // joins it.
+    if (needsTaskNamespace(task)) {
       const networks = this.context.networks;
       if (!networks)
         throw new Error(
@@ -639,7 +641,7 @@ export class DockerController implements Controller {
 
   /** The task's sandbox and network namespace, once its container is gone. */
   private async removeSandbox(): Promise<void> {
-    if (!this.task.NetworksAttachments?.length) return;
+    if (!needsTaskNamespace(this.task)) return;
     const { client, nodeId } = this.context;
     const filters = { label: [`${SANDBOX_TASK_LABEL}=${this.taskId}`, `${SANDBOX_NODE_LABEL}=${nodeId}`] };
     const { body } = await client.request<{ Id: string; Labels?: Record<string, string> | null }[]>(

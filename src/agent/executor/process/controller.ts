@@ -9,6 +9,7 @@
 import { mkdir } from 'node:fs/promises';
 import { machine } from 'node:os';
 import { describeNeed, EXECUTOR_NATURE, specNeeds, unhonoured } from '../../../api/executor-features.js';
+import { needsTaskNamespace } from '../../../api/host-ports.js';
 import type { ContainerSpec, Driver, HealthState, Task } from '../../../api/types.js';
 import {
   ExitError,
@@ -235,7 +236,7 @@ export class ProcessController implements Controller {
     await this.shutdown();
     await this.preparing?.catch(() => undefined);
     await (await this.runner()).request('remove', { taskId: this.taskId });
-    if (this.context.networks && this.task.NetworksAttachments?.length)
+    if (this.context.networks && needsTaskNamespace(this.task))
       await this.context.networks.releaseTaskNetwork(this.taskId);
     this.context.onRemoved(this.taskId);
   }
@@ -408,9 +409,9 @@ export class ProcessController implements Controller {
     return `started (process executor: the command runs from the host's filesystem${image ? `, image ${image} not used` : ''})`;
   }
 
-  /** The task's namespace on its overlay networks (undefined for a task on none). */
+  /** The task's namespace on its overlay networks or for its published ports (undefined: neither). */
   private async prepareNetwork(): Promise<TaskNetworkConfig | undefined> {
-    if (!this.task.NetworksAttachments?.length) return undefined;
+    if (!needsTaskNamespace(this.task)) return undefined;
     const networks = this.context.networks;
     if (!networks)
       throw new Error("the process executor cannot attach the task's networks: this node runs no networking");
