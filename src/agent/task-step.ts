@@ -12,6 +12,7 @@
 // except a cancelled operation and errors marked temporary, which are retried.
 
 import { ExitError, type Controller } from './executor/executor.js';
+import { hostPortsOfTask } from '../api/host-ports.js';
 import { atLeast, isAfter, isBefore } from '../api/taskstate.js';
 import type { ContainerStatus, Task, TaskState, TaskStatus } from '../api/types.js';
 
@@ -36,7 +37,7 @@ const isTemporary = (err: unknown): boolean =>
   typeof err === 'object' && err !== null && (err as { temporary?: unknown }).temporary === true;
 
 export async function advanceTask(
-  task: Pick<Task, 'DesiredState' | 'Status'>,
+  task: Pick<Task, 'DesiredState' | 'Status' | 'Endpoint'>,
   controller: Controller,
   signal: AbortSignal,
 ): Promise<StepResult> {
@@ -45,7 +46,10 @@ export async function advanceTask(
 
   const transition = (state: TaskState, message: string): StepResult => ({
     kind: 'transition',
-    status: withContainerStatus({ ...task.Status, State: state, Message: message }, controller),
+    status: withPortStatus(
+      task,
+      withContainerStatus({ ...task.Status, State: state, Message: message }, controller),
+    ),
   });
 
   const fatal = (err: unknown): StepResult => {
@@ -54,10 +58,9 @@ export async function advanceTask(
     const state: TaskState = isBefore(current, 'starting') ? 'rejected' : 'failed';
     return {
       kind: 'transition',
-      status: withContainerStatus(
-        { ...task.Status, State: state, Err: message },
-        controller,
-        exitCodeOf(err),
+      status: withPortStatus(
+        task,
+        withContainerStatus({ ...task.Status, State: state, Err: message }, controller, exitCodeOf(err)),
       ),
     };
   };
@@ -158,6 +161,27 @@ export const WAIT_CANCELLED_EXIT_CODE = -1;
  * (before, a task has no container status): the process's ID, its PID while it runs and 0 once it is gone,
  * its exit code once it has one and 0 until then — or `exitCode` when given.
  */
+/**
+ * The status with the task's host-mode published ports while it runs (`docker service ps` shows them as
+ * `*:8080->80/tcp`), as swarmkit's agent reports its container's bound ports; none before or after.
+ */
+function withPortStatus(task: Pick<Task, 'Endpoint'>, status: TaskStatus): TaskStatus {
+  const { PortStatus: _previous, ...rest } = status;
+  const ports = hostPortsOfTask(task);
+  if (status.State !== 'running' || ports.length === 0) return rest;
+  return {
+    ...rest,
+    PortStatus: {
+      Ports: ports.map((p) => ({
+        Protocol: p.protocol,
+        TargetPort: p.target,
+        PublishedPort: p.published,
+        PublishMode: 'host' as const,
+      })),
+    },
+  };
+}
+
 function withContainerStatus(status: TaskStatus, controller: Controller, exitCode?: number): TaskStatus {
   if (isBefore(status.State, 'starting')) return status;
   let live: ContainerStatus = {};

@@ -10,7 +10,10 @@
 import { jsonEqual } from './json-equal.js';
 import type { NodeNetworkView, OverlayNetwork, OverlayPeer, OverlayTask } from './networks.js';
 
-/** A network's own facts (subnets, flags, the node's address on it), without its peers and endpoints. */
+/**
+ * A network's own facts (subnets, flags, the node's address on it, the services' virtual IPs), without its
+ * peers and endpoints. VIPs change only when a service is created, removed or moved between networks.
+ */
 export type OverlayNetworkInfo = Omit<OverlayNetwork, 'peers' | 'tasks'>;
 
 export type NetworkChange =
@@ -113,7 +116,15 @@ export function applyNetworkUpdate(
     let network = state.networks.get(networkId);
     if (!network) {
       network = {
-        info: { id: networkId, name: '', internal: false, attachable: false, ingress: false, subnets: [] },
+        info: {
+          id: networkId,
+          name: '',
+          internal: false,
+          attachable: false,
+          ingress: false,
+          subnets: [],
+          vips: [],
+        },
         peers: new Map(),
         endpoints: new Map(),
       };

@@ -179,6 +179,16 @@ export interface OverlayTask {
   readonly aliases: readonly string[];
 }
 
+/** A service's virtual IP on a network (endpoint mode `vip`): what `<service>` resolves to and is balanced. */
+export interface OverlayVip {
+  readonly serviceId: string;
+  readonly serviceName: string;
+  /** The VIP (`10.0.1.2/24`, from the service's `Endpoint.VirtualIPs`). */
+  readonly address: string;
+  /** The aliases of the service on this network (`--network name=app,alias=db`): they resolve to the VIP. */
+  readonly aliases: readonly string[];
+}
+
 /** One overlay network as a node sees it. */
 export interface OverlayNetwork {
   readonly id: string;
@@ -195,6 +205,8 @@ export interface OverlayNetwork {
   readonly peers: readonly OverlayPeer[];
   /** Every task with an address on the network that is not done yet, in task ID order. */
   readonly tasks: readonly OverlayTask[];
+  /** The virtual IPs of the services on the network, in service ID order (none for `dnsrr` services). */
+  readonly vips: readonly OverlayVip[];
 }
 
 /**

@@ -47,10 +47,14 @@ describe('specs shoal cannot honour, with the docker CLI', { timeout: 120_000 },
     assert.equal(ls.stdout.trim(), '', 'nothing was stored');
   };
 
-  it('refuses a published port: the routing mesh is not built yet', async () => {
+  it('refuses a port published in ingress mode (the routing mesh is not built yet), and a host-mode port without a published one', async () => {
     await refused(
       ['--publish', '8080:80'],
-      /^Error response from daemon: EndpointSpec\.Ports: shoal cannot publish ports yet \(neither the routing mesh nor host-mode ports are built\); remove the published ports$/m,
+      /^Error response from daemon: EndpointSpec\.Ports\[0\]: shoal cannot publish ports in ingress mode yet \(the routing mesh is not built\); publish with mode=host \(--publish published=8080,target=80,mode=host\) or remove the port$/m,
+    );
+    await refused(
+      ['--publish', 'target=80,mode=host'],
+      /^Error response from daemon: EndpointSpec\.Ports\[0\]: shoal cannot publish a host-mode port without a published port yet/m,
     );
   });
 
@@ -103,7 +107,10 @@ describe('specs shoal cannot honour, with the docker CLI', { timeout: 120_000 },
     assert.match(updated.stderr, /ContainerSpec\.ReadOnly \(read-only\) cannot be honoured/);
     const published = await daemon.docker(['service', 'update', '-d', '--publish-add', '80', 'kept']);
     assert.equal(published.code, 1);
-    assert.match(published.stderr, /EndpointSpec\.Ports: shoal cannot publish ports yet/);
+    assert.match(
+      published.stderr,
+      /EndpointSpec\.Ports\[0\]: shoal cannot publish ports in ingress mode yet/,
+    );
     const after = await daemon.apiOk<{ Version: { Index: number } }>('GET', '/v1.41/services/kept');
     assert.deepEqual(after.Version, before.Version);
   });

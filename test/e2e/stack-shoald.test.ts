@@ -316,7 +316,7 @@ describe('stacks on shoald', { timeout: 600_000 }, () => {
       assert.equal(viaShoal.stdout, 'Creating network ref1_default\nCreating service ref1_one\n');
       assert.match(
         viaShoal.stderr,
-        /failed to create service ref1_one: Error response from daemon: .*shoal cannot publish ports yet/,
+        /failed to create service ref1_one: Error response from daemon: .*shoal cannot publish ports in ingress mode yet/,
       );
       const why = (t: string): string => t.slice(t.indexOf('failed to create service'));
       assert.equal(why(viaShoal.stderr), why(viaDocker.stderr));

@@ -158,11 +158,25 @@ export function gatewayScript(names: Names, gateway: GatewayParams): string {
  * masqueraded, except that of tasks whose networks are all internal, which is not forwarded at all; tasks
  * do not reach each other over the gateway bridge (only through their overlay networks).
  */
-export function nftScript(names: Names, gateway: GatewayParams, noEgress: readonly string[]): string {
+export function nftScript(
+  names: Names,
+  gateway: GatewayParams,
+  noEgress: readonly string[],
+  hostPorts: readonly HostPortRule[] = [],
+): string {
   const table = q(names.nftTable);
   const br = q(names.gatewayBridge);
   const subnet = q(formatPrefix(gateway.subnet));
   const elements = noEgress.length > 0 ? ` elements = { ${noEgress.map(q).join(', ')} }` : '';
+  // Host-mode ports: what arrives for one of the host's own addresses (not loopback) on the published port
+  // goes to the task's gateway-leg address and target port, the client's address untouched; connections the
+  // host itself opens to its own address too.
+  const dnat = [...hostPorts]
+    .sort((a, b) => a.protocol.localeCompare(b.protocol) || a.published - b.published)
+    .map(
+      (p) =>
+        `    fib daddr type local ip daddr != 127.0.0.0/8 ${q(p.protocol)} dport ${q(p.published)} dnat to ${q(p.address)}:${q(p.target)}`,
+    );
   return [
     `table ip ${table} {}`,
     `delete table ip ${table}`,
@@ -177,8 +191,25 @@ export function nftScript(names: Names, gateway: GatewayParams, noEgress: readon
     `    iifname "${br}" oifname "${br}" drop`,
     `    iifname "${br}" ip saddr @noegress drop`,
     '  }',
+    '  chain hostports {',
+    '    type nat hook prerouting priority dstnat; policy accept;',
+    ...dnat,
+    '  }',
+    '  chain hostports_local {',
+    '    type nat hook output priority -100; policy accept;',
+    ...dnat,
+    '  }',
     '}',
   ].join('\n');
+}
+
+/** A host-mode published port of a local task: `protocol/published` on the host → `address:target`. */
+export interface HostPortRule {
+  readonly protocol: 'tcp' | 'udp';
+  readonly published: number;
+  readonly target: number;
+  /** The task's address on the gateway bridge. */
+  readonly address: string;
 }
 
 export interface AttachParams {

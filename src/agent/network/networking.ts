@@ -19,10 +19,12 @@ import {
   type NetworkViewUpdate,
   type OverlayNetworkInfo,
 } from '../../api/network-view.js';
+import { hostPortsOfTask, needsTaskNamespace, type HostPortPlan } from '../../api/host-ports.js';
 import { DEFAULT_DATA_PATH_PORT } from '../../api/networks.js';
 import type { Task } from '../../api/types.js';
 import type { TaskNetworkConfig, TaskNetworks } from '../executor/executor.js';
 import type { AgentLog } from '../log.js';
+import { balanceScript, vipBackends, type BalanceNetwork } from './balance.js';
 import { buildRecords, type NetworkRecords } from './dns/records.js';
 import { DnsServer, type Asker } from './dns/server.js';
 import {
@@ -39,6 +41,7 @@ import {
   scanKernel,
   forwardingScripts,
   type GatewayParams,
+  type HostPortRule,
 } from './kernel.js';
 import {
   chooseGatewaySubnet,
@@ -74,6 +77,10 @@ interface Attached {
   gatewayLegAddress: string;
   internalOnly: boolean;
   nameservers?: string[];
+  /** Its host-mode published ports. */
+  ports: HostPortPlan[];
+  /** The task's creation time: of two tasks claiming a port, the newer has it. */
+  createdAt: string;
 }
 
 interface LocalNetwork {
@@ -96,6 +103,9 @@ export class NodeNetworking implements TaskNetworks {
   private readonly dns: DnsServer;
   private readonly locks = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
+  /** Per attached task, the balancing rules last written to its namespace. */
+  private readonly balanced = new Map<string, string>();
+  private readonly balanceDirty = new Set<string>();
   private upstreamCache: { mtimeMs: number; servers: string[] } | undefined;
   private upstreamsCheckedAt = 0;
   private closed = false;
@@ -136,6 +146,7 @@ export class NodeNetworking implements TaskNetworks {
           attachable: false,
           ingress: false,
           subnets: [],
+          vips: [],
         },
         entries: network.entries,
       });
@@ -156,6 +167,8 @@ export class NodeNetworking implements TaskNetworks {
           gatewayLegAddress: task.gatewayLegAddress,
           internalOnly: attachments.length > 0 && attachments.every((a) => a.Network.Spec.Internal === true),
           ...(dns?.length ? { nameservers: [...dns] } : {}),
+          ports: hostPortsOfTask(known),
+          createdAt: known.CreatedAt,
         });
         for (const attachment of attachments) {
           const local = this.local.get(attachment.Network.ID);
@@ -181,6 +194,8 @@ export class NodeNetworking implements TaskNetworks {
       );
     }
     for (const networkId of [...this.local.keys()]) await this.removeNetworkIfUnused(networkId);
+    // The host's table as the remembered tasks need it (their published ports).
+    if (this.gateway) await this.writeNft();
     if (this.gateway) await this.startDns();
   }
 
@@ -221,9 +236,15 @@ export class NodeNetworking implements TaskNetworks {
     for (const networkId of touched) {
       const network = this.view.networks.get(networkId);
       if (network)
-        this.records.set(networkId, buildRecords(networkId, network.info.name, network.endpoints.values()));
+        this.records.set(
+          networkId,
+          buildRecords(networkId, network.info.name, network.endpoints.values(), network.info.vips),
+        );
       else this.records.delete(networkId);
       if (this.local.has(networkId)) this.scheduleForwarding(networkId);
+    }
+    for (const [taskId, attached] of this.attached) {
+      if (attached.networks.some((id) => touched.has(id))) this.scheduleBalancing(taskId);
     }
   }
 
@@ -240,7 +261,8 @@ export class NodeNetworking implements TaskNetworks {
     options: { adoptPid?: number; hostname?: string } = {},
   ): Promise<TaskNetworkConfig | undefined> {
     const attachments = overlayAttachments(task);
-    if (attachments.length === 0) return undefined;
+    if (!needsTaskNamespace(task)) return undefined;
+    const ports = hostPortsOfTask(task);
     if (this.closed) throw new Error('the node is leaving its swarm');
     const plan = planTaskNetwork(task, options.hostname || undefined);
     const networks = attachments.map((a) => a.Network.ID);
@@ -266,6 +288,8 @@ export class NodeNetworking implements TaskNetworks {
           gatewayLegAddress: address,
           internalOnly: plan.internalOnly,
           ...(dns?.length ? { nameservers: [...dns] } : {}),
+          ports,
+          createdAt: task.CreatedAt,
         });
         return address;
       });
@@ -275,8 +299,12 @@ export class NodeNetworking implements TaskNetworks {
         gatewayLegAddress: legAddress,
         ...(options.adoptPid !== undefined ? { adoptPid: options.adoptPid } : {}),
       });
-      await this.withLock(['task:' + task.ID], () => runScript(script, nft).then(() => undefined));
-      if (plan.internalOnly) await this.writeNft();
+      await this.withLock(['task:' + task.ID], async () => {
+        await runScript(script, nft);
+        this.balanced.delete(task.ID);
+        await this.writeBalancing(task.ID);
+      });
+      if (plan.internalOnly || ports.length > 0) await this.writeNft();
       const dir = join(this.filesDir, task.ID);
       await mkdir(dir, { recursive: true, mode: 0o755 });
       const hostsPath = join(dir, 'hosts');
@@ -310,8 +338,9 @@ export class NodeNetworking implements TaskNetworks {
       runScript(releaseTaskScript(this.names, taskId, networks)).then(() => undefined),
     );
     this.attached.delete(taskId);
+    this.balanced.delete(taskId);
     await rm(join(this.filesDir, taskId), { recursive: true, force: true });
-    if (attached?.internalOnly) await this.writeNft();
+    if (attached?.internalOnly || attached?.ports.length) await this.writeNft();
     for (const networkId of networks) await this.removeNetworkIfUnused(networkId);
   }
 
@@ -335,7 +364,7 @@ export class NodeNetworking implements TaskNetworks {
         this.gateway = { subnet, address: formatIPv4(subnet.base + 1) };
       }
       await runScript(gatewayScript(this.names, this.gateway));
-      await runScript('nft -f -', nftScript(this.names, this.gateway, this.noEgress()));
+      await runScript('nft -f -', nftScript(this.names, this.gateway, this.noEgress(), this.hostPorts()));
       if (!this.dns.address) await this.startDns();
     });
   }
@@ -359,9 +388,29 @@ export class NodeNetworking implements TaskNetworks {
       .sort();
   }
 
+  /**
+   * The host-mode published ports of the attached tasks, each to the task's gateway-leg address. A task that
+   * ended keeps its namespace (and so its entry) until it is removed; the scheduler puts at most one task
+   * not done with a given port on a node, so when two claim a port the newer task — the one that replaced
+   * the other — has it.
+   */
+  private hostPorts(): HostPortRule[] {
+    const byPort = new Map<string, HostPortRule>();
+    const time = (a: Attached): number => Date.parse(a.createdAt) || 0;
+    const newestFirst = [...this.attached.values()].sort((a, b) => time(b) - time(a));
+    for (const a of newestFirst) {
+      for (const p of a.ports) {
+        const key = `${p.protocol}/${p.published}`;
+        if (!byPort.has(key)) byPort.set(key, { ...p, address: a.gatewayLegAddress });
+      }
+    }
+    return [...byPort.values()];
+  }
+
   private async writeNft(): Promise<void> {
     await this.withLock(['gateway'], async () => {
-      if (this.gateway) await runScript('nft -f -', nftScript(this.names, this.gateway, this.noEgress()));
+      if (this.gateway)
+        await runScript('nft -f -', nftScript(this.names, this.gateway, this.noEgress(), this.hostPorts()));
     });
   }
 
@@ -423,6 +472,37 @@ export class NodeNetworking implements TaskNetworks {
         this.options.log.error('network: writing forwarding entries failed', { networkId, err });
       }
     }).catch(() => {});
+  }
+
+  // ---------------------------------------------------------------- service VIPs
+
+  /** Brings a task's balancing rules to what the view asks for (coalescing requests). */
+  private scheduleBalancing(taskId: string): void {
+    if (this.balanceDirty.has(taskId)) return;
+    this.balanceDirty.add(taskId);
+    void this.withLock(['task:' + taskId], async () => {
+      this.balanceDirty.delete(taskId);
+      await this.writeBalancing(taskId);
+    }).catch(() => {});
+  }
+
+  /** Writes the task's balancing rules when they differ from those last written; call holding its lock. */
+  private async writeBalancing(taskId: string): Promise<void> {
+    const attached = this.attached.get(taskId);
+    if (!attached || this.closed) return;
+    const networks: BalanceNetwork[] = attached.networks.flatMap((id) => {
+      const network = this.view.networks.get(id);
+      return network ? [{ vips: network.info.vips ?? [], tasks: network.endpoints.values() }] : [];
+    });
+    const script = balanceScript(vipBackends(networks));
+    if (this.balanced.get(taskId) === script) return;
+    try {
+      await runScript(`nsenter --net=${NETNS_DIR}/${this.names.taskNs(taskId)} nft -f -`, script);
+      this.balanced.set(taskId, script);
+    } catch (err) {
+      this.balanced.delete(taskId);
+      this.options.log.error('network: writing the balancing rules of a task failed', { taskId, err });
+    }
   }
 
   // ---------------------------------------------------------------- DNS

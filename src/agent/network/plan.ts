@@ -126,6 +126,8 @@ export function networkInfoOf(attachment: NetworkAttachment): OverlayNetworkInfo
     ingress: isIngressNetwork(network),
     ...(mtu !== undefined ? { mtu } : {}),
     subnets: overlaySubnetsOf(network),
+    // The services' VIPs come with the node's view.
+    vips: [],
   };
 }
 

@@ -1,6 +1,6 @@
 // Which addresses of each allocated network are taken, and by whom: the allocator's in-memory index of
 // the store. The store is the truth — a network's gateway, the addresses of tasks that are not done yet
-// (their state is RUNNING or earlier) and the nodes' network attachments — and the book is built from it
+// (their state is RUNNING or earlier), the nodes' network attachments and the services' virtual IPs — and the book is built from it
 // when the allocator starts and kept in step with every committed change (applyEvent), so a restarted
 // manager hands out exactly what is free. Addresses are given out serially, as swarmkit asks libnetwork's
 // IPAM to: after the last one given, wrapping around, so a released address is not reused at once.
@@ -17,13 +17,14 @@ import {
   type Ipv4Prefix,
 } from '../../api/ip.js';
 import { isAllocated } from '../../api/networks.js';
-import type { Network, NetworkAttachment, Node, Task } from '../../api/types.js';
+import type { Network, NetworkAttachment, Node, Service, Task } from '../../api/types.js';
 import type { ObjectEvent } from '../../store/objects.js';
 import { usableSpan } from './networks.js';
 
 export const GATEWAY_HOLDER = 'gateway';
 export const taskHolder = (id: string): string => `task/${id}`;
 export const nodeHolder = (id: string): string => `node/${id}`;
+export const serviceHolder = (id: string): string => `service/${id}`;
 
 interface Pool {
   readonly subnet: Ipv4Prefix;
@@ -98,6 +99,11 @@ export function taskAddresses(
   return attachmentAddresses(task.NetworksAttachments);
 }
 
+/** The virtual IPs a service holds (`Endpoint.VirtualIPs`). */
+export function serviceAddresses(service: Pick<Service, 'Endpoint'> | undefined): [string, string][] {
+  return (service?.Endpoint?.VirtualIPs ?? []).map((vip) => [vip.NetworkID, vip.Addr]);
+}
+
 /** The addresses of a node's own attachments. */
 export function nodeAddresses(node: Pick<Node, 'Attachments'> | undefined): [string, string][] {
   return attachmentAddresses(node?.Attachments);
@@ -116,12 +122,18 @@ function attachmentAddresses(attachments: readonly NetworkAttachment[] | undefin
 export class AddressBook {
   private readonly networks = new Map<string, NetworkAddresses>();
 
-  /** The book of the store's state: allocated networks, then what tasks and nodes hold. */
-  static build(networks: readonly Network[], tasks: Iterable<Task>, nodes: readonly Node[]): AddressBook {
+  /** The book of the store's state: allocated networks, then what tasks, nodes and services hold. */
+  static build(
+    networks: readonly Network[],
+    tasks: Iterable<Task>,
+    nodes: readonly Node[],
+    services: readonly Service[] = [],
+  ): AddressBook {
     const book = new AddressBook();
     for (const network of networks) book.register(network);
     for (const task of tasks) book.reserveAll(taskAddresses(task), taskHolder(task.ID));
     for (const node of nodes) book.reserveAll(nodeAddresses(node), nodeHolder(node.ID));
+    for (const service of services) book.reserveAll(serviceAddresses(service), serviceHolder(service.ID));
     return book;
   }
 
@@ -209,6 +221,14 @@ export class AddressBook {
             : nodeAddresses(event.action === 'update' ? event.old : event.object);
         const after = event.action === 'delete' ? [] : nodeAddresses(event.object);
         return this.follow(before, after, nodeHolder(event.object.ID));
+      }
+      case 'service': {
+        const before =
+          event.action === 'create'
+            ? []
+            : serviceAddresses(event.action === 'update' ? event.old : event.object);
+        const after = event.action === 'delete' ? [] : serviceAddresses(event.object);
+        return this.follow(before, after, serviceHolder(event.object.ID));
       }
       default:
         return false;

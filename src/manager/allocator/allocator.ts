@@ -25,6 +25,7 @@ import {
   awaitsAllocation,
   needsAllocation,
   planNode,
+  planService,
   planTask,
   viewOfReadTx,
   type AllocationView,
@@ -56,6 +57,7 @@ interface Dirty {
   tasks: Set<string>;
   nodes: Set<string>;
   networks: Set<string>;
+  services: Set<string>;
   /** Look at every task and node (start, and after a failed write). */
   everything: boolean;
 }
@@ -64,6 +66,7 @@ const emptyDirty = (): Dirty => ({
   tasks: new Set(),
   nodes: new Set(),
   networks: new Set(),
+  services: new Set(),
   everything: false,
 });
 
@@ -82,6 +85,7 @@ export class Allocator {
   /** Tasks and nodes that wait for an address to be freed or a network to be allocated. */
   private readonly waitingTasks = new Set<string>();
   private readonly waitingNodes = new Set<string>();
+  private readonly waitingServices = new Set<string>();
   private unsubscribe: (() => void) | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -109,7 +113,7 @@ export class Allocator {
   async start(): Promise<void> {
     if (this.unsubscribe) return;
     this.book = this.store.view((tx) =>
-      AddressBook.build(tx.list('network'), tx.list('task'), tx.list('node')),
+      AddressBook.build(tx.list('network'), tx.list('task'), tx.list('node'), tx.list('service')),
     );
     this.unsubscribe = this.store.watch((batch) => this.onCommit(batch));
     this.dirty.everything = true;
@@ -129,6 +133,7 @@ export class Allocator {
     this.dirty = emptyDirty();
     this.waitingTasks.clear();
     this.waitingNodes.clear();
+    this.waitingServices.clear();
     this.notifyIfIdle();
   }
 
@@ -218,6 +223,11 @@ export class Allocator {
         if (event.action !== 'create') return false;
         this.dirty.nodes.add(event.object.ID);
         return true;
+      case 'service':
+        // Its virtual IPs follow its networks and endpoint mode (the book already let go of a deleted one's).
+        if (event.action === 'delete') return false;
+        this.dirty.services.add(event.object.ID);
+        return true;
       default:
         return false;
     }
@@ -237,11 +247,14 @@ export class Allocator {
   }
 
   private retryWaiting(): boolean {
-    if (this.waitingTasks.size === 0 && this.waitingNodes.size === 0) return false;
+    if (this.waitingTasks.size === 0 && this.waitingNodes.size === 0 && this.waitingServices.size === 0)
+      return false;
     for (const id of this.waitingTasks) this.dirty.tasks.add(id);
     for (const id of this.waitingNodes) this.dirty.nodes.add(id);
+    for (const id of this.waitingServices) this.dirty.services.add(id);
     this.waitingTasks.clear();
     this.waitingNodes.clear();
+    this.waitingServices.clear();
     return true;
   }
 
@@ -269,7 +282,7 @@ export class Allocator {
         this.onError(error);
         // The book may now disagree with the store: rebuild it, and look at everything again.
         this.book = this.store.view((tx) =>
-          AddressBook.build(tx.list('network'), tx.list('task'), tx.list('node')),
+          AddressBook.build(tx.list('network'), tx.list('task'), tx.list('node'), tx.list('service')),
         );
         this.dirty.everything = true;
         this.running = undefined;
@@ -345,6 +358,23 @@ export class Allocator {
   ): AllocatorAction[] {
     const timestamp = nowTimestamp();
     const actions: AllocatorAction[] = [];
+    // Services: their virtual IPs.
+    const serviceIds = dirty.everything ? view.services().map((s) => s.ID) : [...dirty.services];
+    for (const serviceId of serviceIds) {
+      const service = view.service(serviceId);
+      if (!service) continue;
+      const key = `vips/${serviceId}`;
+      if (this.quarantine.isHeld(key, service.Version.Index, now)) continue;
+      try {
+        const missing: string[] = [];
+        const action = planService(view, this.book, service, missing);
+        if (missing.length > 0) this.waitingServices.add(serviceId);
+        if (action) actions.push(action);
+        this.quarantine.clear(key);
+      } catch (error) {
+        failures.push({ kind: 'service', id: serviceId, version: service.Version.Index, error });
+      }
+    }
     // Tasks, service by service: a service whose planning throws is set aside, the others go on.
     const byService = new Map<string, Task[]>();
     const candidates = dirty.everything

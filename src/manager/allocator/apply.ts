@@ -5,7 +5,7 @@
 
 import { jsonEqual } from '../../api/json-equal.js';
 import { isAllocated } from '../../api/networks.js';
-import type { Node, Task, TaskStatus } from '../../api/types.js';
+import type { Endpoint, Node, Task, TaskStatus } from '../../api/types.js';
 import type { WriteTx } from '../../store/objects.js';
 import { awaitsAllocation, PENDING_MESSAGE, type AllocatorAction } from './core.js';
 
@@ -41,6 +41,15 @@ function applyOne(tx: WriteTx, action: AllocatorAction): boolean {
       const next: Node = { ...node, Attachments: [...action.attachments] };
       if (action.attachments.length === 0) delete next.Attachments;
       tx.update('node', next);
+      return true;
+    }
+    case 'setServiceVirtualIPs': {
+      const service = tx.get('service', action.serviceId);
+      if (!service || jsonEqual(service.Endpoint?.VirtualIPs ?? [], action.virtualIPs)) return false;
+      const endpoint: Endpoint = { ...service.Endpoint, Spec: service.Endpoint?.Spec ?? {} };
+      if (action.virtualIPs.length > 0) endpoint.VirtualIPs = action.virtualIPs.map((vip) => ({ ...vip }));
+      else delete endpoint.VirtualIPs;
+      tx.update('service', { ...service, Endpoint: endpoint });
       return true;
     }
     case 'allocateNetwork': {

@@ -4,6 +4,9 @@
 //     has no network at all, as swarmkit's allocator votes for such tasks right away;
 //   - every node has its own address on each network one of its tasks (not done yet) is on, and on the
 //     ingress network, and none on any other (swarmkit's node "network attachments");
+//   - every service in endpoint mode `vip` (the default) has one virtual IP on each of its networks (and on
+//     the ingress network when it publishes in ingress mode), and none on any other; in `dnsrr` mode none
+//     (swarmkit's allocateService);
 //   - a network stored without its allocation (none is, since the control API allocates networks when it
 //     creates them; this covers stores written otherwise) gets its subnets and VXLAN IDs.
 // Addresses are taken from the book as they are planned, so two tasks of one pass never get the same
@@ -21,7 +24,7 @@ import type {
   Task,
 } from '../../api/types.js';
 import type { ReadTx } from '../../store/objects.js';
-import { nodeHolder, taskHolder, type AddressBook } from './address-book.js';
+import { nodeHolder, serviceHolder, taskHolder, type AddressBook } from './address-book.js';
 
 /** swarmkit's allocatedStatusMessage: the message of a task that moved to PENDING. */
 export const PENDING_MESSAGE = 'pending task scheduling';
@@ -31,6 +34,7 @@ export interface AllocationView {
   network(id: string): Network | undefined;
   networks(): readonly Network[];
   service(id: string): Service | undefined;
+  services(): readonly Service[];
   task(id: string): Task | undefined;
   tasks(): readonly Task[];
   node(id: string): Node | undefined;
@@ -43,6 +47,7 @@ export function viewOfReadTx(tx: ReadTx): AllocationView {
     network: (id) => tx.get('network', id),
     networks: () => tx.list('network'),
     service: (id) => tx.get('service', id),
+    services: () => tx.list('service'),
     task: (id) => tx.get('task', id),
     tasks: () => tx.list('task'),
     node: (id) => tx.get('node', id),
@@ -74,6 +79,13 @@ export type AllocatorAction =
       readonly kind: 'setNodeAttachments';
       readonly nodeId: string;
       readonly attachments: readonly NetworkAttachment[];
+      readonly reserved: readonly Reservation[];
+    }
+  | {
+      /** The service's virtual IPs as they should be (`Endpoint.VirtualIPs`; none in `dnsrr` mode). */
+      readonly kind: 'setServiceVirtualIPs';
+      readonly serviceId: string;
+      readonly virtualIPs: readonly { readonly NetworkID: string; readonly Addr: string }[];
       readonly reserved: readonly Reservation[];
     }
   | {
@@ -225,4 +237,61 @@ export function planNode(
     changed = true;
   }
   return changed ? { kind: 'setNodeAttachments', nodeId, attachments: next, reserved } : undefined;
+}
+
+/** The networks a service's virtual IPs are on: none in `dnsrr` mode, else ingress (if needed) and its own. */
+export function serviceVipNetworks(view: AllocationView, service: Service): Network[] {
+  if (service.Spec.EndpointSpec?.Mode === 'dnsrr') return [];
+  const wanted: Network[] = [];
+  const ingress = needsIngress(service) ? ingressNetwork(view) : undefined;
+  if (ingress) wanted.push(ingress);
+  const configs = service.Spec.TaskTemplate?.Networks?.length
+    ? service.Spec.TaskTemplate.Networks
+    : (service.Spec.Networks ?? []);
+  for (const config of configs) {
+    const network = view.network(config.Target);
+    if (network && !wanted.some((n) => n.ID === network.ID)) wanted.push(network);
+  }
+  return wanted;
+}
+
+/**
+ * The service's virtual IPs as they should be, or undefined when they already are. Those on networks it
+ * keeps stay; `missing` lists the networks on which none was left (or that are not allocated yet).
+ */
+export function planService(
+  view: AllocationView,
+  book: AddressBook,
+  service: Service,
+  missing: string[] = [],
+): AllocatorAction | undefined {
+  const wanted = serviceVipNetworks(view, service);
+  const holder = serviceHolder(service.ID);
+  const current = service.Endpoint?.VirtualIPs ?? [];
+  const next: { NetworkID: string; Addr: string }[] = [];
+  const reserved: Reservation[] = [];
+  for (const network of wanted) {
+    const kept = current.find((vip) => vip.NetworkID === network.ID && vip.Addr);
+    if (kept && book.has(network.ID)) {
+      next.push({ NetworkID: kept.NetworkID, Addr: kept.Addr });
+      continue;
+    }
+    if (!isAllocated(network) || !book.has(network.ID)) {
+      missing.push(network.ID);
+      continue;
+    }
+    const address = book.take(network.ID, holder);
+    if (address === undefined) {
+      missing.push(network.ID);
+      continue;
+    }
+    reserved.push([network.ID, address, holder]);
+    next.push({ NetworkID: network.ID, Addr: address });
+  }
+  const same =
+    next.length === current.length &&
+    next.every((vip, i) => vip.NetworkID === current[i]?.NetworkID && vip.Addr === current[i]?.Addr);
+  return same
+    ? undefined
+    : { kind: 'setServiceVirtualIPs', serviceId: service.ID, virtualIPs: next, reserved };
 }

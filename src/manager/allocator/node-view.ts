@@ -13,15 +13,18 @@ import {
   type OverlayNetwork,
   type OverlayPeer,
   type OverlayTask,
+  type OverlayVip,
 } from '../../api/networks.js';
 import { rank } from '../../api/taskstate.js';
-import type { Network, Node, Task } from '../../api/types.js';
+import type { Network, Node, Service, Task } from '../../api/types.js';
 import { taskName } from '../controlapi/tasks.js';
 
 export interface NodeViewSource {
   network(id: string): Network | undefined;
   nodes(): readonly Node[];
   tasks(): readonly Task[];
+  /** The services (their virtual IPs); none when not given. */
+  services?(): readonly Service[];
   /** The swarm's VXLAN port (the cluster's `DataPathPort`); Docker's 4789 when not given. */
   dataPathPort?: number;
 }
@@ -77,6 +80,24 @@ export function nodeNetworkViews(
       tasks.set(attachment.Network.ID, list);
     }
   }
+  const vips = new Map<string, OverlayVip[]>();
+  for (const service of source.services?.() ?? []) {
+    if (service.Spec.EndpointSpec?.Mode === 'dnsrr') continue;
+    const configs = service.Spec.TaskTemplate?.Networks?.length
+      ? service.Spec.TaskTemplate.Networks
+      : (service.Spec.Networks ?? []);
+    for (const vip of service.Endpoint?.VirtualIPs ?? []) {
+      if (!vip.Addr) continue;
+      const list = vips.get(vip.NetworkID) ?? [];
+      list.push({
+        serviceId: service.ID,
+        serviceName: service.Spec.Name ?? '',
+        address: vip.Addr,
+        aliases: [...(configs.find((c) => c.Target === vip.NetworkID)?.Aliases ?? [])],
+      });
+      vips.set(vip.NetworkID, list);
+    }
+  }
   const views = new Map<string, NodeNetworkView>();
   const wanted = nodeIds ? new Set(nodeIds) : undefined;
   for (const node of nodes) {
@@ -97,6 +118,7 @@ export function nodeNetworkViews(
         ...(attachment.Addresses?.[0] ? { address: attachment.Addresses[0] } : {}),
         peers: [...(peers.get(network.ID) ?? [])].sort(byKey((p: OverlayPeer) => p.nodeId)),
         tasks: [...(tasks.get(network.ID) ?? [])].sort(byKey((t: OverlayTask) => t.taskId)),
+        vips: [...(vips.get(network.ID) ?? [])].sort(byKey((v: OverlayVip) => v.serviceId)),
       });
     }
     networks.sort(byKey((n: OverlayNetwork) => n.id));

@@ -68,13 +68,33 @@ export function checkNetworks(tx: ReadTx, spec: ServiceSpec, current?: Service):
   }
 }
 
+/**
+ * Published ports shoal does: host mode (`mode=host`) with a published port, TCP or UDP. The routing mesh
+ * (ingress mode, Docker's default), a host-mode port the node would pick, and SCTP are refused, naming the
+ * port.
+ */
+function checkPublishedPorts(spec: ServiceSpec): void {
+  (spec.EndpointSpec?.Ports ?? []).forEach((port, i) => {
+    const field = `EndpointSpec.Ports[${i}]`;
+    if ((port.PublishMode ?? 'ingress') === 'ingress') {
+      throw invalidArgument(
+        `${field}: shoal cannot publish ports in ingress mode yet (the routing mesh is not built); publish with mode=host (--publish published=${port.PublishedPort || '<port>'},target=${port.TargetPort ?? '<port>'},mode=host) or remove the port`,
+      );
+    }
+    if (!port.PublishedPort) {
+      throw invalidArgument(
+        `${field}: shoal cannot publish a host-mode port without a published port yet (the node choosing one is not built); give published=<port>`,
+      );
+    }
+    if ((port.Protocol ?? 'tcp') === 'sctp') {
+      throw invalidArgument(`${field}: shoal publishes TCP and UDP ports only, not SCTP`);
+    }
+  });
+}
+
 /** Refuses a service spec that asks for what no node can do, or for what shoal does not do yet. */
 export function checkHonoured(spec: ServiceSpec, nodes: readonly Node[], cluster: Cluster | undefined): void {
-  if ((spec.EndpointSpec?.Ports ?? []).length > 0) {
-    throw invalidArgument(
-      'EndpointSpec.Ports: shoal cannot publish ports yet (neither the routing mesh nor host-mode ports are built); remove the published ports',
-    );
-  }
+  checkPublishedPorts(spec);
   const executors = swarmExecutors(nodes);
   const logDriver: Driver | undefined = spec.TaskTemplate?.LogDriver ?? cluster?.Spec.TaskDefaults?.LogDriver;
   for (const need of specNeeds(spec.TaskTemplate ?? {}, logDriver)) {

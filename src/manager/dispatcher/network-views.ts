@@ -27,6 +27,7 @@ export function viewSource(tx: ReadTx): NodeViewSource {
     network: (id) => tx.get('network', id),
     nodes: () => tx.list('node'),
     tasks: () => tx.list('task'),
+    services: () => tx.list('service'),
     ...(cluster?.DataPathPort ? { dataPathPort: cluster.DataPathPort } : {}),
   };
 }
@@ -93,6 +94,16 @@ export function touchesNetworkViews(event: ObjectEvent): boolean {
       if (event.action !== 'update') return hasAttachments(event.object);
       return (
         (hasAttachments(event.old) || hasAttachments(event.object)) && taskChanged(event.old, event.object)
+      );
+    case 'service':
+      return (
+        event.action !== 'update' ||
+        !jsonEqual(event.old.Endpoint?.VirtualIPs ?? [], event.object.Endpoint?.VirtualIPs ?? []) ||
+        event.old.Spec.Name !== event.object.Spec.Name ||
+        !jsonEqual(
+          event.old.Spec.TaskTemplate?.Networks ?? [],
+          event.object.Spec.TaskTemplate?.Networks ?? [],
+        )
       );
     case 'cluster':
       return event.action === 'update' && event.old.DataPathPort !== event.object.DataPathPort;

@@ -1,12 +1,21 @@
 // Issue 12's acceptance on both executors, as a user would try it: three hosts of the netns harness,
 // an overlay network made with the unmodified docker CLI, `web` (three replicas of busybox httpd, each
 // serving its own task name) and `client` on it. From inside the client task (`docker exec` on the docker
-// executor; on the process executor its namespaces entered with nsenter) `wget http://tasks.web/` reaches every web task across
-// the hosts, `nslookup` answers as Docker's DNS does, and a service not on the network neither resolves nor
-// reaches web — until `--network-add`, and again not after `--network-rm`. Three replicas on one host each
-// listen on port 80. A host killed with kill -9 leaves the others' forwarding entries and DNS, and comes
-// back into them without a stale entry. `network rm` fails while the network is used and then leaves no
-// namespace, device, address or rule of it on any host (read from the kernel).
+// executor; on the process executor its namespaces entered with nsenter) `wget http://tasks.web/` reaches
+// every web task across the hosts, `nslookup` answers as Docker's DNS does, and a service not on the
+// network neither resolves nor reaches web — until `--network-add`, and again not after `--network-rm`.
+// Three replicas on one host each listen on port 80. A host killed with kill -9 leaves the others'
+// forwarding entries and DNS, and comes back into them without a stale entry. `network rm` fails while the
+// network is used and then leaves no namespace, device, address or rule of it on any host (read from the
+// kernel).
+//
+// Service VIPs (issue 13): `web` resolves to the VIP `docker service inspect` shows, http://web/ is balanced
+// per connection over the three tasks on the three hosts, follows a scale within a second without a failed
+// request, keeps working while a host's shoald is dead, carries UDP too (process executor: the busybox image
+// has no UDP tool), and `--endpoint-mode dnsrr` has no VIP. Host-mode published ports answer only on the
+// nodes with a task, straight to it, show the client's own address, work for a task on no network too, move
+// to a replacing task, show in `docker service ps`, and a second task on a taken port stays pending with the
+// scheduler's explanation.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -223,12 +232,24 @@ for (const executor of ['process', 'docker'] as const)
         }
       });
 
-      it('nslookup web and tasks.web answer the web tasks’ addresses (no VIP yet), from inside the client', async () => {
+      /** The service's virtual IP on `network`, as `docker service inspect` shows it. */
+      const vipOf = async (service: string, network: string): Promise<string | undefined> => {
+        const [inspect] = JSON.parse(await docker('service', 'inspect', service)) as {
+          Endpoint: { Spec: { Mode?: string }; VirtualIPs?: { NetworkID: string; Addr: string }[] };
+        }[];
+        const id = network === 'app' ? networkId : network;
+        return inspect!.Endpoint.VirtualIPs?.find((v) => v.NetworkID === id)?.Addr;
+      };
+
+      it('nslookup web answers its VIP (docker service inspect’s), tasks.web the tasks’ addresses, from inside the client', async () => {
         const web = await running('web');
         const [client] = await running('client');
         const addresses = web.map((t) => addressOn(t, 'app')!).sort();
+        const vip = await vipOf('web', 'app');
+        assert.match(vip ?? '', /^10\.\d+\.\d+\.\d+\/24$/, 'a VIP on app, in its subnet');
+        assert.ok(!addresses.includes(vip!.split('/')[0]!), 'the VIP is no task’s address');
         assert.deepEqual(await nslookup(client!, 'tasks.web'), addresses);
-        assert.deepEqual(await nslookup(client!, 'web'), addresses);
+        assert.deepEqual(await nslookup(client!, 'web'), [vip!.split('/')[0]!]);
         assert.equal(await nslookup(client!, 'nothing-of-that-name'), undefined);
         // Its own files: the embedded DNS, its hostname and address in /etc/hosts.
         const resolv = (await inTask(client!, ['cat', '/etc/resolv.conf'])).stdout;
@@ -242,6 +263,321 @@ for (const executor of ['process', 'docker'] as const)
           ),
         );
         assert.equal((await inTask(client!, ['hostname'])).stdout.trim(), client!.ID.slice(0, 12));
+      });
+
+      it('http://web/ goes through the VIP to every web task, one connection each in turn, across the hosts', async () => {
+        const web = await running('web');
+        const [client] = await running('client');
+        const counts = new Map<string, number>();
+        for (let i = 0; i < 9; i++) {
+          const { code, stdout, stderr } = await wget(client!, 'http://web/');
+          assert.equal(code, 0, `request ${i} through the VIP: ${stderr}`);
+          counts.set(stdout.trim(), (counts.get(stdout.trim()) ?? 0) + 1);
+        }
+        // numgen inc over the three backends: each task gets every third connection.
+        assert.deepEqual(
+          [...counts.entries()].sort(),
+          web.map((t) => [taskName('web', t), 3] as [string, number]).sort(),
+        );
+        // The VIP itself answers any port the tasks listen on, and refuses where they do not.
+        const vip = (await vipOf('web', 'app'))!.split('/')[0]!;
+        assert.notEqual((await wget(client!, `http://${vip}:8081/`)).code, 0);
+      });
+
+      it('the VIP follows scaling within a second, and a client looping through it sees no failure', async () => {
+        const [client] = await running('client');
+        const before = await running('web');
+        let failures = 0;
+        let requests = 0;
+        let looping = true;
+        const loop = (async () => {
+          while (looping) {
+            const { code } = await wget(client!, 'http://web/');
+            requests++;
+            if (code !== 0) failures++;
+          }
+        })();
+        try {
+          await docker('service', 'scale', '--detach', 'web=4');
+          let added: TaskRow | undefined;
+          await eventually(
+            async () => {
+              added = (await running('web')).find((t) => !before.some((b) => b.ID === t.ID));
+              assert.ok(added, 'a fourth web task running');
+            },
+            { timeoutMs: 60_000, intervalMs: 20, description: 'a fourth web task running' },
+          );
+          const seenAt = Date.now();
+          const wanted = taskName('web', added!);
+          await eventually(
+            async () => {
+              const results = await Promise.all(
+                [0, 1, 2, 3].map(() => wget(client!, 'http://web/').then((r) => r.stdout.trim())),
+              );
+              assert.ok(results.includes(wanted), `${wanted} among ${results.join(', ')}`);
+            },
+            { timeoutMs: 5_000, intervalMs: 0, description: 'the new task reached through the VIP' },
+          );
+          const followedMs = Date.now() - seenAt;
+          console.log(`# VIP followed a new task ${followedMs} ms after the API showed it running`);
+          assert.ok(followedMs < 1_500, `followed in ${followedMs} ms`);
+          await docker('service', 'scale', '--detach', 'web=3');
+          await eventually(async () => assert.equal((await running('web')).length, 3), {
+            timeoutMs: 60_000,
+            description: 'back to three web tasks',
+          });
+          // New connections leave the task being stopped within the same second (the API shows the three
+          // before the client's node has its new rules: a few milliseconds apart).
+          const after = new Set((await running('web')).map((t) => taskName('web', t)));
+          await eventually(
+            async () => {
+              for (let i = 0; i < 6; i++) {
+                const { code, stdout } = await wget(client!, 'http://web/');
+                assert.equal(code, 0);
+                assert.ok(after.has(stdout.trim()), `${stdout.trim()} is a running web task`);
+              }
+            },
+            { timeoutMs: 1_500, intervalMs: 0, description: 'only the three running tasks through the VIP' },
+          );
+        } finally {
+          looping = false;
+          await loop;
+        }
+        console.log(`# ${failures} of ${requests} requests through the VIP failed while scaling 3 → 4 → 3`);
+        assert.equal(failures, 0);
+      });
+
+      it('--endpoint-mode dnsrr: no VIP, the name answers the task addresses', async () => {
+        await docker(
+          'service',
+          'create',
+          '--name',
+          'rr',
+          '--endpoint-mode',
+          'dnsrr',
+          '--network',
+          'app',
+          '--replicas',
+          '2',
+          '--env',
+          'T={{.Task.Name}}',
+          'busybox',
+          'sh',
+          '-c',
+          serviceScript(www),
+        );
+        assert.equal(await vipOf('rr', 'app'), undefined);
+        const rr = await running('rr');
+        const [client] = await running('client');
+        await eventually(
+          async () =>
+            assert.deepEqual(await nslookup(client!, 'rr'), rr.map((t) => addressOn(t, 'app')!).sort()),
+          { timeoutMs: 10_000, description: 'rr resolving to its tasks' },
+        );
+        await docker('service', 'rm', 'rr');
+      });
+
+      it(
+        'UDP through the VIP (process executor: node’s dgram in the tasks)',
+        { skip: executor === 'docker' ? 'the busybox image has no UDP client or server' : false },
+        async () => {
+          const server = `require('dgram').createSocket('udp4').on('message', function (m, r) { this.send(process.env.T, r.port, r.address); }).bind(7000)`;
+          await docker(
+            'service',
+            'create',
+            '--name',
+            'echo',
+            '--network',
+            'app',
+            '--replicas',
+            '2',
+            '--env',
+            'T={{.Task.Name}}',
+            'busybox',
+            process.execPath,
+            '-e',
+            server,
+          );
+          const echo = await running('echo');
+          const [client] = await running('client');
+          const ask = `const s = require('dgram').createSocket('udp4'); s.on('message', (m) => { console.log(String(m)); s.close(); }); s.send('hi', 7000, 'echo'); setTimeout(() => process.exit(2), 2000).unref();`;
+          const seen = new Set<string>();
+          await eventually(
+            async () => {
+              const { code, stdout, stderr } = await inTask(client!, [process.execPath, '-e', ask]);
+              assert.equal(code, 0, stderr);
+              seen.add(stdout.trim());
+              assert.deepEqual([...seen].sort(), echo.map((t) => taskName('echo', t)).sort());
+            },
+            { timeoutMs: 20_000, intervalMs: 0, description: 'both echo tasks answering through the VIP' },
+          );
+          await docker('service', 'rm', 'echo');
+        },
+      );
+
+      /** busybox httpd on port 80 with a CGI answering `<task name> <client address>`. */
+      const whoScript = (dir: string): string =>
+        `mkdir -p ${dir}/$T/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho "$T $REMOTE_ADDR"\\n' > ${dir}/$T/cgi-bin/who && chmod +x ${dir}/$T/cgi-bin/who && exec busybox httpd -f -p 80 -h ${dir}/$T`;
+      /** `wget` from a harness host (outside any task); httpd's `[::ffff:a.b.c.d]` client shown as `a.b.c.d`. */
+      const fromHost = async (host: string, url: string) => {
+        const result = await cluster
+          .host(host)
+          .exec('timeout', ['3', 'busybox', 'wget', '-qO-', url], { allowFailure: true });
+        return { ...result, stdout: result.stdout.replace(/\[::ffff:([\d.]+)\]/, '$1') };
+      };
+
+      it('mode=host ports: answered only on nodes with a task, straight to it, with the client’s address; a second task on the port stays pending', async () => {
+        // On app, one task each on manager and worker1; and one on no network at all, on worker2.
+        await docker(
+          'service',
+          'create',
+          '--name',
+          'hp',
+          '--network',
+          'app',
+          '--replicas',
+          '2',
+          '--replicas-max-per-node',
+          '1',
+          '--constraint',
+          'node.hostname!=worker2',
+          '--publish',
+          'published=8088,target=80,mode=host',
+          '--env',
+          'T={{.Task.Name}}',
+          'busybox',
+          'sh',
+          '-c',
+          whoScript(www),
+        );
+        await docker(
+          'service',
+          'create',
+          '--name',
+          'hpn',
+          '--constraint',
+          'node.hostname==worker2',
+          '--publish',
+          'published=8089,target=80,mode=host',
+          '--env',
+          'T={{.Task.Name}}',
+          'busybox',
+          'sh',
+          '-c',
+          whoScript(www),
+        );
+        const hp = await running('hp');
+        const [hpn] = await running('hpn');
+        assert.equal(hp.length, 2);
+        const inspect = JSON.parse(await docker('service', 'inspect', 'hp')) as {
+          Endpoint: {
+            Spec: { Ports?: { PublishMode?: string; PublishedPort?: number; TargetPort?: number }[] };
+          };
+        }[];
+        assert.deepEqual(inspect[0]!.Endpoint.Spec.Ports?.[0], {
+          Protocol: 'tcp',
+          TargetPort: 80,
+          PublishedPort: 8088,
+          PublishMode: 'host',
+        });
+        const client = cluster.host('worker2');
+        for (const t of hp) {
+          const host = hostOf.get(t.NodeID!)!;
+          await eventually(
+            async () => {
+              const { code, stdout, stderr } = await fromHost(
+                'worker2',
+                `http://${cluster.host(host).address}:8088/cgi-bin/who`,
+              );
+              assert.equal(code, 0, stderr);
+              assert.equal(stdout.trim(), `${taskName('hp', t)} ${client.address}`);
+            },
+            { timeoutMs: 10_000, description: `hp's task on ${host} answering with the client's address` },
+          );
+        }
+        // docker service ps shows each running task's port, as a Swarm node reports its container's.
+        await eventually(
+          async () => {
+            const ps = await docker(
+              'service',
+              'ps',
+              'hp',
+              '--filter',
+              'desired-state=running',
+              '--format',
+              '{{.Ports}}',
+            );
+            assert.deepEqual(ps.trim().split('\n'), ['*:8088->80/tcp', '*:8088->80/tcp']);
+          },
+          { timeoutMs: 5_000, description: 'the tasks’ ports in docker service ps' },
+        );
+        // The node without an hp task does not answer 8088; the task on no network answers 8089 there.
+        assert.notEqual((await fromHost('manager', `http://${client.address}:8088/cgi-bin/who`)).code, 0);
+        const manager = cluster.host('manager');
+        await eventually(
+          async () => {
+            const { code, stdout, stderr } = await fromHost(
+              'manager',
+              `http://${client.address}:8089/cgi-bin/who`,
+            );
+            assert.equal(code, 0, stderr);
+            assert.equal(stdout.trim(), `${taskName('hpn', hpn!)} ${manager.address}`);
+          },
+          { timeoutMs: 10_000, description: 'hpn (no network) answering on worker2:8089' },
+        );
+        // Replaced (the old task keeps its namespace until removed): the port goes to the new task.
+        await docker('service', 'update', '--force', 'hpn');
+        const [replaced] = await running('hpn');
+        assert.notEqual(replaced!.ID, hpn!.ID);
+        await eventually(
+          async () => {
+            const { code, stdout, stderr } = await fromHost(
+              'manager',
+              `http://${client.address}:8089/cgi-bin/who`,
+            );
+            assert.equal(code, 0, stderr);
+            assert.equal(stdout.trim(), `${taskName('hpn', replaced!)} ${manager.address}`);
+          },
+          { timeoutMs: 10_000, description: 'the replacing hpn task answering on worker2:8089' },
+        );
+        // A second service on 8088 pinned to a node that has it: its task stays pending, saying why.
+        const pinned = await cluster.manager.docker(
+          [
+            'service',
+            'create',
+            '--detach',
+            '--name',
+            'hp2',
+            '--constraint',
+            'node.hostname==manager',
+            '--publish',
+            'published=8088,target=80,mode=host',
+            'busybox',
+            'sleep',
+            '3600',
+          ],
+          { timeoutMs: 60_000 },
+        );
+        assert.equal(pinned.code, 0, pinned.stderr);
+        await eventually(
+          async () => {
+            const [t] = await tasks('hp2');
+            assert.equal(t?.Status.State, 'pending');
+            assert.match(t?.Status.Err ?? '', /host-mode port already in use on 1 node/);
+          },
+          { timeoutMs: 10_000, description: 'hp2 pending on the taken port' },
+        );
+        await docker('service', 'rm', 'hp', 'hpn', 'hp2');
+        // The rules go with the tasks.
+        await eventually(
+          async () => {
+            for (const host of ['manager', 'worker1', 'worker2']) {
+              const rules = (await cluster.host(host).exec('nft', ['list', 'ruleset'])).stdout;
+              assert.doesNotMatch(rules, /dport 808[89]/, `${host}: no rule of a published port`);
+            }
+          },
+          { timeoutMs: 30_000, description: 'no published-port rule left' },
+        );
       });
 
       it('a service not on app can neither resolve nor reach web; --network-add and --network-rm change that', async () => {
@@ -441,6 +777,8 @@ for (const executor of ['process', 'docker'] as const)
               assert.equal(code, 0);
               assert.equal(stdout.trim(), taskName('web', t));
             }
+            // And through the VIP: the balancing rules live in the tasks' namespaces, not in shoald.
+            assert.equal((await wget(prober, 'http://web/')).code, 0);
           },
           { timeoutMs: 20_000, description: 'every web task by its address while worker1’s shoald is dead' },
         );

@@ -1,7 +1,8 @@
 // The data path, the attachment path and the embedded DNS on plain network namespaces, without daemons:
 // three test hosts each run a NodeNetworking (driver.ts, inside the host's namespace) fed with views made
 // by the manager's own code (nodeNetworkViews → diffNetworkViews), as the dispatcher would push them. Tasks
-// are namespaces the networking makes; the test runs busybox in them.
+// are namespaces the networking makes; the test runs busybox in them. A host-mode published port answers
+// from another host, and again after a restart that found the host's table gone.
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -182,6 +183,10 @@ describe('overlay data path, attachment and DNS on plain namespaces', { timeout:
         { network: other, address: '10.231.2.3/24' },
       ]),
     ];
+    // The outsider publishes 18080 → 80 in host mode (its rules are checked across the restart below).
+    tasks[4]!.Endpoint = {
+      Spec: { Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 18080, PublishMode: 'host' }] },
+    };
     for (const t of tasks) {
       const driver = drivers[Number(t.NodeID!.slice(4))]!;
       const config = await driver.call<{ netnsPath: string; hostsFile: string; resolvConf: string }>(
@@ -320,8 +325,34 @@ describe('overlay data path, attachment and DNS on plain namespaces', { timeout:
   });
 
   it('a restarted agent keeps what running tasks use', async () => {
-    const [, , h2] = network.hosts as [Host, Host, Host];
+    const [h0, , h2] = network.hosts as [Host, Host, Host];
     const d2 = drivers[2]!;
+    // The outsider's published port: answered from another host, and after the restart too.
+    const www = mkdtempSync(join(tmpdir(), 'shoal-dp-www-'));
+    dirs.push(www);
+    writeFileSync(join(www, 'index.html'), 'published\n');
+    const httpd = h2.spawn('nsenter', [
+      `--net=/run/netns/${new Names(scopeOf(d2.dataDir)).taskNs('outtask000000000000000001')}`,
+      'busybox',
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+      '-h',
+      www,
+    ]);
+    const published = async (): Promise<void> => {
+      await eventually(
+        async () => {
+          const { stdout } = await h0.exec('busybox', ['wget', '-qO-', `http://${h2.address}:18080/`], {
+            timeoutMs: 5_000,
+          });
+          assert.equal(stdout, 'published\n');
+        },
+        { timeoutMs: 10_000, description: 'h2:18080 answered by the outsider task' },
+      );
+    };
+    await published();
     const ping = spawn('nsenter', [
       `--net=/run/netns/shoaltest-${network.index}-2`,
       'nsenter',
@@ -337,6 +368,8 @@ describe('overlay data path, attachment and DNS on plain namespaces', { timeout:
     let output = '';
     ping.stdout.on('data', (d: Buffer) => (output += d.toString()));
     await d2.stop();
+    // The host's table lost while the agent is down: the next start rebuilds it from the tasks it keeps.
+    await h2.exec('nft', ['delete', 'table', 'ip', new Names(scopeOf(d2.dataDir)).nftTable]);
     const restarted = new Driver(h2, d2.dataDir, 'node2', join(dirs[0]!, 'resolv.conf'));
     drivers[2] = restarted;
     await restarted.call(
@@ -353,6 +386,12 @@ describe('overlay data path, attachment and DNS on plain namespaces', { timeout:
     ]);
     const { stdout } = await inTask(h2, restarted, 'clitask000000000000000001', ['nslookup', 'tasks.web']);
     assert.match(stdout, /10\.231\.1\.3/);
+    // The host's table is back with the port, and the port answers again.
+    const rules = (await h2.exec('nft', ['list', 'table', 'ip', new Names(scopeOf(d2.dataDir)).nftTable]))
+      .stdout;
+    assert.equal(rules.match(/tcp dport 18080 dnat to 172\.\d+\.\d+\.\d+:80/g)?.length, 2, rules);
+    await published();
+    httpd.kill('SIGKILL');
   });
 
   it('leaving removes everything: namespaces, devices, the gateway bridge, the nft table', async () => {

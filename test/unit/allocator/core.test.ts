@@ -6,8 +6,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import type { Node, Task } from '../../../src/api/types.js';
-import { AddressBook, nodeHolder, taskHolder } from '../../../src/manager/allocator/address-book.js';
-import { planNode, planTask, PENDING_MESSAGE } from '../../../src/manager/allocator/core.js';
+import {
+  AddressBook,
+  nodeHolder,
+  serviceHolder,
+  taskHolder,
+} from '../../../src/manager/allocator/address-book.js';
+import { planNode, planService, planTask, PENDING_MESSAGE } from '../../../src/manager/allocator/core.js';
 import { makeNode, makeService, makeTask } from '../orchestrator/support/fixtures.js';
 import { allocated, network, viewOf, withSubnet } from './support.js';
 
@@ -198,5 +203,67 @@ describe('a node’s own addresses', () => {
       undefined,
     );
     assert.deepEqual(missing, [tiny!.ID]);
+  });
+});
+
+describe('a service’s virtual IPs', () => {
+  it('one per network in vip mode (ingress too when it publishes there), kept, none in dnsrr mode', () => {
+    const [ingress, app, db] = allocated(
+      network({ Name: 'ingress', Ingress: true }, 'ingress-id'),
+      network({ Name: 'app' }),
+      network({ Name: 'db' }),
+    );
+    const service = makeService('web', {
+      taskTemplate: { ContainerSpec: { Image: 'busybox' }, Networks: [{ Target: app!.ID }] },
+    });
+    const book = AddressBook.build([ingress!, app!, db!], [], []);
+    const view = viewOf({ networks: [ingress!, app!, db!], services: [service] });
+    const action = planService(view, book, service);
+    assert.deepEqual(action, {
+      kind: 'setServiceVirtualIPs',
+      serviceId: 'web',
+      virtualIPs: [{ NetworkID: app!.ID, Addr: '10.0.1.2/24' }],
+      reserved: [[app!.ID, '10.0.1.2/24', serviceHolder('web')]],
+    });
+    // Written: nothing more to do; a task then gets the next address.
+    const written = {
+      ...service,
+      Endpoint: { Spec: {}, VirtualIPs: [{ NetworkID: app!.ID, Addr: '10.0.1.2/24' }] },
+    };
+    assert.equal(planService(view, book, written), undefined);
+    // Moved to db and publishing in ingress mode: the app VIP goes, db and ingress come.
+    const moved = {
+      ...written,
+      Spec: {
+        ...written.Spec,
+        TaskTemplate: { ContainerSpec: { Image: 'busybox' }, Networks: [{ Target: db!.ID }] },
+        EndpointSpec: { Ports: [{ TargetPort: 80, PublishedPort: 8080 }] },
+      },
+    };
+    const next = planService(view, book, moved);
+    assert.deepEqual(next?.kind === 'setServiceVirtualIPs' ? next.virtualIPs : undefined, [
+      { NetworkID: 'ingress-id', Addr: '10.0.0.2/24' },
+      { NetworkID: db!.ID, Addr: '10.0.2.2/24' },
+    ]);
+    // dnsrr: none at all.
+    const rr = { ...written, Spec: { ...written.Spec, EndpointSpec: { Mode: 'dnsrr' as const } } };
+    assert.deepEqual(planService(view, book, rr), {
+      kind: 'setServiceVirtualIPs',
+      serviceId: 'web',
+      virtualIPs: [],
+      reserved: [],
+    });
+  });
+
+  it('the book holds a service’s VIPs and lets them go when it is deleted', () => {
+    const [app] = allocated(network({ Name: 'app' }));
+    const service = {
+      ...makeService('web'),
+      Endpoint: { Spec: {}, VirtualIPs: [{ NetworkID: app!.ID, Addr: '10.0.0.2/24' }] },
+    };
+    const book = AddressBook.build([app!], [], [], [service]);
+    assert.deepEqual(book.holdersOf(app!.ID, '10.0.0.2/24'), [serviceHolder('web')]);
+    assert.equal(book.applyEvent({ kind: 'service', action: 'delete', object: service } as never), true);
+    assert.deepEqual(book.holdersOf(app!.ID, '10.0.0.2/24'), []);
   });
 });

@@ -55,13 +55,23 @@ describe('allocator loop', () => {
     await allocator.whenIdle();
   }
 
-  const serviceOn = (id: string, ...networks: Network[]): Service =>
-    makeService(id, {
+  /** A service on `networks`, in `dnsrr` mode (no VIP) unless `vip`: its tasks' addresses come first. */
+  const serviceOn = (id: string, ...networks: Network[]): Service => {
+    const service = makeService(id, {
       taskTemplate: {
         ContainerSpec: { Image: 'busybox' },
         Networks: networks.map((n) => ({ Target: n.ID })),
       },
     });
+    service.Spec.EndpointSpec = { Mode: 'dnsrr' };
+    return service;
+  };
+  const vipServiceOn = (id: string, ...networks: Network[]): Service => {
+    const service = serviceOn(id, ...networks);
+    service.Spec.EndpointSpec = { Mode: 'vip' };
+    return service;
+  };
+  const vipsOf = (id: string) => store.view((tx) => tx.get('service', id)?.Endpoint?.VirtualIPs);
 
   beforeEach(async () => {
     errors.length = 0;
@@ -129,6 +139,40 @@ describe('allocator loop', () => {
     assert.deepEqual(allocator.addressBook.holdersOf('appid', '10.0.1.3/24'), []);
     // The task keeps showing the address it had, as Docker's do.
     assert.deepEqual(task('t1').NetworksAttachments?.[0]?.Addresses, ['10.0.1.2/24']);
+  });
+
+  it('a service in vip mode gets a VIP on its network at once; dnsrr drops it; deleting frees it', async () => {
+    const web = vipServiceOn('web', app);
+    await store.update((tx) => tx.create('service', web));
+    await allocator.whenIdle();
+    assert.deepEqual(vipsOf('web'), [{ NetworkID: 'appid', Addr: '10.0.1.2/24' }]);
+    assert.deepEqual(allocator.addressBook.holdersOf('appid', '10.0.1.2/24'), ['service/web']);
+    await addTask(web, 't1');
+    assert.deepEqual(task('t1').NetworksAttachments?.[0]?.Addresses, ['10.0.1.3/24']);
+    // A restarted allocator's book holds the VIP too.
+    const entries = allocator.addressBook.entries();
+    await allocator.stop();
+    allocator = await start();
+    assert.deepEqual(allocator.addressBook.entries(), entries);
+    // dnsrr: the VIP goes and is free again.
+    await store.update((tx) => {
+      const s = tx.get('service', 'web')!;
+      tx.update('service', { ...s, Spec: { ...s.Spec, EndpointSpec: { Mode: 'dnsrr' } } });
+    });
+    await allocator.whenIdle();
+    assert.equal(vipsOf('web'), undefined);
+    assert.deepEqual(allocator.addressBook.holdersOf('appid', '10.0.1.2/24'), []);
+    // Back to vip, then the service removed: its VIP is freed.
+    await store.update((tx) => {
+      const s = tx.get('service', 'web')!;
+      tx.update('service', { ...s, Spec: { ...s.Spec, EndpointSpec: { Mode: 'vip' } } });
+    });
+    await allocator.whenIdle();
+    const [again] = vipsOf('web') ?? [];
+    assert.equal(again?.NetworkID, 'appid');
+    await store.update((tx) => tx.delete('service', 'web'));
+    await allocator.whenIdle();
+    assert.deepEqual(allocator.addressBook.holdersOf('appid', again!.Addr), []);
   });
 
   it('no address left: the task stays NEW and says why, until an address is freed', async () => {

@@ -1,5 +1,6 @@
 // What a node is told of its overlay networks: subnets, gateways, VXLAN IDs, MTU, its own address, the
-// nodes that have each network (where to tunnel) and the tasks on it (forwarding entries, DNS).
+// nodes that have each network (where to tunnel), the tasks on it (forwarding entries, DNS) and the
+// services' virtual IPs (DNS, balancing).
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -31,7 +32,17 @@ describe('node network view', () => {
         { Network: other!, Addresses: ['10.0.1.9/24'] },
       ],
     };
-    const web = makeService('web');
+    const web = makeService('web', {
+      taskTemplate: {
+        ContainerSpec: { Image: 'busybox' },
+        Networks: [{ Target: app!.ID, Aliases: ['www'] }],
+      },
+    });
+    web.Endpoint = { Spec: {}, VirtualIPs: [{ NetworkID: app!.ID, Addr: '10.0.0.20/24' }] };
+    // A dnsrr service keeps no VIP in the view (even one left in its endpoint).
+    const rr = makeService('rr');
+    rr.Spec.EndpointSpec = { Mode: 'dnsrr' };
+    rr.Endpoint = { Spec: {}, VirtualIPs: [{ NetworkID: app!.ID, Addr: '10.0.0.21/24' }] };
     const on = (id: string, nodeId: string, address: string, state: Task['Status']['State']): Task => {
       const task = makeTask(web, { id, node: nodeId, state, slot: 1 });
       task.NetworksAttachments = [{ Network: app!, Addresses: [address], Aliases: ['www'] }];
@@ -42,6 +53,7 @@ describe('node network view', () => {
       network: (id) => [app!, other!].find((n) => n.ID === id),
       nodes: () => [n1, n2],
       tasks: () => tasks,
+      services: () => [web, rr],
     });
     assert.deepEqual(views.get('n1'), {
       nodeId: 'n1',
@@ -72,6 +84,7 @@ describe('node network view', () => {
               aliases: ['www'],
             },
           ],
+          vips: [{ serviceId: 'web', serviceName: 'web', address: '10.0.0.20/24', aliases: ['www'] }],
         },
       ],
     });

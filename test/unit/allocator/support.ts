@@ -49,6 +49,7 @@ export function viewOf(objects: {
     network: (id) => networks.find((n) => n.ID === id),
     networks: () => networks,
     service: (id) => services.find((s) => s.ID === id),
+    services: () => services,
     task: (id) => tasks.find((t) => t.ID === id),
     tasks: () => tasks,
     node: (id) => nodes.find((n) => n.ID === id),

@@ -176,7 +176,48 @@ describe('the control API refuses what no node can honour', () => {
           [processNode],
           undefined,
         ),
-      /EndpointSpec\.Ports: shoal cannot publish ports yet/,
+      /EndpointSpec\.Ports\[0\]: shoal cannot publish ports in ingress mode yet \(the routing mesh is not built\); publish with mode=host \(--publish published=8080,target=80,mode=host\) or remove the port/,
+    );
+    // Host mode with a published port is built; without one, or SCTP, it is refused naming the port.
+    checkHonoured(
+      spec({}, { EndpointSpec: { Ports: [{ TargetPort: 80, PublishedPort: 8080, PublishMode: 'host' }] } }),
+      [processNode],
+      undefined,
+    );
+    assert.throws(
+      () =>
+        checkHonoured(
+          spec(
+            {},
+            {
+              EndpointSpec: {
+                Ports: [
+                  { TargetPort: 80, PublishedPort: 8080, PublishMode: 'host' },
+                  { TargetPort: 81, PublishMode: 'host' },
+                ],
+              },
+            },
+          ),
+          [processNode],
+          undefined,
+        ),
+      /EndpointSpec\.Ports\[1\]: shoal cannot publish a host-mode port without a published port yet/,
+    );
+    assert.throws(
+      () =>
+        checkHonoured(
+          spec(
+            {},
+            {
+              EndpointSpec: {
+                Ports: [{ TargetPort: 80, PublishedPort: 80, PublishMode: 'host', Protocol: 'sctp' }],
+              },
+            },
+          ),
+          [processNode],
+          undefined,
+        ),
+      /EndpointSpec\.Ports\[0\]: shoal publishes TCP and UDP ports only, not SCTP/,
     );
     assert.throws(
       () =>

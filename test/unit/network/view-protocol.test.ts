@@ -38,6 +38,7 @@ const net = (id: string, tasks: OverlayTask[], peers: string[]): OverlayNetwork 
     address: `10.0.1.${200 + i}/24`,
   })),
   tasks,
+  vips: [],
 });
 
 const view = (networks: OverlayNetwork[]): NodeNetworkView => ({

@@ -11,6 +11,7 @@
 
 import { stat } from 'node:fs/promises';
 import { describeNeed, EXECUTOR_NATURE, specNeeds, unhonoured } from '../../../api/executor-features.js';
+import { needsTaskNamespace } from '../../../api/host-ports.js';
 import type { Driver, HealthState, Mount, Task } from '../../../api/types.js';
 import {
   ExitError,
@@ -358,8 +359,9 @@ export class DockerController implements Controller {
 
   private async createContainer(task: TaskWithLogDriver, node: TemplateNode): Promise<void> {
     let body = containerCreateBody(task, node, await this.putFiles(node));
-    // On overlay networks: the sandbox first, its namespace attached; the container joins it.
-    if (task.NetworksAttachments?.length) {
+    // On overlay networks, or publishing ports: the sandbox first, its namespace attached; the container
+    // joins it.
+    if (needsTaskNamespace(task)) {
       const networks = this.context.networks;
       if (!networks)
         throw new Error(
@@ -657,7 +659,7 @@ export class DockerController implements Controller {
    * the task's removal (removeSandbox) makes sure.
    */
   private releaseSandbox(): Promise<void> {
-    if (!this.task.NetworksAttachments?.length) return Promise.resolve();
+    if (!needsTaskNamespace(this.task)) return Promise.resolve();
     this.sandboxReleased ??= this.removeSandbox().catch((err: unknown) => {
       this.sandboxReleased = undefined;
       this.context.log.warn("docker executor: releasing the task's sandbox and network failed", {
@@ -670,7 +672,7 @@ export class DockerController implements Controller {
 
   /** Removes the task's sandbox containers and releases its network namespace. */
   private async removeSandbox(): Promise<void> {
-    if (!this.task.NetworksAttachments?.length) return;
+    if (!needsTaskNamespace(this.task)) return;
     const { client, nodeId } = this.context;
     const filters = { label: [`${SANDBOX_TASK_LABEL}=${this.taskId}`, `${SANDBOX_NODE_LABEL}=${nodeId}`] };
     const { body } = await client.request<{ Id: string; Labels?: Record<string, string> | null }[]>(

@@ -9,6 +9,7 @@
 import { mkdir } from 'node:fs/promises';
 import { machine } from 'node:os';
 import { describeNeed, EXECUTOR_NATURE, specNeeds, unhonoured } from '../../../api/executor-features.js';
+import { needsTaskNamespace } from '../../../api/host-ports.js';
 import type { ContainerSpec, Driver, HealthState, Task } from '../../../api/types.js';
 import {
   ExitError,
@@ -248,7 +249,7 @@ export class ProcessController implements Controller {
    */
   private releaseNetwork(): Promise<void> {
     const networks = this.context.networks;
-    if (!networks || !this.task.NetworksAttachments?.length) return Promise.resolve();
+    if (!networks || !needsTaskNamespace(this.task)) return Promise.resolve();
     this.networkReleased ??= networks.releaseTaskNetwork(this.taskId).catch((err: unknown) => {
       this.networkReleased = undefined; // remove() tries again
       this.context.log.warn(`task ${this.taskId}: releasing its network failed: ${(err as Error).message}`);
@@ -458,9 +459,9 @@ export class ProcessController implements Controller {
     return `started (process executor: the command runs from the host's filesystem${image ? `, image ${image} not used` : ''})`;
   }
 
-  /** The task's namespace on its overlay networks (undefined for a task on none). */
+  /** The task's namespace on its overlay networks or for its published ports (undefined: neither). */
   private async prepareNetwork(): Promise<TaskNetworkConfig | undefined> {
-    if (!this.task.NetworksAttachments?.length) return undefined;
+    if (!needsTaskNamespace(this.task)) return undefined;
     const networks = this.context.networks;
     if (!networks)
       throw new Error("the process executor cannot attach the task's networks: this node runs no networking");

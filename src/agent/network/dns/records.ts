@@ -2,8 +2,10 @@
 // Sandbox.ResolveName / Network.ResolveName / ResolveIP, with swarm's service records):
 //
 // - on each network, for every task that serves (observed RUNNING, not being stopped) with an address on it:
-//   `<service>` (until VIPs: the task addresses; dnsrr: always), `tasks.<service>`, each of its network
-//   aliases and `tasks.<alias>`, and its task name (`<service>.<slot>.<task ID>`);
+//   `<service>` (with `dnsrr`: the task addresses), `tasks.<service>`, each of its network aliases and
+//   `tasks.<alias>`, and its task name (`<service>.<slot>.<task ID>`);
+// - a service with a virtual IP on the network (endpoint mode `vip`) answers `<service>` and its aliases with
+//   the VIP only, whether or not a task serves (libnetwork's service records); `tasks.*` stay the tasks';
 // - a task sees only the networks it is on itself: a name is looked up in each of them in turn, first match
 //   wins; `name.<network>` looks `name` up in that network only (libnetwork's split of `a.b.c` into `a.b`
 //   in `c` and `a` in `b.c`);
@@ -12,7 +14,7 @@
 // - reverse lookups of a task's address on a shared network answer `<task name>.<network name>`.
 
 import type { NetworkViewState } from '../../../api/network-view.js';
-import type { OverlayTask } from '../../../api/networks.js';
+import type { OverlayTask, OverlayVip } from '../../../api/networks.js';
 
 /** The records of one network: lower-cased name → addresses, and address → task name. */
 export interface NetworkRecords {
@@ -29,6 +31,7 @@ export function buildRecords(
   networkId: string,
   networkName: string,
   endpoints: Iterable<OverlayTask>,
+  vips: readonly OverlayVip[] = [],
 ): NetworkRecords {
   const names = new Map<string, string[]>();
   const reverse = new Map<string, string>();
@@ -39,16 +42,24 @@ export function buildRecords(
     if (!list) names.set(key, [ip]);
     else if (!list.includes(ip)) list.push(ip);
   };
+  const withVip = new Set<string>();
+  for (const vip of vips) {
+    withVip.add(vip.serviceId);
+    const ip = addressOf(vip.address);
+    add(vip.serviceName, ip);
+    for (const alias of vip.aliases) add(alias, ip);
+  }
   for (const endpoint of endpoints) {
     if (!endpoint.serving) continue;
     const ip = endpoint.addresses[0] ? addressOf(endpoint.addresses[0]) : undefined;
     if (!ip) continue;
+    const balanced = withVip.has(endpoint.serviceId);
     if (endpoint.serviceName) {
-      add(endpoint.serviceName, ip);
+      if (!balanced) add(endpoint.serviceName, ip);
       add(`tasks.${endpoint.serviceName}`, ip);
     }
     for (const alias of endpoint.aliases) {
-      add(alias, ip);
+      if (!balanced) add(alias, ip);
       add(`tasks.${alias}`, ip);
     }
     add(endpoint.taskName, ip);
@@ -61,7 +72,7 @@ export function buildRecords(
 export function recordsOfView(view: NetworkViewState): Map<string, NetworkRecords> {
   const records = new Map<string, NetworkRecords>();
   for (const [id, network] of view.networks) {
-    records.set(id, buildRecords(id, network.info.name, network.endpoints.values()));
+    records.set(id, buildRecords(id, network.info.name, network.endpoints.values(), network.info.vips));
   }
   return records;
 }
