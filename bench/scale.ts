@@ -21,6 +21,14 @@ const PROCESSES = Number(process.env.SHOAL_SCALE_PROCESSES ?? 4);
 const KILLED = Math.min(100, Math.floor(NODES / 10));
 const TICKS = 100; // USER_HZ on Linux
 
+/** Where a phase started: the manager's store writes and CPU, the fleet's CPU, the time. */
+interface Mark {
+  writes: number;
+  cpu: number;
+  fleetCpu: number;
+  at: number;
+}
+
 interface ServiceRow {
   ID: string;
   Spec: { Name: string };
@@ -68,11 +76,7 @@ async function main(): Promise<void> {
   const pid = daemon.pid!;
   const rows: Record<string, string | number>[] = [];
   let fleet: SimulatedFleet | undefined;
-  const record = async (
-    what: string,
-    figures: Record<string, string | number>,
-    since?: { cpu: number; fleetCpu: number; at: number },
-  ) => {
+  const record = async (what: string, figures: Record<string, string | number>, since?: Mark) => {
     const row: Record<string, string | number> = { what, ...figures };
     if (since) {
       const seconds = (performance.now() - since.at) / 1000;
@@ -83,34 +87,30 @@ async function main(): Promise<void> {
         );
     }
     row['manager RSS (MB)'] = rssMB(pid);
-    if (since) row['store writes'] = (await writeTransactions()) - writesAtMark;
+    if (since) row['store writes'] = (await writeTransactions()) - since.writes;
     rows.push(row);
     console.log(JSON.stringify(row));
   };
-  let writesAtMark = 0;
-  const mark = () => {
-    void writeTransactions().then((n) => (writesAtMark = n));
-    return { cpu: cpuSeconds(pid), fleetCpu: fleet?.cpuSeconds(cpuSeconds) ?? 0, at: performance.now() };
-  };
+  const mark = async (): Promise<Mark> => ({
+    writes: await writeTransactions(),
+    cpu: cpuSeconds(pid),
+    fleetCpu: fleet?.cpuSeconds(cpuSeconds) ?? 0,
+    at: performance.now(),
+  });
   const timed = async <T>(call: () => Promise<T>): Promise<[T, number]> => {
     const started = performance.now();
     const result = await call();
     return [result, performance.now() - started];
   };
   const storeMB = () => {
-    try {
-      const dir = join(daemon.dataDir, 'swarm', 'manager');
-      const size = (f: string) => {
-        try {
-          return statSync(join(dir, f)).size;
-        } catch {
-          return 0;
-        }
-      };
-      return Number(((size('store.db') + size('store.db-wal')) / 1024 ** 2).toFixed(1));
-    } catch {
-      return NaN;
-    }
+    const size = (file: string) => {
+      try {
+        return statSync(join(daemon.dataDir, 'swarm', 'manager', file)).size;
+      } catch {
+        return 0;
+      }
+    };
+    return Number(((size('store.db') + size('store.db-wal')) / 1024 ** 2).toFixed(1));
   };
 
   // `docker service ls` calls GET /services?status=true; a loop keeps calling it through a phase.
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
       (await daemon.apiOk<{ Status: { State: string } }[]>('GET', '/v1.44/nodes')).filter(
         (n) => n.Status.State === 'ready',
       ).length;
-    let since = mark();
+    let since = await mark();
     fleet = await SimulatedFleet.join({
       managerAddr,
       token: swarm.JoinTokens.Worker,
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     );
 
     await sleep(6_000);
-    since = mark();
+    since = await mark();
     const stopLs = watchServiceLs();
     const nodeLs: number[] = [];
     for (let i = 0; i < 10; i++) {
@@ -200,7 +200,7 @@ async function main(): Promise<void> {
     const killedIds = new Set<string>();
     for (const count of TASK_COUNTS) {
       const name = `scale${count}`;
-      since = mark();
+      since = await mark();
       const stop = watchServiceLs();
       const created = await daemon.apiOk<{ ID: string }>('POST', '/v1.44/services/create', {
         Name: name,
@@ -227,7 +227,7 @@ async function main(): Promise<void> {
 
       if (count === TASK_COUNTS[0] && KILLED > 0) {
         const victims = fleet.hostnames.slice(0, KILLED);
-        since = mark();
+        since = await mark();
         await fleet.kill(victims);
         const nodes = await daemon.apiOk<{ ID: string; Description: { Hostname: string } }[]>(
           'GET',
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
         );
       }
 
-      since = mark();
+      since = await mark();
       const service = await daemon.apiOk<{ Version: { Index: number }; Spec: Record<string, unknown> }>(
         'GET',
         `/v1.44/services/${created.ID}`,
@@ -280,7 +280,7 @@ async function main(): Promise<void> {
     }
 
     if (SERVICES > 0) {
-      since = mark();
+      since = await mark();
       for (let i = 0; i < SERVICES; i++) {
         await daemon.apiOk('POST', '/v1.44/services/create', {
           Name: `svc${i}`,
