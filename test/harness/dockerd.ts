@@ -43,6 +43,7 @@ import {
 import { run, spawnCommand } from './commands.js';
 import { Network, type Host } from './netns.js';
 import type { ApiResponse, CliOptions, CommandResult } from './shoald.js';
+import { killUntilGone, pidsUsingDir } from './procs.js';
 import { sleep } from './wait.js';
 
 const DEFAULT_START_TIMEOUT_MS = 60_000;
@@ -153,8 +154,26 @@ export class TestDockerd implements LiveResource {
     return this.child?.pid;
   }
 
-  /** Starts dockerd (again, on the same state) and waits until it answers `/_ping`. */
+  /**
+   * Starts dockerd (again, on the same state) and waits until it answers `/_ping`. A dockerd that exits
+   * before answering is started again (twice at most) once whatever is left of its containerd is killed: on
+   * machines whose init does not reap orphans, the containerd of a killed dockerd can linger, and the next
+   * dockerd's containerd then times out (slower still on a busy machine) and takes dockerd down with it.
+   */
   async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.startOnce();
+        return;
+      } catch (err) {
+        if (attempt === 3 || this.child || !/exited before answering/.test((err as Error).message)) throw err;
+        killUntilGone(() => pidsUsingDir(join(this.workDir, 'exec')));
+        await sleep(500);
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     if (this.isDestroyed) throw new Error(`${this.description} was destroyed`);
     if (this.child) throw new Error(`${this.description} is already running`);
     const dirs = ['data', 'exec'].map((name) => join(this.workDir, name));
