@@ -284,23 +284,8 @@ export class TestDockerd implements LiveResource {
   }
 
   /** The real docker CLI against this engine. */
-  async docker(args: readonly string[], options: CliOptions = {}): Promise<CommandResult> {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      DOCKER_HOST: this.apiHost,
-      DOCKER_CONFIG: join(this.workDir, 'docker-config'),
-      DOCKER_CLI_HINTS: 'false',
-      ...options.env,
-    };
-    for (const name of ['DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'NODE_TEST_CONTEXT'])
-      delete env[name];
-    const result = await run('docker', args, {
-      env,
-      input: options.input,
-      timeoutMs: options.timeoutMs ?? 60_000,
-      allowFailure: true,
-    });
-    return { stdout: result.stdout, stderr: result.stderr, code: result.code };
+  docker(args: readonly string[], options: CliOptions = {}): Promise<CommandResult> {
+    return runDockerCli(this.apiHost, join(this.workDir, 'docker-config'), args, options);
   }
 
   /** One Engine API request to this engine (unversioned unless `path` says). */
@@ -432,4 +417,32 @@ export async function buildBusyboxArchive(root: string, archive: string): Promis
   );
   writeFileSync(join(root, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
   await run('tar', ['-C', root, '-cf', archive, '.'], { purpose: 'archiving the busybox root filesystem' });
+}
+
+/**
+ * The real docker CLI against an engine the harness started (dockerd or Podman): its own config dir, no
+ * hints, and nothing of the caller's docker context or TLS settings.
+ */
+export async function runDockerCli(
+  apiHost: string,
+  configDir: string,
+  args: readonly string[],
+  options: CliOptions = {},
+): Promise<CommandResult> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DOCKER_HOST: apiHost,
+    DOCKER_CONFIG: configDir,
+    DOCKER_CLI_HINTS: 'false',
+    ...options.env,
+  };
+  for (const name of ['DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'NODE_TEST_CONTEXT'])
+    delete env[name];
+  const result = await run('docker', args, {
+    env,
+    input: options.input,
+    timeoutMs: options.timeoutMs ?? 60_000,
+    allowFailure: true,
+  });
+  return { stdout: result.stdout, stderr: result.stderr, code: result.code };
 }

@@ -26,8 +26,8 @@ import {
   unregisterLive,
   type LiveResource,
 } from './cleanup.js';
-import { run, runSync, spawnCommand } from './commands.js';
-import { buildBusyboxArchive, busyboxMissing, onPath, skipOrFail } from './dockerd.js';
+import { runSync, spawnCommand } from './commands.js';
+import { buildBusyboxArchive, busyboxMissing, onPath, runDockerCli, skipOrFail } from './dockerd.js';
 import { Network } from './netns.js';
 import type { CliOptions, CommandResult } from './shoald.js';
 import { sleep } from './wait.js';
@@ -148,23 +148,8 @@ export class TestPodman implements LiveResource {
   }
 
   /** The real docker CLI against Podman's Docker-compatible API. */
-  async docker(args: readonly string[], options: CliOptions = {}): Promise<CommandResult> {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      DOCKER_HOST: this.apiHost,
-      DOCKER_CONFIG: join(this.workDir, 'docker-config'),
-      DOCKER_CLI_HINTS: 'false',
-      ...options.env,
-    };
-    for (const name of ['DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'NODE_TEST_CONTEXT'])
-      delete env[name];
-    const result = await run('docker', args, {
-      env,
-      input: options.input,
-      timeoutMs: options.timeoutMs ?? 60_000,
-      allowFailure: true,
-    });
-    return { stdout: result.stdout, stderr: result.stderr, code: result.code };
+  docker(args: readonly string[], options: CliOptions = {}): Promise<CommandResult> {
+    return runDockerCli(this.apiHost, join(this.workDir, 'docker-config'), args, options);
   }
 
   logTail(lines = 40): string {
