@@ -7,9 +7,9 @@ import { Filters } from '../../../src/api/filters.js';
 import { isShoalError } from '../../../src/api/errors.js';
 import type { Node, ServiceSpec, Task } from '../../../src/api/types.js';
 import { ControlAPI } from '../../../src/manager/controlapi/control-api.js';
-import { defaultSwarmSpec } from '../../../src/manager/controlapi/cluster.js';
 import { ClusterStore } from '../../../src/store/cluster-store.js';
 import { SqliteKV } from '../../../src/store/sqlite.js';
+import { testCluster } from '../support/cluster.js';
 
 const NODE_ID = 'n0000000000000000000000001';
 
@@ -64,19 +64,7 @@ describe('control API', () => {
     };
     await store.update((tx) => {
       tx.create('node', node);
-      tx.create('cluster', {
-        ID: 'c0000000000000000000000001',
-        Version: { Index: 0 },
-        CreatedAt: '',
-        UpdatedAt: '',
-        Spec: defaultSwarmSpec(),
-        TLSInfo: { TrustRoot: 'root', CertIssuerSubject: '', CertIssuerPublicKey: '' },
-        RootRotationInProgress: false,
-        DefaultAddrPool: null,
-        SubnetSize: 24,
-        DataPathPort: 4789,
-        JoinTokens: { Worker: 'SWMTKN-1-w', Manager: 'SWMTKN-1-m' },
-      });
+      tx.create('cluster', testCluster());
     });
   });
   afterEach(async () => {

@@ -11,11 +11,11 @@ import { parseIpv4Prefix } from '../../../src/api/ip.js';
 import type { NetworkCreateRequest } from '../../../src/api/networks.js';
 import type { Network, Node, Service, ServiceSpec } from '../../../src/api/types.js';
 import type { HostPrefix } from '../../../src/manager/allocator/networks.js';
-import { defaultSwarmSpec } from '../../../src/manager/controlapi/cluster.js';
 import { ControlAPI } from '../../../src/manager/controlapi/control-api.js';
 import { allocate, newIngressNetwork } from '../../../src/manager/controlapi/networks.js';
 import { ClusterStore } from '../../../src/store/cluster-store.js';
 import { SqliteKV } from '../../../src/store/sqlite.js';
+import { testCluster } from '../support/cluster.js';
 
 const NODE_ID = 'n0000000000000000000000001';
 
@@ -81,19 +81,7 @@ describe('control API: networks', () => {
     };
     await store.update((tx) => {
       tx.create('node', node);
-      tx.create('cluster', {
-        ID: 'c0000000000000000000000001',
-        Version: { Index: 0 },
-        CreatedAt: '',
-        UpdatedAt: '',
-        Spec: defaultSwarmSpec(),
-        TLSInfo: { TrustRoot: 'root', CertIssuerSubject: '', CertIssuerPublicKey: '' },
-        RootRotationInProgress: false,
-        DefaultAddrPool: null,
-        SubnetSize: 24,
-        DataPathPort: 4789,
-        JoinTokens: { Worker: 'SWMTKN-1-w', Manager: 'SWMTKN-1-m' },
-      });
+      tx.create('cluster', testCluster());
       // As swarm init makes it (src/manager/bootstrap.ts).
       ingress = allocate(tx, newIngressNetwork(), []);
       tx.create('network', ingress);

@@ -11,11 +11,11 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { isShoalError } from '../../../src/api/errors.js';
 import { Filters } from '../../../src/api/filters.js';
 import type { ConfigSpec, Driver, Node, SecretSpec, Service, ServiceSpec } from '../../../src/api/types.js';
-import { defaultSwarmSpec } from '../../../src/manager/controlapi/cluster.js';
 import { ControlAPI } from '../../../src/manager/controlapi/control-api.js';
 import { dataLength, validateName } from '../../../src/manager/controlapi/secrets.js';
 import { ClusterStore } from '../../../src/store/cluster-store.js';
 import { SqliteKV } from '../../../src/store/sqlite.js';
+import { testCluster } from '../support/cluster.js';
 
 const NODE_ID = 'n0000000000000000000000001';
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
@@ -65,19 +65,7 @@ describe('secrets and configs in the control API', () => {
     };
     await store.update((tx) => {
       tx.create('node', node);
-      tx.create('cluster', {
-        ID: 'c0000000000000000000000001',
-        Version: { Index: 0 },
-        CreatedAt: '',
-        UpdatedAt: '',
-        Spec: defaultSwarmSpec(),
-        TLSInfo: { TrustRoot: 'root', CertIssuerSubject: '', CertIssuerPublicKey: '' },
-        RootRotationInProgress: false,
-        DefaultAddrPool: null,
-        SubnetSize: 24,
-        DataPathPort: 4789,
-        JoinTokens: { Worker: 'SWMTKN-1-w', Manager: 'SWMTKN-1-m' },
-      });
+      tx.create('cluster', testCluster());
     });
   });
   afterEach(async () => {

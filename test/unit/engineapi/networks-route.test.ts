@@ -11,11 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import { NOT_A_MANAGER, unavailable, WORKER_NOT_MANAGER } from '../../../src/api/errors.js';
 import type { ControlBackend, EngineBackend } from '../../../src/engineapi/backend.js';
 import { EngineServer } from '../../../src/engineapi/server.js';
-import { defaultSwarmSpec } from '../../../src/manager/controlapi/cluster.js';
 import { ControlAPI } from '../../../src/manager/controlapi/control-api.js';
 import { allocate, newIngressNetwork } from '../../../src/manager/controlapi/networks.js';
 import { ClusterStore } from '../../../src/store/cluster-store.js';
 import { SqliteKV } from '../../../src/store/sqlite.js';
+import { testCluster } from '../support/cluster.js';
 
 interface Reply {
   status: number;
@@ -73,19 +73,7 @@ describe('Engine API: /networks', () => {
     kv = new SqliteKV(':memory:');
     store = await ClusterStore.open(kv);
     await store.update((tx) => {
-      tx.create('cluster', {
-        ID: 'c0000000000000000000000001',
-        Version: { Index: 0 },
-        CreatedAt: '',
-        UpdatedAt: '',
-        Spec: defaultSwarmSpec(),
-        TLSInfo: { TrustRoot: 'root', CertIssuerSubject: '', CertIssuerPublicKey: '' },
-        RootRotationInProgress: false,
-        DefaultAddrPool: null,
-        SubnetSize: 24,
-        DataPathPort: 4789,
-        JoinTokens: { Worker: 'w', Manager: 'm' },
-      });
+      tx.create('cluster', testCluster({ Worker: 'w', Manager: 'm' }));
       tx.create('network', allocate(tx, newIngressNetwork(), []));
     });
     const control = new ControlAPI({

@@ -2,11 +2,11 @@
 // dashboard's tests: what the daemon hands the dashboard, without a daemon.
 
 import type { Node, Task, TaskState } from '../../../src/api/types.js';
-import { defaultSwarmSpec } from '../../../src/manager/controlapi/cluster.js';
 import { ControlAPI } from '../../../src/manager/controlapi/control-api.js';
 import { ClusterEvents } from '../../../src/manager/events/source.js';
 import { ClusterStore } from '../../../src/store/cluster-store.js';
 import { SqliteKV } from '../../../src/store/sqlite.js';
+import { testCluster } from '../support/cluster.js';
 
 export const NODE_ID = 'n0000000000000000000000001';
 
@@ -55,19 +55,7 @@ export async function controlFixture(): Promise<Fixture> {
   };
   await store.update((tx) => {
     tx.create('node', node);
-    tx.create('cluster', {
-      ID: 'c0000000000000000000000001',
-      Version: { Index: 0 },
-      CreatedAt: '',
-      UpdatedAt: '',
-      Spec: defaultSwarmSpec(),
-      TLSInfo: { TrustRoot: 'root', CertIssuerSubject: '', CertIssuerPublicKey: '' },
-      RootRotationInProgress: false,
-      DefaultAddrPool: null,
-      SubnetSize: 24,
-      DataPathPort: 4789,
-      JoinTokens: { Worker: 'SWMTKN-1-w', Manager: 'SWMTKN-1-m' },
-    });
+    tx.create('cluster', testCluster());
   });
   const { ID: serviceId } = await api.createService({
     Name: 'web',
