@@ -1,8 +1,11 @@
-// A task's host-mode published ports (`--publish published=P,target=T,mode=host`), as the node carries them
-// out: the node's networking gives such a task a namespace of its own (even on no overlay network) and
-// sends P on the host's addresses to the task's T. Shared by the executors and the node's networking.
+// Published ports as nodes carry them out. Host mode (`--publish published=P,target=T,mode=host`): the
+// node's networking gives such a task a namespace of its own (even on no overlay network) and sends P on
+// the host's addresses to the task's T. Ingress mode (the routing mesh, Docker's default): every node sends
+// P to one serving task of the service, over the ingress network. Shared by the executors, the managers'
+// node views and the node's networking.
 
-import type { Task } from './types.js';
+import type { MeshPort } from './networks.js';
+import type { Endpoint, Task } from './types.js';
 
 /** A port the task publishes on its node (`--publish published=P,target=T,mode=host`). */
 export interface HostPortPlan {
@@ -32,4 +35,19 @@ export function hostPortsOfTask(task: Pick<Task, 'Endpoint'>): HostPortPlan[] {
 /** Whether the task runs in a namespace of its own: it is on an overlay network, or publishes ports. */
 export function needsTaskNamespace(task: Pick<Task, 'NetworksAttachments' | 'Endpoint'>): boolean {
   return (task.NetworksAttachments?.length ?? 0) > 0 || hostPortsOfTask(task).length > 0;
+}
+
+/**
+ * The ports a service publishes through the routing mesh: its `Endpoint.Ports` in ingress mode (the
+ * default), each with the published port the control API gave it, TCP or UDP.
+ */
+export function meshPortsOf(endpoint: Pick<Endpoint, 'Ports'> | undefined): MeshPort[] {
+  const out: MeshPort[] = [];
+  for (const port of endpoint?.Ports ?? []) {
+    if ((port.PublishMode ?? 'ingress') !== 'ingress' || !port.PublishedPort || !port.TargetPort) continue;
+    const protocol = port.Protocol ?? 'tcp';
+    if (protocol !== 'tcp' && protocol !== 'udp') continue;
+    out.push({ protocol, published: port.PublishedPort, target: port.TargetPort });
+  }
+  return out;
 }

@@ -187,6 +187,18 @@ export interface OverlayVip {
   readonly address: string;
   /** The aliases of the service on this network (`--network name=app,alias=db`): they resolve to the VIP. */
   readonly aliases: readonly string[];
+  /**
+   * On the ingress network only: the service's ports published in ingress mode (the routing mesh), from
+   * its `Endpoint.Ports` (a port the user left out is there as the allocator chose it). Absent elsewhere.
+   */
+  readonly ports?: readonly MeshPort[];
+}
+
+/** A port the routing mesh opens on every node: `protocol/published` reaches a task's `target`. */
+export interface MeshPort {
+  readonly protocol: 'tcp' | 'udp';
+  readonly published: number;
+  readonly target: number;
 }
 
 /** One overlay network as a node sees it. */

@@ -47,15 +47,40 @@ describe('specs shoal cannot honour, with the docker CLI', { timeout: 120_000 },
     assert.equal(ls.stdout.trim(), '', 'nothing was stored');
   };
 
-  it('refuses a port published in ingress mode (the routing mesh is not built yet), and a host-mode port without a published one', async () => {
-    await refused(
-      ['--publish', '8080:80'],
-      /^Error response from daemon: EndpointSpec\.Ports\[0\]: shoal cannot publish ports in ingress mode yet \(the routing mesh is not built\); publish with mode=host \(--publish published=8080,target=80,mode=host\) or remove the port$/m,
-    );
+  it('refuses a host-mode port without a published one, SCTP, and (over the API) an unknown protocol or a port out of range', async () => {
     await refused(
       ['--publish', 'target=80,mode=host'],
       /^Error response from daemon: EndpointSpec\.Ports\[0\]: shoal cannot publish a host-mode port without a published port yet/m,
     );
+    await refused(
+      ['--publish', '8080:80/sctp'],
+      /^Error response from daemon: EndpointSpec\.Ports\[0\]: shoal publishes TCP and UDP ports only, not SCTP$/m,
+    );
+    const raw = (port: object) =>
+      daemon.api('POST', '/v1.41/services/create', {
+        Name: 'rawport',
+        TaskTemplate: { ContainerSpec: { Image: 'busybox' } },
+        EndpointSpec: { Ports: [port] },
+      });
+    for (const [port, message] of [
+      [
+        { Protocol: 'icmp', TargetPort: 80 },
+        'EndpointSpec.Ports[0]: invalid protocol "icmp": use tcp, udp or sctp',
+      ],
+      [
+        { TargetPort: 80, PublishMode: 'mesh' },
+        'EndpointSpec.Ports[0]: invalid publish mode "mesh": use ingress or host',
+      ],
+      [
+        { TargetPort: 80, PublishedPort: 70000 },
+        'EndpointSpec.Ports[0]: invalid published port 70000: ports go from 1 to 65535',
+      ],
+      [{ PublishedPort: 8080 }, 'EndpointSpec.Ports[0]: a target port is required'],
+    ] as const) {
+      const response = await raw(port);
+      assert.equal(response.status, 400, JSON.stringify(port));
+      assert.deepEqual(response.body, { message });
+    }
   });
 
   it('refuses mounts, a read-only root filesystem, init, extra hosts, DNS, sysctls, capabilities and ulimits', async () => {
@@ -105,11 +130,18 @@ describe('specs shoal cannot honour, with the docker CLI', { timeout: 120_000 },
     const updated = await daemon.docker(['service', 'update', '-d', '--read-only', 'kept']);
     assert.equal(updated.code, 1);
     assert.match(updated.stderr, /ContainerSpec\.ReadOnly \(read-only\) cannot be honoured/);
-    const published = await daemon.docker(['service', 'update', '-d', '--publish-add', '80', 'kept']);
+    const published = await daemon.docker([
+      'service',
+      'update',
+      '-d',
+      '--publish-add',
+      'target=80,mode=host',
+      'kept',
+    ]);
     assert.equal(published.code, 1);
     assert.match(
       published.stderr,
-      /EndpointSpec\.Ports\[0\]: shoal cannot publish ports in ingress mode yet/,
+      /EndpointSpec\.Ports\[0\]: shoal cannot publish a host-mode port without a published port yet/,
     );
     const after = await daemon.apiOk<{ Version: { Index: number } }>('GET', '/v1.41/services/kept');
     assert.deepEqual(after.Version, before.Version);

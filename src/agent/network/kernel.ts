@@ -8,11 +8,14 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { formatPrefix, type Ipv4Prefix } from '../../api/ip.js';
 import type { OverlayNetworkInfo } from '../../api/network-view.js';
+import type { MeshPort } from '../../api/networks.js';
+import { SANDBOX_INGRESS_IF, SANDBOX_LEG_IF } from './mesh.js';
 import {
   bridgeName,
   DEFAULT_OVERLAY_MTU,
   EMBEDDED_DNS_ADDRESS,
   NETNS_DIR,
+  SANDBOX_PORT,
   taskPort,
   vxlanName,
   type ForwardingEntry,
@@ -142,7 +145,11 @@ export interface GatewayParams {
   address: string;
 }
 
-/** The host's gateway bridge with its address, and forwarding on (as Docker sets it). */
+/**
+ * The host's gateway bridge with its address, and forwarding on (as Docker sets it); `route_localnet` on the
+ * bridge, as Docker sets it on docker_gwbridge, lets a connection to `localhost:P` be sent to a published
+ * port's task or sandbox (and masqueraded on the way: nftScript).
+ */
 export function gatewayScript(names: Names, gateway: GatewayParams): string {
   const br = q(names.gatewayBridge);
   return [
@@ -150,32 +157,46 @@ export function gatewayScript(names: Names, gateway: GatewayParams): string {
     `ip addr replace ${q(gateway.address)}/${q(gateway.subnet.prefix)} dev ${br}`,
     `ip link set ${br} up`,
     'echo 1 > /proc/sys/net/ipv4/ip_forward',
+    `echo 1 > /proc/sys/net/ipv4/conf/${br}/route_localnet`,
   ].join('\n');
 }
 
 /**
  * The host's nftables table, replaced whole in one transaction: tasks' traffic out of the node is
  * masqueraded, except that of tasks whose networks are all internal, which is not forwarded at all; tasks
- * do not reach each other over the gateway bridge (only through their overlay networks).
+ * do not reach each other over the gateway bridge (only through their overlay networks). Published ports:
+ * what arrives for one of the host's own addresses on the port goes to a task's gateway-leg address (host
+ * mode) or the mesh sandbox's (ingress mode), the client's address untouched; connections the host itself
+ * opens to its own addresses too, `localhost` included (masqueraded, as their loopback source cannot leave).
  */
 export function nftScript(
   names: Names,
   gateway: GatewayParams,
   noEgress: readonly string[],
   hostPorts: readonly HostPortRule[] = [],
+  mesh?: MeshTarget,
 ): string {
   const table = q(names.nftTable);
   const br = q(names.gatewayBridge);
   const subnet = q(formatPrefix(gateway.subnet));
   const elements = noEgress.length > 0 ? ` elements = { ${noEgress.map(q).join(', ')} }` : '';
-  // Host-mode ports: what arrives for one of the host's own addresses (not loopback) on the published port
-  // goes to the task's gateway-leg address and target port, the client's address untouched; connections the
-  // host itself opens to its own address too.
-  const dnat = [...hostPorts]
+  const rules: HostPortRule[] = [...hostPorts];
+  const taken = new Set(hostPorts.map((p) => `${p.protocol}/${p.published}`));
+  for (const port of mesh?.ports ?? []) {
+    // A host-mode port of a local task wins over the mesh on this node (the control API keeps them apart).
+    if (!taken.has(`${port.protocol}/${port.published}`))
+      rules.push({
+        protocol: port.protocol,
+        published: port.published,
+        target: port.published,
+        address: mesh!.address,
+      });
+  }
+  const dnat = rules
     .sort((a, b) => a.protocol.localeCompare(b.protocol) || a.published - b.published)
     .map(
       (p) =>
-        `    fib daddr type local ip daddr != 127.0.0.0/8 ${q(p.protocol)} dport ${q(p.published)} dnat to ${q(p.address)}:${q(p.target)}`,
+        `    fib daddr type local ${q(p.protocol)} dport ${q(p.published)} dnat to ${q(p.address)}:${q(p.target)}`,
     );
   return [
     `table ip ${table} {}`,
@@ -185,6 +206,7 @@ export function nftScript(
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',
     `    ip saddr ${subnet} oifname != "${br}" ip saddr != @noegress masquerade`,
+    `    ip saddr 127.0.0.0/8 oifname { "${br}", "${q(names.sandboxLeg)}" } masquerade`,
     '  }',
     '  chain forward {',
     '    type filter hook forward priority filter; policy accept;',
@@ -201,6 +223,12 @@ export function nftScript(
     '  }',
     '}',
   ].join('\n');
+}
+
+/** Where the host sends the routing mesh's ports: the sandbox's address on the gateway bridge. */
+export interface MeshTarget {
+  readonly ports: readonly MeshPort[];
+  readonly address: string;
 }
 
 /** A host-mode published port of a local task: `protocol/published` on the host → `address:target`. */
@@ -297,6 +325,65 @@ export function releaseTaskScript(names: Names, taskId: string, networkIds: read
   return releaseTaskLines(names, taskId, networkIds);
 }
 
+export interface SandboxParams {
+  /** The ingress network. */
+  networkId: string;
+  /** The node's own address on it (`10.0.0.3/24`) and the index of its subnet. */
+  address: string;
+  subnetIndex: number;
+  mac: string;
+  mtu: number;
+  gateway: GatewayParams;
+  /** The sandbox's address on the gateway bridge. */
+  legAddress: string;
+}
+
+/**
+ * The routing mesh's sandbox (Docker's ingress_sbox), made afresh: eth0 a port of the ingress network's
+ * bridge with the node's own ingress address (Docker's MAC for it); eth1 a point-to-point link to the host
+ * holding an address of the gateway subnet as a /32 (the host routes it there, the sandbox routes everything
+ * back through the gateway address) — not a port of the gateway bridge, so that a task reaching a published
+ * port through its own node's address is routed from the bridge to the link rather than bridged back
+ * between two isolated ports (which br_netfilter would do after the DNAT, and isolation drop) — forwarding
+ * on between the two.
+ */
+export function sandboxScript(names: Names, params: SandboxParams): string {
+  const sns = q(names.sandboxNs(params.networkId));
+  const nns = q(names.networkNs(params.networkId));
+  const leg = q(names.sandboxLeg);
+  const gw = q(params.gateway.address);
+  return [
+    removeSandboxScript(names, params.networkId),
+    `ip netns add ${sns}`,
+    `ip -n ${sns} link set lo up`,
+    `ip -n ${nns} link add name ${SANDBOX_PORT} mtu ${q(params.mtu)} type veth peer name ${SANDBOX_INGRESS_IF} mtu ${q(params.mtu)} netns ${sns}`,
+    `ip -n ${nns} link set ${SANDBOX_PORT} master ${bridgeName(params.subnetIndex)} up`,
+    `ip -n ${sns} link set ${SANDBOX_INGRESS_IF} address ${q(params.mac)}`,
+    `ip -n ${sns} addr add ${q(params.address)} dev ${SANDBOX_INGRESS_IF}`,
+    `ip -n ${sns} link set ${SANDBOX_INGRESS_IF} up`,
+    `ip link add name ${leg} type veth peer name ${SANDBOX_LEG_IF} netns ${sns}`,
+    `echo 1 > /proc/sys/net/ipv4/conf/${leg}/route_localnet`,
+    `ip link set ${leg} up`,
+    `ip route replace ${q(params.legAddress)}/32 dev ${leg} src ${gw}`,
+    `ip -n ${sns} addr add ${q(params.legAddress)}/32 dev ${SANDBOX_LEG_IF}`,
+    `ip -n ${sns} link set ${SANDBOX_LEG_IF} up`,
+    `ip -n ${sns} route add ${gw}/32 dev ${SANDBOX_LEG_IF}`,
+    `ip -n ${sns} route add default via ${gw} dev ${SANDBOX_LEG_IF}`,
+    `nsenter --net=${NETNS_DIR}/${sns} /bin/sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'`,
+  ].join('\n');
+}
+
+/** Removes the mesh's sandbox: its leg, its port on the ingress bridge, its namespace. */
+export function removeSandboxScript(names: Names, networkId: string): string {
+  const sns = q(names.sandboxNs(networkId));
+  const nns = q(names.networkNs(networkId));
+  return [
+    `ip link del ${q(names.sandboxLeg)} 2>/dev/null || true`,
+    `[ ! -e ${NETNS_DIR}/${nns} ] || ip -n ${nns} link del ${SANDBOX_PORT} 2>/dev/null || true`,
+    `[ ! -e ${NETNS_DIR}/${sns} ] || ip netns del ${sns}`,
+  ].join('\n');
+}
+
 /** Replaces FDB and neighbour entries (idempotent), then deletes those that went (missing ones ignored). */
 export function forwardingScripts(
   names: Names,
@@ -359,9 +446,18 @@ export interface ScannedNetwork {
   entries: ForwardingEntry[];
 }
 
+export interface ScannedSandbox {
+  /** The ingress network it is on. */
+  networkId: string;
+  /** Its address on ingress (`10.0.0.3/24`) and on the gateway bridge, if it has them. */
+  address?: string;
+  legAddress?: string;
+}
+
 export interface KernelScan {
   gateway?: GatewayParams;
   tasks: ScannedTask[];
+  sandboxes: ScannedSandbox[];
   networks: ScannedNetwork[];
   /** Gateway legs in the host namespace (names). */
   legs: string[];
@@ -416,6 +512,8 @@ export async function scanKernel(names: Names): Promise<KernelScan> {
     if (!parsed) continue;
     if (parsed.kind === 'task') {
       lines.push(`echo '@@task ${q(parsed.id)}'`, `ip -n ${q(ns)} -j addr show 2>/dev/null || echo '[]'`);
+    } else if (parsed.kind === 'sandbox') {
+      lines.push(`echo '@@sandbox ${q(parsed.id)}'`, `ip -n ${q(ns)} -j addr show 2>/dev/null || echo '[]'`);
     } else {
       lines.push(
         `echo '@@links ${q(parsed.id)}'`,
@@ -438,7 +536,7 @@ export async function scanKernel(names: Names): Promise<KernelScan> {
       sections.set(current, sections.get(current)! + line + '\n');
     }
   }
-  const scan: KernelScan = { tasks: [], networks: [], legs: [] };
+  const scan: KernelScan = { tasks: [], sandboxes: [], networks: [], legs: [] };
   const gw = parseJson<IpAddrInfo>(sections.get('gateway') ?? '')[0];
   const gwAddr = gw?.addr_info?.find((a) => a.family === 'inet');
   if (gwAddr) {
@@ -467,6 +565,17 @@ export async function scanKernel(names: Names): Promise<KernelScan> {
         }
       }
       scan.tasks.push({ taskId: id, ...(leg ? { gatewayLegAddress: leg } : {}) });
+    } else if (kind === 'sandbox') {
+      const links = parseJson<IpAddrInfo>(text);
+      const inet = (name: string) =>
+        links.find((l) => l.ifname === name)?.addr_info?.find((a) => a.family === 'inet');
+      const address = inet(SANDBOX_INGRESS_IF);
+      const leg = inet(SANDBOX_LEG_IF);
+      scan.sandboxes.push({
+        networkId: id,
+        ...(address ? { address: `${address.local}/${address.prefixlen}` } : {}),
+        ...(leg ? { legAddress: leg.local } : {}),
+      });
     } else if (kind === 'links') {
       const ports = parseJson<IpLink>(text)
         .map((l) => l.ifname)
@@ -501,7 +610,8 @@ export async function purgeKernel(names: Names): Promise<void> {
   for (const ns of namespaces) {
     const parsed = names.parseNs(ns);
     if (parsed?.kind === 'network') lines.push(removeNetworkScript(names, parsed.id));
-    else if (parsed?.kind === 'task') lines.push(`ip netns del ${q(ns)} 2>/dev/null || true`);
+    else if (parsed?.kind === 'task' || parsed?.kind === 'sandbox')
+      lines.push(`ip netns del ${q(ns)} 2>/dev/null || true`);
   }
   const legPrefix = names.legPrefix;
   lines.push(

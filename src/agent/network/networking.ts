@@ -1,5 +1,5 @@
 // The node's networking (architecture §7): the overlay data path of every network with a local task, the
-// attachment of tasks to their networks, and the embedded DNS. Executors call `prepareTaskNetwork` before a
+// attachment of tasks to their networks, the routing mesh's sandbox, and the embedded DNS. Executors call `prepareTaskNetwork` before a
 // task's process starts (it returns the namespace to run it in and its /etc/hosts and /etc/resolv.conf)
 // and `releaseTaskNetwork` when the task is removed; the agent feeds the managers' network views in
 // (`applyUpdate`), and calls `start` (with the tasks it still has), `retainOnly` (after the managers' first
@@ -20,11 +20,12 @@ import {
   type OverlayNetworkInfo,
 } from '../../api/network-view.js';
 import { hostPortsOfTask, needsTaskNamespace, type HostPortPlan } from '../../api/host-ports.js';
-import { DEFAULT_DATA_PATH_PORT } from '../../api/networks.js';
+import { DEFAULT_DATA_PATH_PORT, type MeshPort } from '../../api/networks.js';
 import type { Task } from '../../api/types.js';
 import type { TaskNetworkConfig, TaskNetworks } from '../executor/executor.js';
 import type { AgentLog } from '../log.js';
 import { balanceScript, vipBackends, type BalanceNetwork } from './balance.js';
+import { meshPorts, meshRules, meshScript, type MeshRule } from './mesh.js';
 import { buildRecords, type NetworkRecords } from './dns/records.js';
 import { DnsServer, type Asker } from './dns/server.js';
 import {
@@ -36,18 +37,23 @@ import {
   purgeKernel,
   releaseTaskScript,
   removeNetworkScript,
+  removeSandboxScript,
+  sandboxScript,
   runScript,
   runScriptWithArgs,
   scanKernel,
   forwardingScripts,
   type GatewayParams,
   type HostPortRule,
+  type MeshTarget,
 } from './kernel.js';
 import {
   chooseGatewaySubnet,
+  DEFAULT_OVERLAY_MTU,
   diffForwarding,
   forwardingEntries,
   hostsFile,
+  macOf,
   NETNS_DIR,
   Names,
   networkInfoOf,
@@ -57,6 +63,7 @@ import {
   planTaskNetwork,
   resolvConfFile,
   scopeOf,
+  subnetIndexOf,
   type ForwardingEntry,
 } from './plan.js';
 
@@ -83,6 +90,20 @@ interface Attached {
   createdAt: string;
 }
 
+/** The routing mesh's sandbox on this node. */
+interface Sandbox {
+  /** The ingress network it is on. */
+  networkId: string;
+  /** The node's address on ingress (`10.0.0.3/24`). */
+  address: string;
+  /** Its address on the gateway bridge: where the host sends the published ports. */
+  legAddress: string;
+  /** The ports the host sends it. */
+  ports: readonly MeshPort[];
+  /** The nft script last written to it. */
+  script?: string;
+}
+
 interface LocalNetwork {
   info: OverlayNetworkInfo;
   /** The forwarding entries in the kernel. */
@@ -106,6 +127,8 @@ export class NodeNetworking implements TaskNetworks {
   /** Per attached task, the balancing rules last written to its namespace. */
   private readonly balanced = new Map<string, string>();
   private readonly balanceDirty = new Set<string>();
+  private sandbox: Sandbox | undefined;
+  private meshDirty = false;
   private upstreamCache: { mtimeMs: number; servers: string[] } | undefined;
   private upstreamsCheckedAt = 0;
   private closed = false;
@@ -185,8 +208,22 @@ export class NodeNetworking implements TaskNetworks {
       );
       await rm(join(this.filesDir, taskId), { recursive: true, force: true });
     }
+    // The mesh's sandbox stays as it is (connections through it keep their conntrack state) until the first
+    // view says what it should be; one that is incomplete, or a second, goes.
+    for (const found of scan.sandboxes) {
+      if (!this.sandbox && found.address && found.legAddress && this.local.has(found.networkId)) {
+        // The ports it served, so the host keeps sending them across the restart.
+        const ports = await this.readMeshPorts();
+        this.sandbox = { ...found, address: found.address, legAddress: found.legAddress, ports };
+      } else {
+        await runScript(removeSandboxScript(this.names, found.networkId)).catch((err: unknown) =>
+          this.options.log.warn('network: removing the mesh sandbox failed', { err }),
+        );
+      }
+    }
     // Legs whose task namespace is gone.
     const legs = new Set([...this.attached.keys()].map((id) => this.names.gatewayLeg(id)));
+    if (this.sandbox) legs.add(this.names.sandboxLeg);
     const stale = scan.legs.filter((leg) => !legs.has(leg));
     if (stale.length > 0) {
       await runScript(stale.map((leg) => `ip link del ${leg} 2>/dev/null || true`).join('\n')).catch(
@@ -213,6 +250,7 @@ export class NodeNetworking implements TaskNetworks {
     await rm(join(this.options.dataDir, 'network'), { recursive: true, force: true });
     this.attached.clear();
     this.local.clear();
+    this.sandbox = undefined;
     this.gateway = undefined;
   }
 
@@ -233,9 +271,12 @@ export class NodeNetworking implements TaskNetworks {
 
   applyUpdate(update: NetworkViewUpdate, complete: boolean): void {
     const touched = applyNetworkUpdate(this.view, update, complete);
+    let mesh = complete;
     for (const networkId of touched) {
       const network = this.view.networks.get(networkId);
-      if (network)
+      if (network?.info.ingress || networkId === this.sandbox?.networkId) mesh = true;
+      // The ingress network has no names (Docker's neither): it carries the routing mesh only.
+      if (network && !network.info.ingress)
         this.records.set(
           networkId,
           buildRecords(networkId, network.info.name, network.endpoints.values(), network.info.vips),
@@ -246,6 +287,7 @@ export class NodeNetworking implements TaskNetworks {
     for (const [taskId, attached] of this.attached) {
       if (attached.networks.some((id) => touched.has(id))) this.scheduleBalancing(taskId);
     }
+    if (mesh) this.scheduleMesh();
   }
 
   // ---------------------------------------------------------------- tasks
@@ -276,12 +318,7 @@ export class NodeNetworking implements TaskNetworks {
       const previous = this.attached.get(task.ID);
       const legAddress = await this.withLock(['gateway'], async () => {
         if (previous) return previous.gatewayLegAddress;
-        const used = new Set([...this.attached.values()].map((a) => a.gatewayLegAddress));
-        const gateway = this.gateway!;
-        used.add(gateway.address);
-        const address = nextGatewayAddress(gateway.subnet, used, this.lastLegAddress);
-        if (!address) throw new Error('no address left on the gateway bridge');
-        this.lastLegAddress = address;
+        const address = this.takeLegAddress();
         const dns = task.Spec.ContainerSpec?.DNSConfig?.Nameservers;
         this.attached.set(task.ID, {
           networks,
@@ -364,9 +401,21 @@ export class NodeNetworking implements TaskNetworks {
         this.gateway = { subnet, address: formatIPv4(subnet.base + 1) };
       }
       await runScript(gatewayScript(this.names, this.gateway));
-      await runScript('nft -f -', nftScript(this.names, this.gateway, this.noEgress(), this.hostPorts()));
+      await runScript('nft -f -', this.hostTable());
       if (!this.dns.address) await this.startDns();
     });
+  }
+
+  /** A free address on the gateway bridge (call holding the gateway lock). */
+  private takeLegAddress(): string {
+    const used = new Set([...this.attached.values()].map((a) => a.gatewayLegAddress));
+    const gateway = this.gateway!;
+    used.add(gateway.address);
+    if (this.sandbox) used.add(this.sandbox.legAddress);
+    const address = nextGatewayAddress(gateway.subnet, used, this.lastLegAddress);
+    if (!address) throw new Error('no address left on the gateway bridge');
+    this.lastLegAddress = address;
+    return address;
   }
 
   private async startDns(): Promise<void> {
@@ -409,9 +458,16 @@ export class NodeNetworking implements TaskNetworks {
 
   private async writeNft(): Promise<void> {
     await this.withLock(['gateway'], async () => {
-      if (this.gateway)
-        await runScript('nft -f -', nftScript(this.names, this.gateway, this.noEgress(), this.hostPorts()));
+      if (this.gateway) await runScript('nft -f -', this.hostTable());
     });
+  }
+
+  /** The host's table as it should be now (call holding the gateway lock, with the gateway made). */
+  private hostTable(): string {
+    const mesh: MeshTarget | undefined = this.sandbox
+      ? { ports: this.sandbox.ports, address: this.sandbox.legAddress }
+      : undefined;
+    return nftScript(this.names, this.gateway!, this.noEgress(), this.hostPorts(), mesh);
   }
 
   private async ensureNetwork(info: OverlayNetworkInfo): Promise<void> {
@@ -436,7 +492,8 @@ export class NodeNetworking implements TaskNetworks {
     await this.withLock(['net:' + networkId], async () => {
       const used =
         [...this.attached.values()].some((a) => a.networks.includes(networkId)) ||
-        [...this.attaching.values()].some((n) => n.includes(networkId));
+        [...this.attaching.values()].some((n) => n.includes(networkId)) ||
+        this.sandbox?.networkId === networkId;
       if (used || !this.local.has(networkId)) return;
       await runScript(removeNetworkScript(this.names, networkId));
       this.local.delete(networkId);
@@ -455,7 +512,13 @@ export class NodeNetworking implements TaskNetworks {
       if (!local || this.closed) return;
       const info = network?.info.subnets.length ? network.info : local.info;
       const desired = network
-        ? forwardingEntries(this.options.nodeId, info, network.peers.values(), network.endpoints.values())
+        ? forwardingEntries(
+            this.options.nodeId,
+            info,
+            network.peers.values(),
+            network.endpoints.values(),
+            info.ingress,
+          )
         : [];
       const { add, remove } = diffForwarding(local.entries, desired);
       if (add.length === 0 && remove.length === 0) return;
@@ -490,9 +553,12 @@ export class NodeNetworking implements TaskNetworks {
   private async writeBalancing(taskId: string): Promise<void> {
     const attached = this.attached.get(taskId);
     if (!attached || this.closed) return;
+    // No VIP is balanced on ingress: its VIPs are reached through the routing mesh only.
     const networks: BalanceNetwork[] = attached.networks.flatMap((id) => {
       const network = this.view.networks.get(id);
-      return network ? [{ vips: network.info.vips ?? [], tasks: network.endpoints.values() }] : [];
+      return network && !network.info.ingress
+        ? [{ vips: network.info.vips ?? [], tasks: network.endpoints.values() }]
+        : [];
     });
     const script = balanceScript(vipBackends(networks));
     if (this.balanced.get(taskId) === script) return;
@@ -503,6 +569,117 @@ export class NodeNetworking implements TaskNetworks {
       this.balanced.delete(taskId);
       this.options.log.error('network: writing the balancing rules of a task failed', { taskId, err });
     }
+  }
+
+  // ---------------------------------------------------------------- the routing mesh
+
+  /** Brings the mesh's sandbox and rules to what the view asks for (coalescing requests). */
+  private scheduleMesh(): void {
+    if (this.meshDirty) return;
+    this.meshDirty = true;
+    void this.withLock(['mesh'], async () => {
+      this.meshDirty = false;
+      await this.reconcileMesh();
+    }).catch((err: unknown) => this.options.log.error('network: the routing mesh failed', { err }));
+  }
+
+  /**
+   * The sandbox exists while some service publishes a port in ingress mode (so a swarm without one has no
+   * VXLAN device on this node, as it needs none); it is made again when the node's ingress address moves.
+   * Its rules follow the serving tasks; the host's table sends it the ports. Call holding the mesh lock.
+   */
+  private async reconcileMesh(): Promise<void> {
+    if (this.closed) return;
+    const ingress = [...this.view.networks.values()].find((n) => n.info.ingress);
+    const rules: MeshRule[] = ingress
+      ? meshRules({ vips: ingress.info.vips ?? [], tasks: ingress.endpoints.values() })
+      : [];
+    const address = ingress?.info.address;
+    if (!ingress || rules.length === 0 || !address) {
+      if (ingress && rules.length > 0) {
+        this.options.log.warn('network: the routing mesh waits for this node’s address on ingress');
+      }
+      await this.removeSandbox();
+      return;
+    }
+    const info = ingress.info;
+    const subnetIndex = subnetIndexOf(info, address);
+    if (subnetIndex === undefined) {
+      this.options.log.error('network: this node’s ingress address is in no subnet of ingress', { address });
+      return;
+    }
+    const current = this.sandbox;
+    if (current && (current.networkId !== info.id || current.address !== address)) await this.removeSandbox();
+    await this.ensureGateway();
+    await this.ensureNetwork(info);
+    if (!this.sandbox) {
+      const legAddress = await this.withLock(['gateway'], async () => {
+        const leg = this.takeLegAddress();
+        this.sandbox = { networkId: info.id, address, legAddress: leg, ports: [] };
+        return leg;
+      });
+      await runScript(
+        sandboxScript(this.names, {
+          networkId: info.id,
+          address,
+          subnetIndex,
+          mac: macOf(address.split('/')[0]!),
+          mtu: info.mtu ?? DEFAULT_OVERLAY_MTU,
+          gateway: this.gateway!,
+          legAddress,
+        }),
+      );
+      this.options.log.info('network: made the routing mesh sandbox', { address, legAddress });
+    }
+    const sandbox = this.sandbox!;
+    const script = meshScript(rules);
+    if (sandbox.script !== script) {
+      await runScript(
+        `nsenter --net=${NETNS_DIR}/${this.names.sandboxNs(sandbox.networkId)} nft -f -`,
+        script,
+      );
+      sandbox.script = script;
+    }
+    const ports = meshPorts(rules);
+    if (JSON.stringify(ports) !== JSON.stringify(sandbox.ports)) {
+      sandbox.ports = ports;
+      await this.writeNft();
+      await mkdir(join(this.options.dataDir, 'network'), { recursive: true });
+      await writeFile(this.meshPortsFile, JSON.stringify(ports));
+    }
+  }
+
+  private get meshPortsFile(): string {
+    return join(this.options.dataDir, 'network', 'mesh-ports.json');
+  }
+
+  /** The mesh ports last written (a restarted agent's until its first view). */
+  private async readMeshPorts(): Promise<MeshPort[]> {
+    try {
+      const parsed = JSON.parse(await readFile(this.meshPortsFile, 'utf8')) as unknown;
+      if (!Array.isArray(parsed)) return [];
+      return parsed.filter(
+        (p): p is MeshPort =>
+          typeof p === 'object' &&
+          p !== null &&
+          ((p as MeshPort).protocol === 'tcp' || (p as MeshPort).protocol === 'udp') &&
+          Number.isInteger((p as MeshPort).published) &&
+          Number.isInteger((p as MeshPort).target),
+      );
+    } catch {
+      return [];
+    }
+  }
+
+  private async removeSandbox(): Promise<void> {
+    const sandbox = this.sandbox;
+    if (!sandbox) return;
+    this.sandbox = undefined;
+    await this.writeNft();
+    await runScript(removeSandboxScript(this.names, sandbox.networkId));
+    await rm(this.meshPortsFile, { force: true });
+    this.options.log.info('network: removed the routing mesh sandbox (no port is published in ingress mode)');
+    await this.removeNetworkIfUnused(sandbox.networkId);
   }
 
   // ---------------------------------------------------------------- DNS

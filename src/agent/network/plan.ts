@@ -4,11 +4,16 @@
 //
 // Naming (everything is found again by its name, so a restarted agent knows what is its own):
 //   network namespaces (/run/netns)  sh-<scope>-n-<network ID>   one per overlay network with a local task
+//                                                                (and the ingress network, while the mesh is)
 //                                    sh-<scope>-t-<task ID>      one per task
-//   in a network's namespace         br<i>, vxlan<i>             per subnet i; vt<task ID:12> a task's port
+//                                    sh-<scope>-s-<network ID>   the routing mesh's sandbox, on ingress
+//   in a network's namespace         br<i>, vxlan<i>             per subnet i; vt<task ID:12> a task's port,
+//                                                                vsbox the sandbox's
 //   in a task's namespace            eth<j>                      network j of the task, then the gateway leg
+//   in the sandbox's namespace       eth0, eth1                  on ingress; its leg on the gateway bridge
 //   in the host's namespace          shgw-<scope>                the gateway bridge (Docker's docker_gwbridge)
-//                                    sg<scope:4><task ID:9>      a task's leg on it
+//                                    sg<scope:4><task ID:9>      a task's leg on it; sg<scope:4>ingress the
+//                                                                sandbox's
 //                                    shv<scope><VNI hex>         a VXLAN device, only while it is made
 //                                    table ip shoal_<scope>      nftables: masquerade, no forwarding for
 //                                                                internal-only tasks
@@ -75,6 +80,14 @@ export class Names {
   taskNs(taskId: string): string {
     return `${this.prefix}t-${checkId(taskId, 'task ID')}`;
   }
+  /** The routing mesh's sandbox (Docker's `ingress_sbox`), named after the ingress network it is on. */
+  sandboxNs(networkId: string): string {
+    return `${this.prefix}s-${checkId(networkId, 'network ID')}`;
+  }
+  /** The sandbox's leg on the gateway bridge (no task's: those end in 9 characters of a task ID). */
+  get sandboxLeg(): string {
+    return `${this.legPrefix}ingress`;
+  }
   get gatewayBridge(): string {
     return `shgw-${this.scope}`;
   }
@@ -92,10 +105,12 @@ export class Names {
     return `shoal_${this.scope}`;
   }
   /** What a namespace name stands for, if it is one of this scope's. */
-  parseNs(name: string): { kind: 'network' | 'task'; id: string } | undefined {
+  parseNs(name: string): { kind: 'network' | 'task' | 'sandbox'; id: string } | undefined {
     if (!name.startsWith(this.prefix)) return undefined;
     const rest = name.slice(this.prefix.length);
-    const kind = rest.startsWith('n-') ? 'network' : rest.startsWith('t-') ? 'task' : undefined;
+    const kinds = { 'n-': 'network', 't-': 'task', 's-': 'sandbox' } as const;
+    const kind = kinds[rest.slice(0, 2) as keyof typeof kinds] as
+      (typeof kinds)[keyof typeof kinds] | undefined;
     const id = rest.slice(2);
     return kind && ID.test(id) ? { kind, id } : undefined;
   }
@@ -103,6 +118,8 @@ export class Names {
 
 /** A task's port on a network's bridge. */
 export const taskPort = (taskId: string): string => `vt${checkId(taskId, 'task ID').slice(0, 12)}`;
+/** The routing mesh sandbox's port on the ingress network's bridge. */
+export const SANDBOX_PORT = 'vsbox';
 export const bridgeName = (subnetIndex: number): string => `br${subnetIndex}`;
 export const vxlanName = (subnetIndex: number): string => `vxlan${subnetIndex}`;
 
@@ -156,6 +173,8 @@ export interface InterfacePlan {
   address: string;
   mac: string;
   mtu: number;
+  /** On the ingress network: reached by the routing mesh only, no names, no VIPs. */
+  ingress: boolean;
 }
 
 export interface TaskNetworkPlan {
@@ -166,11 +185,12 @@ export interface TaskNetworkPlan {
   hostname: string;
 }
 
-/** The task's overlay attachments (ingress, for the routing mesh, is not attached yet). */
+/**
+ * The task's overlay attachments with an address, in the task's order: ingress first when the service
+ * publishes through the routing mesh (as the allocator writes them, and as Docker's eth0).
+ */
 export function overlayAttachments(task: Task): NetworkAttachment[] {
-  return (task.NetworksAttachments ?? []).filter(
-    (a) => (a.Addresses?.length ?? 0) > 0 && !isIngressNetwork(a.Network),
-  );
+  return (task.NetworksAttachments ?? []).filter((a) => (a.Addresses?.length ?? 0) > 0);
 }
 
 /** The task's hostname: its spec's, else the first 12 characters of its ID (as Docker's container ID). */
@@ -194,6 +214,7 @@ export function planTaskNetwork(task: Task, hostname = taskHostname(task)): Task
       address,
       mac: macOf(address),
       mtu: info.mtu ?? DEFAULT_OVERLAY_MTU,
+      ingress: info.ingress,
     };
   });
   return {
@@ -219,22 +240,31 @@ export const entryKey = (e: ForwardingEntry): string => `${e.subnetIndex}/${e.ip
 /**
  * The forwarding entries a node needs on a network: one per address of each task placed on another node
  * that is a peer of the network (it has the network, and is not down), towards that node's underlay address.
+ * `withPeers` (the ingress network): the peers' own addresses too — the routing mesh's sandboxes, which
+ * tasks answer on the network.
  */
 export function forwardingEntries(
   selfNodeId: string,
   info: Pick<OverlayNetworkInfo, 'subnets'>,
   peers: Iterable<OverlayPeer>,
   endpoints: Iterable<OverlayTask>,
+  withPeers = false,
 ): ForwardingEntry[] {
   const vteps = new Map<string, string>();
-  for (const peer of peers)
-    if (peer.nodeId !== selfNodeId && peer.underlayAddr) vteps.set(peer.nodeId, peer.underlayAddr);
-  const entries = new Map<string, ForwardingEntry>();
+  const remote: { nodeId: string; addresses: readonly string[] }[] = [];
+  for (const peer of peers) {
+    if (peer.nodeId === selfNodeId || !peer.underlayAddr) continue;
+    vteps.set(peer.nodeId, peer.underlayAddr);
+    if (withPeers && peer.address) remote.push({ nodeId: peer.nodeId, addresses: [peer.address] });
+  }
   for (const endpoint of endpoints) {
-    if (!endpoint.nodeId || endpoint.nodeId === selfNodeId) continue;
-    const vtep = vteps.get(endpoint.nodeId);
+    if (endpoint.nodeId && endpoint.nodeId !== selfNodeId) remote.push(endpoint);
+  }
+  const entries = new Map<string, ForwardingEntry>();
+  for (const { nodeId, addresses } of remote) {
+    const vtep = vteps.get(nodeId);
     if (!vtep) continue;
-    for (const address of endpoint.addresses) {
+    for (const address of addresses) {
       const subnetIndex = subnetIndexOf(info, address);
       if (subnetIndex === undefined) continue;
       const ip = address.split('/')[0]!;
@@ -321,7 +351,8 @@ export function hostsFile(plan: TaskNetworkPlan, extraHosts: readonly string[] =
     const [ip, ...names] = entry.trim().split(/\s+/);
     if (ip && names.length > 0) lines.push(`${ip}\t${names.join(' ')}`);
   }
-  const first = plan.interfaces[0];
+  // The first network the task asked for; the ingress address only when it is on no other.
+  const first = plan.interfaces.find((i) => !i.ingress) ?? plan.interfaces[0];
   if (first) lines.push(`${first.address.split('/')[0]}\t${plan.hostname}`);
   return `${lines.join('\n')}\n`;
 }

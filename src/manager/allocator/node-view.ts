@@ -2,7 +2,8 @@
 // NodeNetworkView), computed from the store: the networks it has an address on (its attachments, which the
 // allocator keeps to the networks of its tasks and the ingress network), each with its subnets, gateways
 // and VXLAN IDs, the other nodes that have it (where to tunnel to) and the tasks with an address on it
-// (forwarding entries, DNS). The manager pushes this to the nodes; one scan of the tasks serves every node.
+// (forwarding entries, DNS), and the services' virtual IPs — on the ingress network with the ports each
+// publishes through the routing mesh. The manager pushes this to the nodes; one scan of the tasks serves every node.
 
 import {
   DEFAULT_DATA_PATH_PORT,
@@ -15,6 +16,7 @@ import {
   type OverlayTask,
   type OverlayVip,
 } from '../../api/networks.js';
+import { meshPortsOf } from '../../api/host-ports.js';
 import { rank } from '../../api/taskstate.js';
 import type { Network, Node, Service, Task } from '../../api/types.js';
 import { taskName } from '../controlapi/tasks.js';
@@ -89,11 +91,14 @@ export function nodeNetworkViews(
     for (const vip of service.Endpoint?.VirtualIPs ?? []) {
       if (!vip.Addr) continue;
       const list = vips.get(vip.NetworkID) ?? [];
+      const network = source.network(vip.NetworkID);
+      const ports = network && isIngressNetwork(network) ? meshPortsOf(service.Endpoint) : [];
       list.push({
         serviceId: service.ID,
         serviceName: service.Spec.Name ?? '',
         address: vip.Addr,
         aliases: [...(configs.find((c) => c.Target === vip.NetworkID)?.Aliases ?? [])],
+        ...(ports.length > 0 ? { ports } : {}),
       });
       vips.set(vip.NetworkID, list);
     }

@@ -69,19 +69,14 @@ export function checkNetworks(tx: ReadTx, spec: ServiceSpec, current?: Service):
 }
 
 /**
- * Published ports shoal does: host mode (`mode=host`) with a published port, TCP or UDP. The routing mesh
- * (ingress mode, Docker's default), a host-mode port the node would pick, and SCTP are refused, naming the
- * port.
+ * Published ports shoal does: ingress mode (the routing mesh; the control API picks a port of the dynamic
+ * range when none is given) and host mode with a published port, TCP or UDP. A host-mode port the node would
+ * pick, and SCTP, are refused, naming the port.
  */
 function checkPublishedPorts(spec: ServiceSpec): void {
   (spec.EndpointSpec?.Ports ?? []).forEach((port, i) => {
     const field = `EndpointSpec.Ports[${i}]`;
-    if ((port.PublishMode ?? 'ingress') === 'ingress') {
-      throw invalidArgument(
-        `${field}: shoal cannot publish ports in ingress mode yet (the routing mesh is not built); publish with mode=host (--publish published=${port.PublishedPort || '<port>'},target=${port.TargetPort ?? '<port>'},mode=host) or remove the port`,
-      );
-    }
-    if (!port.PublishedPort) {
+    if (port.PublishMode === 'host' && !port.PublishedPort) {
       throw invalidArgument(
         `${field}: shoal cannot publish a host-mode port without a published port yet (the node choosing one is not built); give published=<port>`,
       );

@@ -100,11 +100,26 @@ function checkEnums(spec: ServiceSpec): void {
   }
   const mode = spec.EndpointSpec?.Mode;
   if (mode && !['vip', 'dnsrr'].includes(mode)) throw invalidArgument(`invalid resolution mode: "${mode}"`);
-  // Docker silently maps unknown port protocols and publish modes to their defaults.
-  for (const port of spec.EndpointSpec?.Ports ?? []) {
-    if (port.Protocol && !['tcp', 'udp', 'sctp'].includes(port.Protocol)) port.Protocol = 'tcp';
-    if (port.PublishMode && !['ingress', 'host'].includes(port.PublishMode)) port.PublishMode = 'ingress';
-  }
+  // Docker silently maps unknown port protocols and publish modes to their defaults; shoal refuses them
+  // (a user who asked for a port must get that port), and ports out of range.
+  (spec.EndpointSpec?.Ports ?? []).forEach((port, i) => {
+    const field = `EndpointSpec.Ports[${i}]`;
+    if (port.Protocol && !['tcp', 'udp', 'sctp'].includes(port.Protocol)) {
+      throw invalidArgument(`${field}: invalid protocol "${port.Protocol}": use tcp, udp or sctp`);
+    }
+    if (port.PublishMode && !['ingress', 'host'].includes(port.PublishMode)) {
+      throw invalidArgument(`${field}: invalid publish mode "${port.PublishMode}": use ingress or host`);
+    }
+    if (!port.TargetPort) throw invalidArgument(`${field}: a target port is required`);
+    for (const [name, value] of [
+      ['target', port.TargetPort],
+      ['published', port.PublishedPort],
+    ] as const) {
+      if (value !== undefined && value > 65535) {
+        throw invalidArgument(`${field}: invalid ${name} port ${value}: ports go from 1 to 65535`);
+      }
+    }
+  });
 }
 
 export function validateServiceName(name: string | undefined): void {

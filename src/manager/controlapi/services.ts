@@ -14,7 +14,7 @@ import { randomName } from '../../api/names.js';
 import { nowTimestamp } from '../../api/time.js';
 import type { Service, ServiceSpec, Task } from '../../api/types.js';
 import type { ReadTx, WriteTx } from '../../store/objects.js';
-import { serviceEndpoint } from '../endpoint.js';
+import { publishedPortsInUse, serviceEndpoint } from '../endpoint.js';
 import { checkServiceTaskCounts, checkSpecSize, requestedTasks, taskLimits } from '../limits.js';
 import { checkHonoured, checkNetworks } from './honoured.js';
 import { isJob, modeKind, normalizeServiceSpec, validateServiceSpec } from './service-spec.js';
@@ -177,7 +177,7 @@ export function createService(tx: WriteTx, input: ServiceSpec, registryAuth?: st
     UpdatedAt: '',
     Spec: spec,
     SpecVersion: { Index: 0 },
-    Endpoint: serviceEndpoint(spec, undefined),
+    Endpoint: serviceEndpoint(spec, undefined, publishedPortsInUse(tx.list('service'))),
   };
   if (isJob(spec)) service.JobStatus = { JobIteration: { Index: 0 }, LastExecution: nowTimestamp() };
   tx.create('service', service);
@@ -240,7 +240,11 @@ export function updateService(
     next.SpecVersion = { Index: version };
     delete next.UpdateStatus;
   }
-  next.Endpoint = serviceEndpoint(next.Spec, current.Endpoint);
+  next.Endpoint = serviceEndpoint(
+    next.Spec,
+    current.Endpoint,
+    publishedPortsInUse(tx.list('service'), current.ID),
+  );
   // As in swarmkit, the version the client read is checked last, by the store write itself.
   if (current.Version.Index !== version) throw outOfSequence();
   tx.update('service', next);

@@ -99,6 +99,7 @@ export function touchesNetworkViews(event: ObjectEvent): boolean {
       return (
         event.action !== 'update' ||
         !jsonEqual(event.old.Endpoint?.VirtualIPs ?? [], event.object.Endpoint?.VirtualIPs ?? []) ||
+        !jsonEqual(event.old.Endpoint?.Ports ?? [], event.object.Endpoint?.Ports ?? []) ||
         event.old.Spec.Name !== event.object.Spec.Name ||
         !jsonEqual(
           event.old.Spec.TaskTemplate?.Networks ?? [],

@@ -8,7 +8,7 @@
 import { rank } from '../../api/taskstate.js';
 import type { Service } from '../../api/types.js';
 import type { ReadTx, WriteTx } from '../../store/objects.js';
-import { serviceEndpoint } from '../endpoint.js';
+import { publishedPortsInUse, serviceEndpoint } from '../endpoint.js';
 import {
   assertNever,
   type OrchestratorAction,
@@ -113,7 +113,11 @@ function applyOne(tx: WriteTx, action: StoreWrite, planRevision: number): boolea
       delete next.PreviousSpec;
       delete next.PreviousSpecVersion;
       // The endpoint follows the spec, as the control API keeps it on every update and rollback.
-      next.Endpoint = serviceEndpoint(next.Spec, service.Endpoint);
+      next.Endpoint = serviceEndpoint(
+        next.Spec,
+        service.Endpoint,
+        publishedPortsInUse(tx.list('service'), service.ID),
+      );
       tx.update('service', next);
       return true;
     }

@@ -18,15 +18,13 @@
 // scheduler's explanation.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { dockerCli, dockerdMissing, eventually, TestCluster } from '../../harness/index.js';
+import { inTask as runInTask } from './in-task.js';
 
-const run = promisify(execFile);
 const HEARTBEAT_S = 1;
 
 interface TaskRow {
@@ -93,42 +91,7 @@ for (const executor of ['process', 'docker'] as const)
       const addressOn = (t: TaskRow, network: string): string | undefined =>
         t.NetworksAttachments?.find((a) => a.Network.Spec.Name === network)?.Addresses?.[0]?.split('/')[0];
 
-      /**
-       * Runs a command inside a task: `docker exec` on the docker executor; on the process executor nsenter into
-       * all its namespaces (the task's process is pid 1 of its PID namespace, forked by the unshare whose pid
-       * the task status shows).
-       */
-      const inTask = async (
-        t: TaskRow,
-        argv: string[],
-      ): Promise<{ code: number; stdout: string; stderr: string }> => {
-        if (executor === 'docker') {
-          const engine = cluster.engine(hostOf.get(t.NodeID!)!);
-          const id = t.Status.ContainerStatus?.ContainerID;
-          assert.ok(id, `task ${t.ID} has a container`);
-          const result = await engine.docker(['exec', id, ...argv], { timeoutMs: 20_000 });
-          return { ...result, code: result.code ?? 1 };
-        }
-        const pid = t.Status.ContainerStatus?.PID;
-        assert.ok(pid, `task ${t.ID} has a pid`);
-        const init = Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0]);
-        assert.ok(init > 0, `task ${t.ID}'s process runs`);
-        try {
-          const { stdout, stderr } = await run(
-            'nsenter',
-            [`--target=${init}`, '--net', '--mount', '--uts', '--ipc', '--pid', '--', ...argv],
-            { timeout: 20_000 },
-          );
-          return { code: 0, stdout, stderr };
-        } catch (err) {
-          const e = err as { code?: number; stdout?: string; stderr?: string };
-          return {
-            code: typeof e.code === 'number' ? e.code : 1,
-            stdout: e.stdout ?? '',
-            stderr: e.stderr ?? '',
-          };
-        }
-      };
+      const inTask = (t: TaskRow, argv: string[]) => runInTask(cluster, executor, hostOf, t, argv);
       // `timeout`, not wget's -T: Debian's busybox 1.35 wget segfaults with -T.
       const wget = (t: TaskRow, url: string) => inTask(t, ['timeout', '3', 'busybox', 'wget', '-qO-', url]);
       const nslookup = async (t: TaskRow, name: string): Promise<string[] | undefined> => {

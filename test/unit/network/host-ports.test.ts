@@ -42,7 +42,7 @@ describe('host-mode ports of a task', () => {
     assert.deepEqual(hostPortsOfTask(allocated), [{ protocol: 'tcp', published: 9090, target: 80 }]);
   });
 
-  it('the host table sends each published port, arriving for a local address but loopback, to the task', () => {
+  it('the host table sends each published port, arriving for a local address (localhost too), to the task', () => {
     const script = nftScript(
       new Names('abc123'),
       { subnet: parseIpv4Prefix('172.18.0.0/16')!, address: '172.18.0.1' },
@@ -52,14 +52,24 @@ describe('host-mode ports of a task', () => {
         { protocol: 'tcp', published: 8080, target: 80, address: '172.18.0.2' },
       ],
     );
-    const rules = script.split('\n').filter((line) => line.includes('dnat'));
-    const tcp = 'fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 8080 dnat to 172.18.0.2:80';
-    const udp = 'fib daddr type local ip daddr != 127.0.0.0/8 udp dport 5353 dnat to 172.18.0.3:53';
+    const rules = script.split('\n').filter((line) => line.includes('dnat to'));
+    const tcp = 'fib daddr type local tcp dport 8080 dnat to 172.18.0.2:80';
+    const udp = 'fib daddr type local udp dport 5353 dnat to 172.18.0.3:53';
     // Once for traffic arriving (prerouting), once for the host's own connections (output).
     assert.deepEqual(
       rules.map((r) => r.trim()),
       [tcp, udp, tcp, udp],
     );
-    assert.ok(!/snat|masquerade[^\n]*8080/.test(script), 'the client address is kept');
+    // The client address is kept: only loopback sources (which cannot leave the host) are masqueraded.
+    assert.deepEqual(
+      script
+        .split('\n')
+        .filter((line) => /snat|masquerade/.test(line))
+        .map((line) => line.trim()),
+      [
+        'ip saddr 172.18.0.0/16 oifname != "shgw-abc123" ip saddr != @noegress masquerade',
+        'ip saddr 127.0.0.0/8 oifname { "shgw-abc123", "sgabc1ingress" } masquerade',
+      ],
+    );
   });
 });
