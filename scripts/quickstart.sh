@@ -48,6 +48,7 @@ A one-node swarm is running the example stack "demo" (examples/demo-stack.yml): 
 "client", which asks http://web/ for a page every 5 seconds over the stack's overlay network. Try:
   shoal service logs -f demo_client    # the pages it gets from web, found by name
   shoal service scale demo_web=4
+  shoal service update --publish-add 8080:80 demo_web   # the routing mesh: then curl http://localhost:8080/
   shoal stack diff -c examples/demo-stack.yml demo     # what a deploy of the file would change
   DOCKER_HOST=unix:///run/shoal/shoal.sock docker stack services demo    # the real docker CLI works too
   shoal stack rm demo

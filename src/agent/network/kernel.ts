@@ -146,7 +146,8 @@ export interface GatewayParams {
 }
 
 /**
- * The host's gateway bridge with its address, and forwarding on (as Docker sets it); `route_localnet` on the
+ * The host's gateway bridge with its address, and forwarding on (as Docker sets it: the caller notes first
+ * whether it was off, for nftScript's guard); `route_localnet` on the
  * bridge, as Docker sets it on docker_gwbridge, lets a connection to `localhost:P` be sent to a published
  * port's task or sandbox (and masqueraded on the way: nftScript).
  */
@@ -175,6 +176,7 @@ export function nftScript(
   noEgress: readonly string[],
   hostPorts: readonly HostPortRule[] = [],
   mesh?: MeshTarget,
+  guardForwarding = false,
 ): string {
   const table = q(names.nftTable);
   const br = q(names.gatewayBridge);
@@ -212,6 +214,12 @@ export function nftScript(
     '    type filter hook forward priority filter; policy accept;',
     `    iifname "${br}" oifname "${br}" drop`,
     `    iifname "${br}" ip saddr @noegress drop`,
+    // Forwarding was off before shoal turned it on: the host must not become a router between its own
+    // interfaces. What tasks and containers need always has a bridge or veth on one side (Docker's bridges
+    // too, should a dockerd share the host).
+    ...(guardForwarding
+      ? ['    meta iifkind != { "bridge", "veth" } meta oifkind != { "bridge", "veth" } drop']
+      : []),
     '  }',
     '  chain hostports {',
     '    type nat hook prerouting priority dstnat; policy accept;',

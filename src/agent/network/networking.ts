@@ -232,6 +232,10 @@ export class NodeNetworking implements TaskNetworks {
     }
     for (const networkId of [...this.local.keys()]) await this.removeNetworkIfUnused(networkId);
     // The host's table as the remembered tasks need it (their published ports).
+    this.forwardingWasOff = await stat(this.forwardingMarker).then(
+      () => true,
+      () => false,
+    );
     if (this.gateway) await this.writeNft();
     if (this.gateway) await this.startDns();
   }
@@ -247,6 +251,7 @@ export class NodeNetworking implements TaskNetworks {
     this.closed = true;
     await this.dns.close();
     await purgeKernel(this.names);
+    await this.restoreForwarding();
     await rm(join(this.options.dataDir, 'network'), { recursive: true, force: true });
     this.attached.clear();
     this.local.clear();
@@ -400,6 +405,7 @@ export class NodeNetworking implements TaskNetworks {
         if (!subnet) throw new Error('no free subnet for the gateway bridge');
         this.gateway = { subnet, address: formatIPv4(subnet.base + 1) };
       }
+      await this.noteForwarding();
       await runScript(gatewayScript(this.names, this.gateway));
       await runScript('nft -f -', this.hostTable());
       if (!this.dns.address) await this.startDns();
@@ -467,7 +473,65 @@ export class NodeNetworking implements TaskNetworks {
     const mesh: MeshTarget | undefined = this.sandbox
       ? { ports: this.sandbox.ports, address: this.sandbox.legAddress }
       : undefined;
-    return nftScript(this.names, this.gateway!, this.noEgress(), this.hostPorts(), mesh);
+    return nftScript(
+      this.names,
+      this.gateway!,
+      this.noEgress(),
+      this.hostPorts(),
+      mesh,
+      this.forwardingWasOff,
+    );
+  }
+
+  /** Set while shoal is the one that turned the host's forwarding on (a file in the data dir says so). */
+  private forwardingWasOff = false;
+
+  private get forwardingMarker(): string {
+    return join(this.options.dataDir, 'network', 'forwarding-was-off');
+  }
+
+  /**
+   * Before the gateway script turns forwarding on: if it is off, remember so (in the data dir, for later
+   * runs and for leave), so that the host's table keeps the host from routing between its own interfaces.
+   */
+  private async noteForwarding(): Promise<void> {
+    const now = (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '1')).trim();
+    if (now === '0') {
+      await mkdir(join(this.options.dataDir, 'network'), { recursive: true });
+      await writeFile(
+        this.forwardingMarker,
+        'shoal turned net.ipv4.ip_forward on; swarm leave turns it off\n',
+      );
+    }
+    this.forwardingWasOff = await stat(this.forwardingMarker).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /**
+   * On leave: forwarding back off if shoal turned it on — unless a bridge that is not shoal's is there (a
+   * dockerd's, say), whose containers need it.
+   */
+  private async restoreForwarding(): Promise<void> {
+    const marked = await stat(this.forwardingMarker).then(
+      () => true,
+      () => false,
+    );
+    if (!marked) return;
+    const { stdout } = await runScript('ip -j link show type bridge').catch(() => ({ stdout: '[]' }));
+    const others = (JSON.parse(stdout || '[]') as { ifname: string }[]).filter(
+      (l) => l.ifname !== this.names.gatewayBridge,
+    );
+    if (others.length > 0) {
+      this.options.log.info('network: leaving forwarding on, other bridges need it', {
+        bridges: others.map((l) => l.ifname),
+      });
+      return;
+    }
+    await writeFile('/proc/sys/net/ipv4/ip_forward', '0\n').catch((err: unknown) =>
+      this.options.log.warn('network: turning forwarding back off failed', { err }),
+    );
   }
 
   private async ensureNetwork(info: OverlayNetworkInfo): Promise<void> {

@@ -7,7 +7,8 @@
 // answering, and its next run keeps the same sandbox. Then, with a client on another host looping requests through the mesh for the whole
 // scenario: scale to 5, an update with `--update-order start-first`, and a host killed — the failures
 // during each change are reported, and none is allowed once the swarm has converged. A port left out is
-// given one from 30000, and taken ports are refused with Docker's message. UDP through the mesh on the
+// given one from 30000, and taken ports are refused with Docker's message. Forwarding, which shoal turns on,
+// is guarded against routing between the host's own interfaces, and turned off again by swarm leave. UDP through the mesh on the
 // process executor (its tasks can run the host's node; the busybox image has no UDP tool).
 
 import assert from 'node:assert/strict';
@@ -94,6 +95,11 @@ for (const executor of ['process', 'docker'] as const)
           hosts: ['manager', 'worker1', 'worker2'],
           dockerEngines: executor === 'docker',
         });
+        // As on a fresh machine (a new namespace inherits the machine's setting, which an earlier run may
+        // have turned on).
+        for (const host of cluster.hosts) {
+          await host.exec('sh', ['-c', 'echo 0 > /proc/sys/net/ipv4/ip_forward']);
+        }
         await cluster.init('manager', { Spec: { Dispatcher: { HeartbeatPeriod: HEARTBEAT_S * 1e9 } } });
         await cluster.join(['worker1', 'worker2']);
         for (const node of (await cluster.waitForNodes()) as unknown as NodeRow[]) {
@@ -510,6 +516,24 @@ for (const executor of ['process', 'docker'] as const)
           },
           { timeoutMs: 20_000, description: 'every mesh sandbox gone' },
         );
+      });
+
+      it('forwarding, off on a fresh host, is guarded while shoal has it on, and off again after swarm leave', async () => {
+        const host = cluster.host('worker2');
+        const table = `shoal_${scopeOf(cluster.daemon('worker2').dataDir)}`;
+        const { stdout } = await host.exec('nft', ['list', 'table', 'ip', table]);
+        assert.match(
+          stdout,
+          /meta iifkind != \{ "veth", "bridge" \} meta oifkind != \{ "veth", "bridge" \} drop/,
+        );
+        assert.equal((await host.exec('cat', ['/proc/sys/net/ipv4/ip_forward'])).stdout.trim(), '1');
+        const left = await cluster
+          .daemon('worker2')
+          .docker(['swarm', 'leave', '--force'], { timeoutMs: 60_000 });
+        assert.equal(left.code, 0, left.stderr);
+        assert.equal((await host.exec('cat', ['/proc/sys/net/ipv4/ip_forward'])).stdout.trim(), '0');
+        const gone = await host.exec('nft', ['list', 'table', 'ip', table], { allowFailure: true });
+        assert.notEqual(gone.code, 0, 'no table left');
       });
     },
   );

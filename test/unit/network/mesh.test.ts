@@ -150,6 +150,14 @@ describe('routing mesh', () => {
     );
   });
 
+  it('forwarding that shoal turned on is guarded: nothing is routed between two interfaces neither a bridge nor a veth', () => {
+    const names = new Names('abcdef');
+    const gateway = { subnet: parseIpv4Prefix('172.18.0.0/16')!, address: '172.18.0.1' };
+    const guard = 'meta iifkind != { "bridge", "veth" } meta oifkind != { "bridge", "veth" } drop';
+    assert.ok(nftScript(names, gateway, [], [], undefined, true).includes(guard));
+    assert.ok(!nftScript(names, gateway, [], [], undefined, false).includes(guard));
+  });
+
   it('on ingress, the peers’ own addresses (their sandboxes) get forwarding entries too', () => {
     const info = { subnets: [{ subnet: '10.0.0.0/24', gateway: '10.0.0.1', vxlanId: 4096 }] };
     const peers = [
