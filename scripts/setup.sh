@@ -21,6 +21,8 @@ command -v podman >/dev/null 2>&1 || need_packages+=(podman)
 command -v etcd >/dev/null 2>&1 || need_packages+=(etcd-server)
 # Debian's headless Chromium: the dashboard's test drives it (with playwright-core, no browser download).
 [ -x /usr/bin/chromium ] || need_packages+=(chromium)
+# wrk: the routing mesh's benchmark (npm run bench:mesh) measures HTTP through it.
+command -v wrk >/dev/null 2>&1 || need_packages+=(wrk)
 # The real docker CLI: the end-to-end tests run it next to shoal's own CLI against the same daemon, and fail
 # without it. docker.io above brings one; a machine with dockerd but no client gets Debian's.
 if ! docker --version >/dev/null 2>&1 && [[ ! " ${need_packages[*]} " =~ " docker.io " ]]; then
