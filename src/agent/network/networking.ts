@@ -1,6 +1,6 @@
 // The node's networking (architecture §7): the overlay data path of every network with a local task, the
-// attachment of tasks to their networks, the routing mesh's sandbox, and the embedded DNS. Executors call `prepareTaskNetwork` before a
-// task's process starts (it returns the namespace to run it in and its /etc/hosts and /etc/resolv.conf)
+// attachment of tasks to their networks, the routing mesh's sandbox, and the embedded DNS. Executors call
+// `prepareTaskNetwork` before a task's process starts (it returns the namespace to run it in and its /etc/hosts and /etc/resolv.conf)
 // and `releaseTaskNetwork` when the task is removed; the agent feeds the managers' network views in
 // (`applyUpdate`), and calls `start` (with the tasks it still has), `retainOnly` (after the managers' first
 // complete set), `purge` (swarm leave) and `close` (daemon stop: everything stays for the next run).
@@ -25,6 +25,7 @@ import type { Task } from '../../api/types.js';
 import type { TaskNetworkConfig, TaskNetworks } from '../executor/executor.js';
 import type { AgentLog } from '../log.js';
 import { balanceScript, vipBackends, type BalanceNetwork } from './balance.js';
+import { ForwardingGuard } from './forwarding.js';
 import { meshPorts, meshRules, meshScript, type MeshRule } from './mesh.js';
 import { buildRecords, type NetworkRecords } from './dns/records.js';
 import { DnsServer, type Asker } from './dns/server.js';
@@ -129,6 +130,9 @@ export class NodeNetworking implements TaskNetworks {
   private readonly balanceDirty = new Set<string>();
   private sandbox: Sandbox | undefined;
   private meshDirty = false;
+  private readonly forwarding: ForwardingGuard;
+  /** Whether shoal turned the host's forwarding on, so that its table guards it. */
+  private forwardingGuarded = false;
   private upstreamCache: { mtimeMs: number; servers: string[] } | undefined;
   private upstreamsCheckedAt = 0;
   private closed = false;
@@ -136,6 +140,7 @@ export class NodeNetworking implements TaskNetworks {
   constructor(private readonly options: NodeNetworkingOptions) {
     this.names = new Names(scopeOf(options.dataDir));
     this.filesDir = join(options.dataDir, 'network', 'tasks');
+    this.forwarding = new ForwardingGuard(options.dataDir);
     this.dns = new DnsServer({
       asker: (address) => this.asker(address),
       upstreams: () => this.upstreams(),
@@ -232,10 +237,7 @@ export class NodeNetworking implements TaskNetworks {
     }
     for (const networkId of [...this.local.keys()]) await this.removeNetworkIfUnused(networkId);
     // The host's table as the remembered tasks need it (their published ports).
-    this.forwardingWasOff = await stat(this.forwardingMarker).then(
-      () => true,
-      () => false,
-    );
+    this.forwardingGuarded = await this.forwarding.guarded();
     if (this.gateway) await this.writeNft();
     if (this.gateway) await this.startDns();
   }
@@ -251,7 +253,7 @@ export class NodeNetworking implements TaskNetworks {
     this.closed = true;
     await this.dns.close();
     await purgeKernel(this.names);
-    await this.restoreForwarding();
+    await this.forwarding.restore(this.names.gatewayBridge, this.options.log);
     await rm(join(this.options.dataDir, 'network'), { recursive: true, force: true });
     this.attached.clear();
     this.local.clear();
@@ -405,7 +407,7 @@ export class NodeNetworking implements TaskNetworks {
         if (!subnet) throw new Error('no free subnet for the gateway bridge');
         this.gateway = { subnet, address: formatIPv4(subnet.base + 1) };
       }
-      await this.noteForwarding();
+      this.forwardingGuarded = await this.forwarding.beforeTurningOn();
       await runScript(gatewayScript(this.names, this.gateway));
       await runScript('nft -f -', this.hostTable());
       if (!this.dns.address) await this.startDns();
@@ -479,58 +481,7 @@ export class NodeNetworking implements TaskNetworks {
       this.noEgress(),
       this.hostPorts(),
       mesh,
-      this.forwardingWasOff,
-    );
-  }
-
-  /** Set while shoal is the one that turned the host's forwarding on (a file in the data dir says so). */
-  private forwardingWasOff = false;
-
-  private get forwardingMarker(): string {
-    return join(this.options.dataDir, 'network', 'forwarding-was-off');
-  }
-
-  /**
-   * Before the gateway script turns forwarding on: if it is off, remember so (in the data dir, for later
-   * runs and for leave), so that the host's table keeps the host from routing between its own interfaces.
-   */
-  private async noteForwarding(): Promise<void> {
-    const now = (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '1')).trim();
-    if (now === '0') {
-      await mkdir(join(this.options.dataDir, 'network'), { recursive: true });
-      await writeFile(
-        this.forwardingMarker,
-        'shoal turned net.ipv4.ip_forward on; swarm leave turns it off\n',
-      );
-    }
-    this.forwardingWasOff = await stat(this.forwardingMarker).then(
-      () => true,
-      () => false,
-    );
-  }
-
-  /**
-   * On leave: forwarding back off if shoal turned it on — unless a bridge that is not shoal's is there (a
-   * dockerd's, say), whose containers need it.
-   */
-  private async restoreForwarding(): Promise<void> {
-    const marked = await stat(this.forwardingMarker).then(
-      () => true,
-      () => false,
-    );
-    if (!marked) return;
-    const { stdout } = await runScript('ip -j link show type bridge').catch(() => ({ stdout: '[]' }));
-    const others = (JSON.parse(stdout || '[]') as { ifname: string }[]).filter(
-      (l) => l.ifname !== this.names.gatewayBridge,
-    );
-    if (others.length > 0) {
-      this.options.log.info('network: leaving forwarding on, other bridges need it', {
-        bridges: others.map((l) => l.ifname),
-      });
-      return;
-    }
-    await writeFile('/proc/sys/net/ipv4/ip_forward', '0\n').catch((err: unknown) =>
-      this.options.log.warn('network: turning forwarding back off failed', { err }),
+      this.forwardingGuarded,
     );
   }
 
@@ -674,9 +625,9 @@ export class NodeNetworking implements TaskNetworks {
     }
     const current = this.sandbox;
     if (current && (current.networkId !== info.id || current.address !== address)) await this.removeSandbox();
-    await this.ensureGateway();
-    await this.ensureNetwork(info);
     if (!this.sandbox) {
+      await this.ensureGateway();
+      await this.ensureNetwork(info);
       const legAddress = await this.withLock(['gateway'], async () => {
         const leg = this.takeLegAddress();
         this.sandbox = { networkId: info.id, address, legAddress: leg, ports: [] };

@@ -531,9 +531,15 @@ for (const executor of ['process', 'docker'] as const)
           .daemon('worker2')
           .docker(['swarm', 'leave', '--force'], { timeoutMs: 60_000 });
         assert.equal(left.code, 0, left.stderr);
-        assert.equal((await host.exec('cat', ['/proc/sys/net/ipv4/ip_forward'])).stdout.trim(), '0');
-        const gone = await host.exec('nft', ['list', 'table', 'ip', table], { allowFailure: true });
-        assert.notEqual(gone.code, 0, 'no table left');
+        // The node's networking is cleaned up as the leave completes.
+        await eventually(
+          async () => {
+            assert.equal((await host.exec('cat', ['/proc/sys/net/ipv4/ip_forward'])).stdout.trim(), '0');
+            const gone = await host.exec('nft', ['list', 'table', 'ip', table], { allowFailure: true });
+            assert.notEqual(gone.code, 0, 'no table left');
+          },
+          { timeoutMs: 15_000, description: 'forwarding off and no table left' },
+        );
       });
     },
   );

@@ -103,7 +103,7 @@ describe('planning the files step', () => {
     const words = [STAGE, '/srv', 'ro', `${STAGE}/s`, '/run/secrets'];
     const command = buildSpawnCommand(spec, { joinFiles: ['/cg/cgroup.procs'], fileMounts: words }, tools);
     assert.equal(command.file, '/usr/bin/unshare');
-    assert.deepEqual(command.args.slice(0, 5), ['--mount', '--propagation', 'private', '--', '/bin/sh']);
+    assert.deepEqual(command.args.slice(0, 5), ['--mount', '--propagation', 'slave', '--', '/bin/sh']);
     assert.deepEqual(command.args.slice(-12), [
       'shoal-launch',
       '1',

@@ -151,7 +151,10 @@ export function buildSpawnCommand(
     } else {
       if (!tools.unshare) throw new Error('unshare not found: needed to give a task its secrets and configs');
       if (!context.fileMounts) throw new Error("the mounts of the task's secrets and configs are missing");
-      newNamespaces.push('--mount', '--propagation', 'private');
+      // Slave, as for a task on networks: the host's later unmounts (a dockerd's container layers, a released
+      // network namespace) must reach the task's copy, or the task keeps them busy; the task's own mounts
+      // still never reach the host.
+      newNamespaces.push('--mount', '--propagation', 'slave');
       fileMounts = context.fileMounts;
     }
   }
