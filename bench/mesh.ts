@@ -13,19 +13,19 @@
 // Goal (issue 13): through the mesh and through the VIP ≥ 80 % of direct's throughput.
 // Run: npm run bench:mesh   (needs root and wrk, builds first)
 //
-// Last run (2 shared cores, no other test running at the start; ROUNDS=5 of 5 s, medians):
+// Last run (2 cores, nothing else running; ROUNDS=5 of 5 s, medians):
 //   path                        req/s      p50        p99   of direct
-//   direct (task B → task A)     45367    0.33 ms    3.32 ms    100 %
-//   via the VIP (task B)         42481    0.34 ms    3.19 ms     94 %
-//   mesh from B (B → B:8080)     39998    0.38 ms    2.49 ms     88 %
-//   mesh from C (C → B:8080)     35517    0.42 ms    2.23 ms     78 %
-//   mesh on A (A → A:8080)       50871    0.29 ms    2.32 ms    112 %
+//   direct (task B → task A)     65020    0.21 ms    0.66 ms    100 %
+//   via the VIP (task B)         63084    0.22 ms    0.71 ms     97 %
+//   mesh from B (B → B:8080)     59038    0.24 ms    0.77 ms     91 %
+//   mesh from C (C → B:8080)     55019    0.26 ms    0.78 ms     85 %
+//   mesh on A (A → A:8080)       71920    0.19 ms    0.70 ms    111 %
 // wrk, the server and the kernel's share of every packet run on the same two cores, so these are CPU per
 // request more than network capacity: the mesh costs a DNAT on the host, a veth into the sandbox and a DNAT
 // plus masquerade there (each NAT on a connection's first packet only); C's path adds the hop C → B on
 // the underlay. Host-local (A → A:8080) beats direct: no VXLAN at all. With other tests sharing
-// the cores, single rounds vary by ±30 % (direct 18 000–49 000 req/s in one run): compare medians of a
-// quiet run only.
+// the cores, single rounds vary by ±30 % (direct 18 000–49 000 req/s in one run, and the mesh from C fell
+// to 78 %): compare medians of a quiet run only.
 
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
