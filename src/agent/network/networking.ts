@@ -633,17 +633,24 @@ export class NodeNetworking implements TaskNetworks {
         this.sandbox = { networkId: info.id, address, legAddress: leg, ports: [] };
         return leg;
       });
-      await runScript(
-        sandboxScript(this.names, {
-          networkId: info.id,
-          address,
-          subnetIndex,
-          mac: macOf(address.split('/')[0]!),
-          mtu: info.mtu ?? DEFAULT_OVERLAY_MTU,
-          gateway: this.gateway!,
-          legAddress,
-        }),
-      );
+      try {
+        await runScript(
+          sandboxScript(this.names, {
+            networkId: info.id,
+            address,
+            subnetIndex,
+            mac: macOf(address.split('/')[0]!),
+            mtu: info.mtu ?? DEFAULT_OVERLAY_MTU,
+            gateway: this.gateway!,
+            legAddress,
+          }),
+        );
+      } catch (err) {
+        // Not half made: the next view change tries again from nothing.
+        this.sandbox = undefined;
+        await runScript(removeSandboxScript(this.names, info.id)).catch(() => {});
+        throw err;
+      }
       this.options.log.info('network: made the routing mesh sandbox', { address, legAddress });
     }
     const sandbox = this.sandbox!;
