@@ -14,6 +14,8 @@ import { randomName } from '../../api/names.js';
 import { nowTimestamp } from '../../api/time.js';
 import type { Service, ServiceSpec, Task } from '../../api/types.js';
 import type { ReadTx, WriteTx } from '../../store/objects.js';
+import { isIngressNetwork } from '../../api/networks.js';
+import { needsIngress } from '../allocator/core.js';
 import { publishedPortsInUse, serviceEndpoint } from '../endpoint.js';
 import { checkServiceTaskCounts, checkSpecSize, requestedTasks, taskLimits } from '../limits.js';
 import { checkHonoured, checkNetworks } from './honoured.js';
@@ -87,6 +89,13 @@ function checkPortConflicts(tx: ReadTx, spec: ServiceSpec, serviceId: string | u
         );
       }
     }
+  }
+}
+
+/** swarmkit's refusal of a port published through the routing mesh when the ingress network was removed. */
+function checkIngressPresent(tx: ReadTx, spec: ServiceSpec): void {
+  if (needsIngress({ Spec: spec }) && !tx.list('network').some(isIngressNetwork)) {
+    throw failedPrecondition('service needs ingress network, but no ingress network is present');
   }
 }
 
@@ -167,6 +176,7 @@ export function createService(tx: WriteTx, input: ServiceSpec, registryAuth?: st
   validateServiceSpec(spec);
   checkTaskCounts(tx, spec, undefined);
   checkPortConflicts(tx, spec, undefined);
+  checkIngressPresent(tx, spec);
   checkReferences(tx, spec);
   checkHonoured(spec, tx.list('node'), tx.list('cluster')[0]);
   if (tx.getByName('service', spec.Name!)) throw nameConflict(spec.Name);
@@ -207,6 +217,7 @@ export function updateService(
   if (spec.EndpointSpec && !jsonEqual(spec.EndpointSpec, current.Spec.EndpointSpec)) {
     checkPortConflicts(tx, spec, current.ID);
   }
+  checkIngressPresent(tx, spec);
   checkReferences(tx, spec);
   if (!rollback) checkHonoured(spec, tx.list('node'), tx.list('cluster')[0]);
   if (modeKind(spec.Mode) !== modeKind(current.Spec.Mode)) {

@@ -548,6 +548,22 @@ describe('control API: networks', () => {
 
     it('the ingress network can be removed while no service publishes through it, and made again', async () => {
       await api.removeNetwork('ingress');
+      // Meanwhile a port published through the routing mesh has nowhere to go: swarmkit's refusal.
+      const published: ServiceSpec = {
+        Name: 'web',
+        TaskTemplate: { ContainerSpec: { Image: 'busybox' } },
+        EndpointSpec: { Ports: [{ TargetPort: 80, PublishedPort: 8080 }] },
+      };
+      await rejects(
+        api.createService(published),
+        400,
+        'rpc error: code = FailedPrecondition desc = service needs ingress network, but no ingress network is present',
+      );
+      // Host mode needs none.
+      await api.createService({
+        ...published,
+        EndpointSpec: { Ports: [{ TargetPort: 80, PublishedPort: 8080, PublishMode: 'host' }] },
+      });
       const again = await api.createNetwork(request('ingress', { Ingress: true }));
       const shown = await api.getNetwork(again.Id, {});
       assert.equal(shown.Ingress, true);
