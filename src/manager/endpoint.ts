@@ -47,8 +47,9 @@ export function allocatePorts(
   current: readonly EndpointPortConfig[],
   taken: ReadonlySet<string>,
 ): EndpointPortConfig[] {
+  // Every port the spec itself publishes, in either mode: a dynamic one is none of them.
   const explicit = new Set(
-    ports.filter((p) => isIngress(p) && p.PublishedPort).map((p) => portKey(p.Protocol, p.PublishedPort!)),
+    ports.filter((p) => p.PublishedPort).map((p) => portKey(p.Protocol, p.PublishedPort!)),
   );
   const used = new Set([...taken, ...explicit]);
   const reusable = current.filter(

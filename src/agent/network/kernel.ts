@@ -134,7 +134,8 @@ export function removeNetworkScript(names: Names, networkId: string): string {
     `  for dev in $(ip -n ${ns} -o link show | sed -n 's/^[0-9]*: \\(vxlan[0-9]*\\|br[0-9]*\\|vt[a-z0-9]*\\)[@:].*/\\1/p'); do`,
     `    ip -n ${ns} link del "$dev" 2>/dev/null || true`,
     '  done',
-    `  ip netns del ${ns}`,
+    // Gone meanwhile (another removal crossing this one) is as good as removed.
+    `  ip netns del ${ns} 2>/dev/null || [ ! -e ${NETNS_DIR}/${ns} ]`,
     'fi',
   ].join('\n');
 }
@@ -147,9 +148,9 @@ export interface GatewayParams {
 
 /**
  * The host's gateway bridge with its address, and forwarding on (as Docker sets it: the caller notes first
- * whether it was off, for nftScript's guard); `route_localnet` on the
- * bridge, as Docker sets it on docker_gwbridge, lets a connection to `localhost:P` be sent to a published
- * port's task or sandbox (and masqueraded on the way: nftScript).
+ * whether it was off, for nftScript's guard); `route_localnet` on the bridge, as Docker sets it on
+ * docker_gwbridge, lets a connection to `localhost:P` be sent to a host-mode port's task (snat'd on the way,
+ * and loopback destinations from outside dropped: nftScript).
  */
 export function gatewayScript(names: Names, gateway: GatewayParams): string {
   const br = q(names.gatewayBridge);
@@ -162,36 +163,52 @@ export function gatewayScript(names: Names, gateway: GatewayParams): string {
   ].join('\n');
 }
 
+/** What the host's table holds besides the gateway's own rules. */
+export interface HostTableParams {
+  /** Gateway-leg addresses of tasks whose networks are all internal: nothing of theirs is forwarded. */
+  noEgress?: readonly string[];
+  /** Host-mode ports of local tasks. */
+  hostPorts?: readonly HostPortRule[];
+  /** The routing mesh's ports and where the sandbox is. */
+  mesh?: MeshTarget;
+  /** Forwarding was off before shoal turned it on (forwarding.ts): keep the host from routing. */
+  guardForwarding?: boolean;
+}
+
 /**
- * The host's nftables table, replaced whole in one transaction: tasks' traffic out of the node is
- * masqueraded, except that of tasks whose networks are all internal, which is not forwarded at all; tasks
- * do not reach each other over the gateway bridge (only through their overlay networks). Published ports:
- * what arrives for one of the host's own addresses on the port goes to a task's gateway-leg address (host
- * mode) or the mesh sandbox's (ingress mode), the client's address untouched; connections the host itself
- * opens to its own addresses too, `localhost` included (masqueraded, as their loopback source cannot leave).
+ * The host's nftables table, replaced whole in one transaction:
+ * - tasks' traffic out of the node is masqueraded, except that of tasks whose networks are all internal,
+ *   which is not forwarded at all; tasks do not reach each other over the gateway bridge (only through
+ *   their overlay networks), and nothing reaches a task's or the sandbox's link from outside unless a
+ *   published port sent it there (DNAT);
+ * - published ports: what arrives for one of the host's own addresses on the port goes to a task's
+ *   gateway-leg address (host mode) or to the mesh sandbox's link (ingress mode), the client's address
+ *   untouched; connections the host itself opens to its own addresses too, and to 127.0.0.1 (snat'd to the
+ *   gateway address, as a loopback source cannot leave) — not the rest of 127/8 (a local resolver on
+ *   127.0.0.53, say), and never the embedded DNS, which tasks reach on the gateway address's port 53;
+ * - `route_localnet` is on for the bridge and the sandbox's link, so loopback destinations arriving from
+ *   anywhere but `lo` are dropped before anything else (a task must not reach the host's 127.0.0.1 services);
+ * - when shoal turned forwarding on, nothing is forwarded unless a bridge or a veth is on one side.
  */
-export function nftScript(
-  names: Names,
-  gateway: GatewayParams,
-  noEgress: readonly string[],
-  hostPorts: readonly HostPortRule[] = [],
-  mesh?: MeshTarget,
-  guardForwarding = false,
-): string {
+export function nftScript(names: Names, gateway: GatewayParams, params: HostTableParams = {}): string {
   const table = q(names.nftTable);
   const br = q(names.gatewayBridge);
+  const leg = q(names.sandboxLeg);
+  const gw = q(gateway.address);
   const subnet = q(formatPrefix(gateway.subnet));
+  const noEgress = params.noEgress ?? [];
   const elements = noEgress.length > 0 ? ` elements = { ${noEgress.map(q).join(', ')} }` : '';
+  const hostPorts = params.hostPorts ?? [];
   const rules: HostPortRule[] = [...hostPorts];
   const taken = new Set(hostPorts.map((p) => `${p.protocol}/${p.published}`));
-  for (const port of mesh?.ports ?? []) {
+  for (const port of params.mesh?.ports ?? []) {
     // A host-mode port of a local task wins over the mesh on this node (the control API keeps them apart).
     if (!taken.has(`${port.protocol}/${port.published}`))
       rules.push({
         protocol: port.protocol,
         published: port.published,
         target: port.published,
-        address: mesh!.address,
+        address: params.mesh!.address,
       });
   }
   const dnat = rules
@@ -200,40 +217,52 @@ export function nftScript(
       (p) =>
         `    fib daddr type local ${q(p.protocol)} dport ${q(p.published)} dnat to ${q(p.address)}:${q(p.target)}`,
     );
+  const notDns = `    ip daddr ${gw} meta l4proto { tcp, udp } th dport 53 return`;
   return [
     `table ip ${table} {}`,
     `delete table ip ${table}`,
     `table ip ${table} {`,
     `  set noegress { type ipv4_addr;${elements} }`,
+    '  chain localnet {',
+    '    type filter hook prerouting priority raw; policy accept;',
+    '    iifname != "lo" ip daddr 127.0.0.0/8 drop',
+    '  }',
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',
     `    ip saddr ${subnet} oifname != "${br}" ip saddr != @noegress masquerade`,
-    `    ip saddr 127.0.0.0/8 oifname { "${br}", "${q(names.sandboxLeg)}" } masquerade`,
+    `    ip saddr 127.0.0.0/8 oifname { "${br}", "${leg}" } snat to ${gw}`,
     '  }',
     '  chain forward {',
     '    type filter hook forward priority filter; policy accept;',
+    ...(params.guardForwarding ? ['    jump guard'] : []),
     `    iifname "${br}" oifname "${br}" drop`,
     `    iifname "${br}" ip saddr @noegress drop`,
-    // Forwarding was off before shoal turned it on: the host must not become a router between its own
-    // interfaces. What tasks and containers need always has a bridge or veth on one side (Docker's bridges
-    // too, should a dockerd share the host).
-    ...(guardForwarding
-      ? ['    meta iifkind != { "bridge", "veth" } meta oifkind != { "bridge", "veth" } drop']
-      : []),
+    `    oifname { "${br}", "${leg}" } ct status dnat accept`,
+    `    oifname { "${br}", "${leg}" } ct state new drop`,
+    '  }',
+    // A device without a link kind (a NIC) makes `meta iifkind` fail to match either way: only positive
+    // matches return, so such traffic falls through to the drop.
+    '  chain guard {',
+    '    meta iifkind { "bridge", "veth" } return',
+    '    meta oifkind { "bridge", "veth" } return',
+    '    drop',
     '  }',
     '  chain hostports {',
     '    type nat hook prerouting priority dstnat; policy accept;',
+    notDns,
     ...dnat,
     '  }',
     '  chain hostports_local {',
     '    type nat hook output priority -100; policy accept;',
+    notDns,
+    '    ip daddr 127.0.0.0/8 ip daddr != 127.0.0.1 return',
     ...dnat,
     '  }',
     '}',
   ].join('\n');
 }
 
-/** Where the host sends the routing mesh's ports: the sandbox's address on the gateway bridge. */
+/** Where the host sends the routing mesh's ports: the sandbox's end of its link with the host. */
 export interface MeshTarget {
   readonly ports: readonly MeshPort[];
   readonly address: string;
@@ -342,7 +371,7 @@ export interface SandboxParams {
   mac: string;
   mtu: number;
   gateway: GatewayParams;
-  /** The sandbox's address on the gateway bridge. */
+  /** The sandbox's address on its link with the host (one of the gateway subnet, as a /32). */
   legAddress: string;
 }
 
@@ -377,6 +406,12 @@ export function sandboxScript(names: Names, params: SandboxParams): string {
     `ip -n ${sns} link set ${SANDBOX_LEG_IF} up`,
     `ip -n ${sns} route add ${gw}/32 dev ${SANDBOX_LEG_IF}`,
     `ip -n ${sns} route add default via ${gw} dev ${SANDBOX_LEG_IF}`,
+    // Each end knows the other's MAC: nothing depends on the host answering ARP for the gateway address on
+    // a link that does not hold it (arp_ignore, a hardened host's setting, would stop it).
+    `host_mac=$(ip -br link show ${leg} | awk '{print $3}')`,
+    `sandbox_mac=$(ip -n ${sns} -br link show ${SANDBOX_LEG_IF} | awk '{print $3}')`,
+    `ip -n ${sns} neigh replace ${gw} lladdr "$host_mac" dev ${SANDBOX_LEG_IF} nud permanent`,
+    `ip neigh replace ${q(params.legAddress)} lladdr "$sandbox_mac" dev ${leg} nud permanent`,
     `nsenter --net=${NETNS_DIR}/${sns} /bin/sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'`,
   ].join('\n');
 }

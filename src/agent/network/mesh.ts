@@ -4,21 +4,24 @@
 // through it. shoal keeps the shape and does the balancing with nftables:
 //
 //   host  (table shoal_<scope>)  what arrives for one of the host's own addresses on P → DNAT to the
-//                                sandbox's leg on the gateway bridge, port P (kernel.ts nftScript)
+//                                sandbox's end of its point-to-point link with the host, port P
+//                                (kernel.ts nftScript)
 //   sandbox (table shoal_mesh)   P → DNAT to `numgen inc mod N map {…}` over the ingress addresses of the
 //                                service's serving tasks, port T; masquerade out of eth0 (ingress), so the
-//                                task sees the node's ingress address and answers it over the overlay
+//                                task sees the node's ingress address and answers it over the overlay;
+//                                nothing else is forwarded between eth0 and eth1
 //
 // A NAT rule sees the first packet of a connection only (conntrack keeps the choice and un-NATs the replies),
 // so balancing is per connection, TCP and UDP alike, and a connection stays on its task when the set
 // changes. A port whose service has no serving task has no rule: the sandbox itself refuses it (TCP reset,
-// ICMP port unreachable), at once rather than after a timeout.
+// ICMP port unreachable), at once rather than after a timeout. A task on another node is a backend only once
+// this node has its forwarding entry (else the first packets of a connection would go nowhere).
 
 import type { MeshPort, OverlayTask, OverlayVip } from '../../api/networks.js';
 
 /** The nftables table of the routing mesh, in the sandbox's namespace. */
 export const MESH_TABLE = 'shoal_mesh';
-/** The sandbox's interface on the ingress network; eth1 is its leg on the gateway bridge. */
+/** The sandbox's interface on the ingress network; eth1 is its point-to-point link with the host. */
 export const SANDBOX_INGRESS_IF = 'eth0';
 export const SANDBOX_LEG_IF = 'eth1';
 
@@ -36,10 +39,10 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
  * tasks' addresses. Two services claiming one port (the control API refuses it) resolve to the first in
  * service ID order, as the view lists them.
  */
-export function meshRules(ingress: {
-  readonly vips: readonly OverlayVip[];
-  readonly tasks: Iterable<OverlayTask>;
-}): MeshRule[] {
+export function meshRules(
+  ingress: { readonly vips: readonly OverlayVip[]; readonly tasks: Iterable<OverlayTask> },
+  reachable: (task: OverlayTask) => boolean = () => true,
+): MeshRule[] {
   const tasks = [...ingress.tasks].sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
   const rules = new Map<string, MeshRule>();
   for (const vip of ingress.vips) {
@@ -47,12 +50,13 @@ export function meshRules(ingress: {
     const backends = [
       ...new Set(
         tasks
-          .filter((t) => t.serviceId === vip.serviceId && t.serving && t.addresses[0])
+          .filter((t) => t.serviceId === vip.serviceId && t.serving && t.addresses[0] && reachable(t))
           .map((t) => addressOf(t.addresses[0]!))
           .filter((ip) => IPV4.test(ip)),
       ),
     ];
     for (const port of vip.ports) {
+      if (port.protocol !== 'tcp' && port.protocol !== 'udp') continue;
       const key = `${port.protocol}/${port.published}`;
       if (rules.has(key)) continue;
       rules.set(key, { ...port, serviceName: vip.serviceName, backends });
@@ -95,6 +99,11 @@ export function meshScript(rules: readonly MeshRule[]): string {
   lines.push('  }');
   lines.push('  chain postrouting {', '    type nat hook postrouting priority srcnat; policy accept;');
   lines.push(`    oifname "${SANDBOX_INGRESS_IF}" masquerade`);
+  lines.push('  }');
+  // The sandbox routes published ports to tasks and their replies back, nothing else: a task on ingress
+  // cannot use it as a router into the host.
+  lines.push('  chain forward {', '    type filter hook forward priority filter; policy drop;');
+  lines.push('    ct state established,related accept', '    ct status dnat accept');
   lines.push('  }', '}');
   return lines.join('\n') + '\n';
 }

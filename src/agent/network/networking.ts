@@ -20,7 +20,7 @@ import {
   type OverlayNetworkInfo,
 } from '../../api/network-view.js';
 import { hostPortsOfTask, needsTaskNamespace, type HostPortPlan } from '../../api/host-ports.js';
-import { DEFAULT_DATA_PATH_PORT, type MeshPort } from '../../api/networks.js';
+import { DEFAULT_DATA_PATH_PORT, type MeshPort, type OverlayTask } from '../../api/networks.js';
 import type { Task } from '../../api/types.js';
 import type { TaskNetworkConfig, TaskNetworks } from '../executor/executor.js';
 import type { AgentLog } from '../log.js';
@@ -70,6 +70,9 @@ import {
 
 export type { TaskNetworkConfig };
 
+const isPort = (n: unknown): n is number =>
+  Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+
 export interface NodeNetworkingOptions {
   dataDir: string;
   nodeId: string;
@@ -97,7 +100,7 @@ interface Sandbox {
   networkId: string;
   /** The node's address on ingress (`10.0.0.3/24`). */
   address: string;
-  /** Its address on the gateway bridge: where the host sends the published ports. */
+  /** Its end of its link with the host (an address of the gateway subnet): where the ports are sent. */
   legAddress: string;
   /** The ports the host sends it. */
   ports: readonly MeshPort[];
@@ -129,7 +132,11 @@ export class NodeNetworking implements TaskNetworks {
   private readonly balanced = new Map<string, string>();
   private readonly balanceDirty = new Set<string>();
   private sandbox: Sandbox | undefined;
+  /** The ingress network the mesh holds on to, from before its sandbox is made. */
+  private meshNetwork: string | undefined;
   private meshDirty = false;
+  private meshRetryMs = 0;
+  private meshWaitLogged = false;
   private readonly forwarding: ForwardingGuard;
   /** Whether shoal turned the host's forwarding on, so that its table guards it. */
   private forwardingGuarded = false;
@@ -252,8 +259,12 @@ export class NodeNetworking implements TaskNetworks {
   async purge(): Promise<void> {
     this.closed = true;
     await this.dns.close();
-    await purgeKernel(this.names);
-    await this.forwarding.restore(this.names.gatewayBridge, this.options.log);
+    // After any mesh change under way (it checks `closed` and stops), so that nothing is made again after.
+    try {
+      await this.withLock(['mesh', 'gateway'], () => purgeKernel(this.names));
+    } finally {
+      await this.forwarding.restore(this.names.gatewayBridge, this.options.log);
+    }
     await rm(join(this.options.dataDir, 'network'), { recursive: true, force: true });
     this.attached.clear();
     this.local.clear();
@@ -475,14 +486,12 @@ export class NodeNetworking implements TaskNetworks {
     const mesh: MeshTarget | undefined = this.sandbox
       ? { ports: this.sandbox.ports, address: this.sandbox.legAddress }
       : undefined;
-    return nftScript(
-      this.names,
-      this.gateway!,
-      this.noEgress(),
-      this.hostPorts(),
-      mesh,
-      this.forwardingGuarded,
-    );
+    return nftScript(this.names, this.gateway!, {
+      noEgress: this.noEgress(),
+      hostPorts: this.hostPorts(),
+      ...(mesh ? { mesh } : {}),
+      guardForwarding: this.forwardingGuarded,
+    });
   }
 
   private async ensureNetwork(info: OverlayNetworkInfo): Promise<void> {
@@ -508,7 +517,8 @@ export class NodeNetworking implements TaskNetworks {
       const used =
         [...this.attached.values()].some((a) => a.networks.includes(networkId)) ||
         [...this.attaching.values()].some((n) => n.includes(networkId)) ||
-        this.sandbox?.networkId === networkId;
+        this.sandbox?.networkId === networkId ||
+        this.meshNetwork === networkId;
       if (used || !this.local.has(networkId)) return;
       await runScript(removeNetworkScript(this.names, networkId));
       this.local.delete(networkId);
@@ -546,6 +556,8 @@ export class NodeNetworking implements TaskNetworks {
           scripts.ipBatch,
         ]);
         local.entries = desired;
+        // New remote tasks on ingress may now be the mesh's backends.
+        if (info.ingress) this.scheduleMesh();
       } catch (err) {
         this.options.log.error('network: writing forwarding entries failed', { networkId, err });
       }
@@ -595,28 +607,41 @@ export class NodeNetworking implements TaskNetworks {
     void this.withLock(['mesh'], async () => {
       this.meshDirty = false;
       await this.reconcileMesh();
-    }).catch((err: unknown) => this.options.log.error('network: the routing mesh failed', { err }));
+      this.meshRetryMs = 0;
+    }).catch((err: unknown) => {
+      // Tried again by itself (a quiet swarm may send no view change for a long time), backing off.
+      this.meshRetryMs = Math.min(Math.max(this.meshRetryMs * 2, 500), 30_000);
+      this.options.log.error('network: the routing mesh failed; trying again', {
+        err,
+        retryInMs: this.meshRetryMs,
+      });
+      if (!this.closed) setTimeout(() => this.scheduleMesh(), this.meshRetryMs).unref();
+    });
   }
 
   /**
    * The sandbox exists while some service publishes a port in ingress mode (so a swarm without one has no
    * VXLAN device on this node, as it needs none); it is made again when the node's ingress address moves.
-   * Its rules follow the serving tasks; the host's table sends it the ports. Call holding the mesh lock.
+   * Its rules follow the serving tasks this node can reach (local, or with their forwarding entry written);
+   * the host's table sends it the ports. Call holding the mesh lock.
    */
   private async reconcileMesh(): Promise<void> {
     if (this.closed) return;
     const ingress = [...this.view.networks.values()].find((n) => n.info.ingress);
+    const reachable = this.reachableOn(ingress?.info.id);
     const rules: MeshRule[] = ingress
-      ? meshRules({ vips: ingress.info.vips ?? [], tasks: ingress.endpoints.values() })
+      ? meshRules({ vips: ingress.info.vips ?? [], tasks: ingress.endpoints.values() }, reachable)
       : [];
     const address = ingress?.info.address;
     if (!ingress || rules.length === 0 || !address) {
-      if (ingress && rules.length > 0) {
+      if (ingress && rules.length > 0 && !this.meshWaitLogged) {
+        this.meshWaitLogged = true;
         this.options.log.warn('network: the routing mesh waits for this node’s address on ingress');
       }
-      await this.removeSandbox();
+      await this.removeSandbox('no port is published in ingress mode');
       return;
     }
+    this.meshWaitLogged = false;
     const info = ingress.info;
     const subnetIndex = subnetIndexOf(info, address);
     if (subnetIndex === undefined) {
@@ -624,10 +649,15 @@ export class NodeNetworking implements TaskNetworks {
       return;
     }
     const current = this.sandbox;
-    if (current && (current.networkId !== info.id || current.address !== address)) await this.removeSandbox();
+    if (current && (current.networkId !== info.id || current.address !== address)) {
+      await this.removeSandbox('this node’s ingress address changed');
+    }
     if (!this.sandbox) {
+      // The ingress data path is the sandbox's from now on: no task's release may remove it meanwhile.
+      this.meshNetwork = info.id;
       await this.ensureGateway();
       await this.ensureNetwork(info);
+      if (this.closed) return;
       const legAddress = await this.withLock(['gateway'], async () => {
         const leg = this.takeLegAddress();
         this.sandbox = { networkId: info.id, address, legAddress: leg, ports: [] };
@@ -646,7 +676,7 @@ export class NodeNetworking implements TaskNetworks {
           }),
         );
       } catch (err) {
-        // Not half made: the next view change tries again from nothing.
+        // Not half made: the next try starts from nothing.
         this.sandbox = undefined;
         await runScript(removeSandboxScript(this.names, info.id)).catch(() => {});
         throw err;
@@ -664,11 +694,27 @@ export class NodeNetworking implements TaskNetworks {
     }
     const ports = meshPorts(rules);
     if (JSON.stringify(ports) !== JSON.stringify(sandbox.ports)) {
+      const previous = sandbox.ports;
       sandbox.ports = ports;
-      await this.writeNft();
+      try {
+        await this.writeNft();
+      } catch (err) {
+        sandbox.ports = previous;
+        throw err;
+      }
       await mkdir(join(this.options.dataDir, 'network'), { recursive: true });
       await writeFile(this.meshPortsFile, JSON.stringify(ports));
     }
+  }
+
+  /**
+   * Which tasks of `networkId` this node can send to now: those on this node, and those whose forwarding
+   * entry is written (scheduleForwarding asks for the mesh again once it wrote them).
+   */
+  private reachableOn(networkId: string | undefined): (task: OverlayTask) => boolean {
+    const entries = new Set((networkId ? this.local.get(networkId)?.entries : undefined)?.map((e) => e.ip));
+    return (task) =>
+      task.nodeId === this.options.nodeId || task.addresses.every((a) => entries.has(a.split('/')[0]!));
   }
 
   private get meshPortsFile(): string {
@@ -685,22 +731,23 @@ export class NodeNetworking implements TaskNetworks {
           typeof p === 'object' &&
           p !== null &&
           ((p as MeshPort).protocol === 'tcp' || (p as MeshPort).protocol === 'udp') &&
-          Number.isInteger((p as MeshPort).published) &&
-          Number.isInteger((p as MeshPort).target),
+          isPort((p as MeshPort).published) &&
+          isPort((p as MeshPort).target),
       );
     } catch {
       return [];
     }
   }
 
-  private async removeSandbox(): Promise<void> {
+  private async removeSandbox(why: string): Promise<void> {
     const sandbox = this.sandbox;
+    this.meshNetwork = undefined;
     if (!sandbox) return;
     this.sandbox = undefined;
     await this.writeNft();
     await runScript(removeSandboxScript(this.names, sandbox.networkId));
     await rm(this.meshPortsFile, { force: true });
-    this.options.log.info('network: removed the routing mesh sandbox (no port is published in ingress mode)');
+    this.options.log.info('network: removed the routing mesh sandbox', { why });
     await this.removeNetworkIfUnused(sandbox.networkId);
   }
 

@@ -66,6 +66,17 @@ export function normalizeServiceSpec(input: ServiceSpec): ServiceSpec {
   }
   task.ForceUpdate ??= 0;
   checkEnums(spec);
+  // Docker's round trip through swarmkit's enums fills a port's protocol and publish mode (their zero
+  // values), in its field order: `service ls` and inspect show them whatever the client sent.
+  if (spec.EndpointSpec?.Ports) {
+    spec.EndpointSpec.Ports = spec.EndpointSpec.Ports.map((port) => ({
+      ...(port.Name !== undefined ? { Name: port.Name } : {}),
+      Protocol: port.Protocol ?? 'tcp',
+      ...(port.TargetPort !== undefined ? { TargetPort: port.TargetPort } : {}),
+      ...(port.PublishedPort !== undefined ? { PublishedPort: port.PublishedPort } : {}),
+      PublishMode: port.PublishMode ?? 'ingress',
+    }));
+  }
   return spec;
 }
 

@@ -113,11 +113,20 @@ function applyOne(tx: WriteTx, action: StoreWrite, planRevision: number): boolea
       delete next.PreviousSpec;
       delete next.PreviousSpecVersion;
       // The endpoint follows the spec, as the control API keeps it on every update and rollback.
-      next.Endpoint = serviceEndpoint(
-        next.Spec,
-        service.Endpoint,
-        publishedPortsInUse(tx.list('service'), service.ID),
-      );
+      try {
+        next.Endpoint = serviceEndpoint(
+          next.Spec,
+          service.Endpoint,
+          publishedPortsInUse(tx.list('service'), service.ID),
+        );
+      } catch {
+        // No dynamic port left for the previous spec (every one taken meanwhile): the rollback goes on
+        // with the ports the service has, rather than stopping half way.
+        next.Endpoint = {
+          ...structuredClone(service.Endpoint ?? {}),
+          Spec: structuredClone(next.Spec.EndpointSpec ?? {}),
+        };
+      }
       tx.update('service', next);
       return true;
     }

@@ -23,22 +23,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { dockerCli, dockerdMissing, eventually, TestCluster } from '../../harness/index.js';
+import { swarmHelpers, taskName, whoScript, type NodeRow, type TaskRow } from './swarm-helpers.js';
 import { inTask as runInTask } from './in-task.js';
 
 const HEARTBEAT_S = 1;
-
-interface TaskRow {
-  ID: string;
-  Slot?: number;
-  NodeID?: string;
-  DesiredState: string;
-  Status: { State: string; Err?: string; ContainerStatus?: { PID?: number; ContainerID?: string } };
-  NetworksAttachments?: { Network: { ID: string; Spec: { Name: string } }; Addresses?: string[] }[];
-}
-interface NodeRow {
-  ID: string;
-  Description: { Hostname: string };
-}
 
 for (const executor of ['process', 'docker'] as const)
   describe(
@@ -70,24 +58,12 @@ for (const executor of ['process', 'docker'] as const)
         }
       });
       afterEach((t) => cluster.reportOnFailure(t));
+      const { docker, tasks, running, fromHost } = swarmHelpers(() => cluster);
       after(async () => {
         await cluster?.destroy();
         if (www) rmSync(www, { recursive: true, force: true });
       });
 
-      const docker = async (...args: string[]): Promise<string> => {
-        const { stdout, stderr, code } = await cluster.manager.docker(args, { timeoutMs: 120_000 });
-        assert.equal(code, 0, `docker ${args.join(' ')} failed (${code}): ${stderr}`);
-        return stdout;
-      };
-      const tasks = (service: string): Promise<TaskRow[]> =>
-        cluster.manager.apiOk<TaskRow[]>(
-          'GET',
-          `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: { [service]: true } }))}`,
-        );
-      const running = async (service: string): Promise<TaskRow[]> =>
-        (await tasks(service)).filter((t) => t.DesiredState === 'running' && t.Status.State === 'running');
-      const taskName = (service: string, t: TaskRow): string => `${service}.${t.Slot}.${t.ID}`;
       const addressOn = (t: TaskRow, network: string): string | undefined =>
         t.NetworksAttachments?.find((a) => a.Network.Spec.Name === network)?.Addresses?.[0]?.split('/')[0];
 
@@ -379,15 +355,6 @@ for (const executor of ['process', 'docker'] as const)
       );
 
       /** busybox httpd on port 80 with a CGI answering `<task name> <client address>`. */
-      const whoScript = (dir: string): string =>
-        `mkdir -p ${dir}/$T/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho "$T $REMOTE_ADDR"\\n' > ${dir}/$T/cgi-bin/who && chmod +x ${dir}/$T/cgi-bin/who && exec busybox httpd -f -p 80 -h ${dir}/$T`;
-      /** `wget` from a harness host (outside any task); httpd's `[::ffff:a.b.c.d]` client shown as `a.b.c.d`. */
-      const fromHost = async (host: string, url: string) => {
-        const result = await cluster
-          .host(host)
-          .exec('timeout', ['3', 'busybox', 'wget', '-qO-', url], { allowFailure: true });
-        return { ...result, stdout: result.stdout.replace(/\[::ffff:([\d.]+)\]/, '$1') };
-      };
 
       it('mode=host ports: answered only on nodes with a task, straight to it, with the client’s address; a second task on the port stays pending', async () => {
         // On app, one task each on manager and worker1; and one on no network at all, on worker2.

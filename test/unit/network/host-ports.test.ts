@@ -46,11 +46,12 @@ describe('host-mode ports of a task', () => {
     const script = nftScript(
       new Names('abc123'),
       { subnet: parseIpv4Prefix('172.18.0.0/16')!, address: '172.18.0.1' },
-      [],
-      [
-        { protocol: 'udp', published: 5353, target: 53, address: '172.18.0.3' },
-        { protocol: 'tcp', published: 8080, target: 80, address: '172.18.0.2' },
-      ],
+      {
+        hostPorts: [
+          { protocol: 'udp', published: 5353, target: 53, address: '172.18.0.3' },
+          { protocol: 'tcp', published: 8080, target: 80, address: '172.18.0.2' },
+        ],
+      },
     );
     const rules = script.split('\n').filter((line) => line.includes('dnat to'));
     const tcp = 'fib daddr type local tcp dport 8080 dnat to 172.18.0.2:80';
@@ -68,7 +69,7 @@ describe('host-mode ports of a task', () => {
         .map((line) => line.trim()),
       [
         'ip saddr 172.18.0.0/16 oifname != "shgw-abc123" ip saddr != @noegress masquerade',
-        'ip saddr 127.0.0.0/8 oifname { "shgw-abc123", "sgabc1ingress" } masquerade',
+        'ip saddr 127.0.0.0/8 oifname { "shgw-abc123", "sgabc1ingress" } snat to 172.18.0.1',
       ],
     );
   });

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import { spawnSync } from 'node:child_process';
 import { nftScript } from '../../../src/agent/network/kernel.js';
 import { meshPorts, meshRules, meshScript } from '../../../src/agent/network/mesh.js';
 import { forwardingEntries, Names } from '../../../src/agent/network/plan.js';
@@ -27,6 +28,9 @@ const vip = (service: string, ip: string, ports?: OverlayVip['ports']): OverlayV
   aliases: [],
   ...(ports ? { ports } : {}),
 });
+
+const nftMissing = (): string | false =>
+  spawnSync('nft', ['--version']).status === 0 ? false : 'nft is not installed';
 
 describe('routing mesh', () => {
   const tasks = [
@@ -108,6 +112,11 @@ describe('routing mesh', () => {
         '    type nat hook postrouting priority srcnat; policy accept;',
         '    oifname "eth0" masquerade',
         '  }',
+        '  chain forward {',
+        '    type filter hook forward priority filter; policy drop;',
+        '    ct state established,related accept',
+        '    ct status dnat accept',
+        '  }',
         '}',
         '',
       ].join('\n'),
@@ -121,41 +130,76 @@ describe('routing mesh', () => {
     );
   });
 
-  it('the host sends every mesh port to the sandbox, on its addresses and localhost, a local host-mode port first', () => {
+  it('the host sends every mesh port to the sandbox, on its addresses and 127.0.0.1, a local host-mode port first, never the DNS', () => {
     const names = new Names('abcdef');
     const gateway = { subnet: parseIpv4Prefix('172.18.0.0/16')!, address: '172.18.0.1' };
-    const script = nftScript(
-      names,
-      gateway,
-      [],
-      [{ protocol: 'tcp', published: 9090, target: 90, address: '172.18.0.3' }],
-      {
+    const script = nftScript(names, gateway, {
+      hostPorts: [{ protocol: 'tcp', published: 9090, target: 90, address: '172.18.0.3' }],
+      mesh: {
         address: '172.18.0.2',
         ports: [
           { protocol: 'tcp', published: 8080, target: 80 },
           { protocol: 'tcp', published: 9090, target: 80 },
         ],
       },
-    );
-    const dnat = script.split('\n').filter((l) => l.includes('dnat to'));
-    assert.deepEqual(dnat, [
-      '    fib daddr type local tcp dport 8080 dnat to 172.18.0.2:8080',
-      '    fib daddr type local tcp dport 9090 dnat to 172.18.0.3:90',
-      '    fib daddr type local tcp dport 8080 dnat to 172.18.0.2:8080',
-      '    fib daddr type local tcp dport 9090 dnat to 172.18.0.3:90',
+    });
+    const chain = (name: string): string[] => {
+      const lines = script.split('\n');
+      const start = lines.findIndex((l) => l.trim() === `chain ${name} {`);
+      const end = lines.findIndex((l, i) => i > start && l.trim() === '}');
+      return lines.slice(start + 2, end).map((l) => l.trim());
+    };
+    const dnat = [
+      'fib daddr type local tcp dport 8080 dnat to 172.18.0.2:8080',
+      'fib daddr type local tcp dport 9090 dnat to 172.18.0.3:90',
+    ];
+    const dns = 'ip daddr 172.18.0.1 meta l4proto { tcp, udp } th dport 53 return';
+    assert.deepEqual(chain('hostports'), [dns, ...dnat]);
+    assert.deepEqual(chain('hostports_local'), [
+      dns,
+      'ip daddr 127.0.0.0/8 ip daddr != 127.0.0.1 return',
+      ...dnat,
     ]);
-    assert.ok(
-      script.includes('    ip saddr 127.0.0.0/8 oifname { "shgw-abcdef", "sgabcdingress" } masquerade'),
-      'localhost masqueraded towards a task or the sandbox',
-    );
+    assert.deepEqual(chain('postrouting').slice(1), [
+      'ip saddr 127.0.0.0/8 oifname { "shgw-abcdef", "sgabcdingress" } snat to 172.18.0.1',
+    ]);
+    assert.deepEqual(chain('localnet'), ['iifname != "lo" ip daddr 127.0.0.0/8 drop']);
+    assert.ok(chain('forward').includes('oifname { "shgw-abcdef", "sgabcdingress" } ct state new drop'));
   });
 
-  it('forwarding that shoal turned on is guarded: nothing is routed between two interfaces neither a bridge nor a veth', () => {
+  it('forwarding that shoal turned on is guarded: nothing is routed unless a bridge or a veth is on one side', () => {
     const names = new Names('abcdef');
     const gateway = { subnet: parseIpv4Prefix('172.18.0.0/16')!, address: '172.18.0.1' };
-    const guard = 'meta iifkind != { "bridge", "veth" } meta oifkind != { "bridge", "veth" } drop';
-    assert.ok(nftScript(names, gateway, [], [], undefined, true).includes(guard));
-    assert.ok(!nftScript(names, gateway, [], [], undefined, false).includes(guard));
+    assert.match(
+      nftScript(names, gateway, { guardForwarding: true }),
+      /chain forward \{\n[^\n]*\n {4}jump guard\n/,
+    );
+    assert.doesNotMatch(nftScript(names, gateway, {}), /jump guard/);
+  });
+
+  it('the host table and the sandbox table are valid nftables (nft -c)', { skip: nftMissing() }, () => {
+    const names = new Names('abcdef');
+    const gateway = { subnet: parseIpv4Prefix('172.18.0.0/16')!, address: '172.18.0.1' };
+    for (const script of [
+      nftScript(names, gateway, {
+        noEgress: ['172.18.0.9'],
+        hostPorts: [{ protocol: 'udp', published: 5353, target: 53, address: '172.18.0.3' }],
+        mesh: { address: '172.18.0.2', ports: [{ protocol: 'tcp', published: 8080, target: 80 }] },
+        guardForwarding: true,
+      }),
+      meshScript([
+        {
+          protocol: 'tcp',
+          published: 8080,
+          target: 80,
+          serviceName: 'web',
+          backends: ['10.0.0.5', '10.0.0.6'],
+        },
+      ]),
+    ]) {
+      const checked = spawnSync('nft', ['-c', '-f', '-'], { input: script, encoding: 'utf8' });
+      assert.equal(checked.status, 0, `${checked.stderr}\n${script}`);
+    }
   });
 
   it('on ingress, the peers’ own addresses (their sandboxes) get forwarding entries too', () => {

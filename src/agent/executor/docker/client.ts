@@ -167,6 +167,36 @@ export class EngineClient {
     }
   }
 
+  /**
+   * Removes a container, forced; gone already is fine. When the engine is removing it already (a stop, a
+   * leave and a task's removal can cross: Docker answers 409 "removal of container … is already in
+   * progress"), waits until it is gone, so that "removed" always means gone.
+   */
+  async removeContainer(id: string, options: { volumes?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    try {
+      await this.request('DELETE', `/containers/${id}`, {
+        query: { force: true, ...(options.volumes ? { v: true } : {}) },
+        accept: [404],
+        change: true,
+      });
+      return;
+    } catch (err) {
+      if (!(
+        err instanceof EngineApiError &&
+        err.statusCode === 409 &&
+        /already in progress/.test(err.message)
+      ))
+        throw err;
+    }
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+    for (;;) {
+      const { status } = await this.request('GET', `/containers/${id}/json`, { accept: [404] });
+      if (status === 404) return;
+      if (Date.now() > deadline) throw new EngineApiError(409, `removal of container ${id} did not end`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   private acquireChange(): Promise<void> {
     if (this.changes < this.maxChanges) {
       this.changes++;

@@ -223,11 +223,7 @@ export class DockerController implements Controller {
     const id = await this.container().catch(() => this.containerId);
     if (id) {
       try {
-        await this.context.client.request('DELETE', `/containers/${id}`, {
-          query: { force: true, v: true },
-          accept: [404],
-          change: true,
-        });
+        await this.context.client.removeContainer(id, { volumes: true });
       } catch (err) {
         if (isUnreachable(err)) this.context.deferRemoval(this.taskId, id);
         throw err;
@@ -687,11 +683,7 @@ export class DockerController implements Controller {
         sandbox.Labels[SANDBOX_NODE_LABEL] !== nodeId
       )
         continue;
-      await client.request('DELETE', `/containers/${sandbox.Id}`, {
-        query: { force: true },
-        accept: [404],
-        change: true,
-      });
+      await client.removeContainer(sandbox.Id);
     }
     await this.context.networks?.releaseTaskNetwork(this.taskId);
   }

@@ -196,13 +196,7 @@ export class DockerExecutor implements Executor {
   async purge(): Promise<void> {
     const containers = [...(await this.listContainers()), ...(await this.listSandboxes())];
     await Promise.all(
-      containers.map((container) =>
-        this.client.request('DELETE', `/containers/${container.Id}`, {
-          change: true,
-          query: { force: true, v: true },
-          accept: [404],
-        }),
-      ),
+      containers.map((container) => this.client.removeContainer(container.Id, { volumes: true })),
     );
     this.containers.clear();
     this.deferredRemovals.clear();
@@ -253,10 +247,7 @@ export class DockerExecutor implements Executor {
     );
     for (const [containerId, taskId] of [...this.deferredRemovals]) {
       try {
-        await this.client.request('DELETE', `/containers/${containerId}`, {
-          query: { force: true, v: true },
-          accept: [404],
-        });
+        await this.client.removeContainer(containerId, { volumes: true });
         this.deferredRemovals.delete(containerId);
       } catch (err) {
         log.warn('docker executor: removing a container failed', { taskId, err });
